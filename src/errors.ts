@@ -45,7 +45,11 @@ export interface StatusDetails {
   readonly name?: string;
   readonly group?: string;
   readonly kind?: string;
-  readonly causes?: readonly { readonly reason?: string; readonly message: string; readonly field?: string }[];
+  readonly causes?: readonly {
+    readonly reason?: string;
+    readonly message: string;
+    readonly field?: string;
+  }[];
 }
 
 export class KubegateError extends Error {
@@ -98,7 +102,8 @@ export function toStatus(err: unknown): Status {
     apiVersion: 'v1',
     metadata: {},
     status: 'Failure',
-    message: 'kubegate hit an internal error; the request was not forwarded. Retry, and report it if it persists.',
+    message:
+      'kubegate hit an internal error; the request was not forwarded. Retry, and report it if it persists.',
     reason: 'InternalError',
     code: 500,
   };

@@ -24,7 +24,11 @@ test('a CA signs a server certificate whose SANs and issuer Node verifies', asyn
 
 test('a client certificate carries the user as CN and each group as an O', async () => {
   const ca = await createCertificateAuthority('test CA');
-  const leaf = await issueCertificate(ca, { commonName: 'alice', organizations: ['dev', 'sre'], usage: 'client' });
+  const leaf = await issueCertificate(ca, {
+    commonName: 'alice',
+    organizations: ['dev', 'sre'],
+    usage: 'client',
+  });
   const cert = new X509Certificate(leaf.certPem);
   assert.match(cert.subject, /CN=alice/);
   assert.match(cert.subject, /O=dev/);
