@@ -1,0 +1,484 @@
+// The decide stage: CompiledPolicy + one parsed request → Decision. Pure: no I/O, no clock (the
+// caller passes `now`), no state kept between calls. Must never let an unknown make a request
+// pass: when part of a rule cannot be checked (the live object could not be fetched, the
+// request's selector does not parse, CEL fails), deny and approve rules are taken as matching
+// and allow rules as not matching, so the outcome is the strictest one the rule could have had.
+//
+// Semantics (DESIGN.md "Policy"): a rule matches when every field of `match` matches and its
+// `exclude` (if any) does not; the strictest matching rule wins, deny > approve > allow; every
+// matching approve rule's requirement applies; no matching rule → the policy's defaults.
+// Equivalences applied here:
+//   - exec, attach and portforward are one action whatever the transport: a WebSocket GET is
+//     read as `create`, like the SPDY POST (the parser already reports create; this is a guard);
+//   - rules listing `list` also match `watch` and vice versa (compile.ts);
+//   - the legacy `/proxy/` verb on a resource counts as its `proxy` subresource, so `nodes/proxy`
+//     rules (and `@exec-capable`) also catch `/api/v1/proxy/nodes/...`.
+
+import type { Identity } from '../identity/types.js';
+import type { KubeRequest, KubeRequestBody } from '../request/types.js';
+import { parseFieldSelector, parseLabelSelector } from '../request/selectors.js';
+import type { CelVariables } from './cel.js';
+import { ANY, requirementKey, requirementSignature } from './compile.js';
+import type {
+  Bucket,
+  CompiledMatch,
+  CompiledPolicy,
+  CompiledRule,
+  ResourceMatcher,
+  SelectorCondition,
+  SelectorKind,
+} from './compile.js';
+import type { ApprovalRequirement, Decision, MatchedRule } from './decision.js';
+
+/** The live target object as the gateway found it; 'unavailable' when the lookup failed. */
+export type TargetObject = Readonly<Record<string, unknown>> | null | 'unavailable';
+
+export interface EvaluationInput {
+  readonly request: KubeRequest;
+  /** null when the request has no body (or it was not read). */
+  readonly body: KubeRequestBody | null;
+  readonly identity: Pick<Identity, 'user' | 'groups'>;
+  /**
+   * The live object the request acts on (the pod for exec/attach/portforward/log, the object for
+   * get/update/patch/delete): fetched only when needsObject() said so; null when there is none
+   * (not fetched, not found, or a create: then the body's labels are used).
+   */
+  readonly object: TargetObject;
+  readonly now: Date;
+}
+
+// Three-valued results: a field can match, not match, or be impossible to check.
+const NO = 0;
+const YES = 1;
+const UNKNOWN = 2;
+type Tri = typeof NO | typeof YES | typeof UNKNOWN;
+
+const CONNECT_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
+const DELETE_OPTION_PARAMS = new Set([
+  'dryRun',
+  'gracePeriodSeconds',
+  'propagationPolicy',
+  'orphanDependents',
+]);
+
+type Requirements =
+  { readonly signatures: ReadonlySet<string>; readonly keys: ReadonlySet<string> } | 'invalid';
+
+/** What rules read from one request, computed once and lazily where it costs. */
+class RequestView {
+  readonly verb: string;
+  readonly resource: string;
+  readonly subresource: string;
+  readonly resourceKey: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly apiGroup: string;
+  readonly user: string;
+  readonly groups: readonly string[];
+  /** Set by a check that returned UNKNOWN: why, for MatchedRule.failedClosed. */
+  unknownReason = '';
+  #labelRequirements: Requirements | undefined;
+  #fieldRequirements: Requirements | undefined;
+  #targetLabels: Readonly<Record<string, string>> | string | undefined;
+  #cel: CelVariables | undefined;
+
+  constructor(
+    readonly input: Omit<EvaluationInput, 'object' | 'now'> &
+      Partial<Pick<EvaluationInput, 'object' | 'now'>>,
+  ) {
+    const r = input.request;
+    this.resource = r.resource;
+    this.subresource = r.subresource;
+    this.verb =
+      r.verb === 'get' && r.resource === 'pods' && CONNECT_SUBRESOURCES.has(r.subresource)
+        ? 'create'
+        : r.verb;
+    this.resourceKey = r.subresource === '' ? r.resource : `${r.resource}/${r.subresource}`;
+    this.namespace = r.namespace;
+    this.apiGroup = r.apiGroup;
+    // A create names its object only in the body; the API server refuses a body name that differs
+    // from the URL's, so the body name is the name the object will have.
+    this.name = r.name !== '' ? r.name : this.isCreateOfNewObject() ? bodyName(input.body) : '';
+    this.user = input.identity.user;
+    this.groups = input.identity.groups;
+  }
+
+  isCreateOfNewObject(): boolean {
+    return this.verb === 'create' && this.subresource === '' && this.input.request.isResourceRequest;
+  }
+
+  /** Index keys for the resource dimension (see compile.ts). */
+  resourceKeys(): string[] {
+    if (!this.input.request.isResourceRequest) return [ANY];
+    const keys = [ANY, '*', this.resourceKey];
+    if (this.subresource !== '') {
+      keys.push(`*/${this.subresource}`, `${this.resource}/*`, '*/*');
+    } else if (this.verb === 'proxy') {
+      keys.push(`${this.resource}/proxy`);
+    }
+    return keys;
+  }
+
+  requirements(kind: SelectorKind): Requirements {
+    if (kind === 'label') return (this.#labelRequirements ??= this.#parse('label'));
+    return (this.#fieldRequirements ??= this.#parse('field'));
+  }
+
+  #parse(kind: SelectorKind): Requirements {
+    const text = kind === 'label' ? this.input.request.labelSelector : this.input.request.fieldSelector;
+    try {
+      const parsed = kind === 'label' ? parseLabelSelector(text) : parseFieldSelector(text);
+      return {
+        signatures: new Set(parsed.map(requirementSignature)),
+        keys: new Set(parsed.map(requirementKey)),
+      };
+    } catch {
+      // The API server answers 400 to a selector it cannot parse; the policy cannot tell what it
+      // selects, so the condition is unknown (fail closed), never "absent".
+      return 'invalid';
+    }
+  }
+
+  /** First value of a query parameter, as the API server reads every scalar option. */
+  queryValue(param: string): string | undefined {
+    const r = this.input.request;
+    const options = this.input.body?.deleteOptions ?? null;
+    if (r.method === 'DELETE' && options !== null && DELETE_OPTION_PARAMS.has(param)) {
+      // DeleteOptions come from the body when there is one (the query is then ignored).
+      switch (param) {
+        case 'dryRun':
+          return options.dryRun[0];
+        case 'gracePeriodSeconds':
+          return options.gracePeriodSeconds === null ? undefined : String(options.gracePeriodSeconds);
+        case 'propagationPolicy':
+          return options.propagationPolicy ?? undefined;
+        default:
+          return options.orphanDependents === null ? undefined : String(options.orphanDependents);
+      }
+    }
+    if (param === 'command') {
+      const argv = r.query.command;
+      return argv === undefined || argv.length === 0 ? undefined : argv.join(' ');
+    }
+    if (param === 'argv0') return r.query.command?.[0];
+    return r.query[param]?.[0];
+  }
+
+  /** Labels an objectSelector reads, or a reason why they cannot be known. */
+  targetLabels(): Readonly<Record<string, string>> | string {
+    return (this.#targetLabels ??= this.#resolveTargetLabels());
+  }
+
+  #resolveTargetLabels(): Readonly<Record<string, string>> | string {
+    const bodyObject = this.input.body?.object ?? null;
+    if (this.isCreateOfNewObject()) {
+      return bodyObject === null ? 'the request body could not be read as an object' : labelsOf(bodyObject);
+    }
+    const object = this.input.object ?? null;
+    if (object === 'unavailable') return 'the target object could not be fetched';
+    if (object !== null) return labelsOf(object);
+    if (this.name === '') return 'the request acts on a collection, not on one object';
+    // Not found: the request will fail upstream, unless it creates the object (server-side
+    // apply), in which case the body carries its labels.
+    return bodyObject === null ? {} : labelsOf(bodyObject);
+  }
+
+  celVariables(): CelVariables {
+    return (this.#cel ??= this.#buildCel());
+  }
+
+  #buildCel(): CelVariables {
+    const r = this.input.request;
+    const object = this.input.object;
+    return {
+      request: {
+        method: r.method,
+        path: r.path,
+        verb: this.verb,
+        apiGroup: r.apiGroup,
+        apiVersion: r.apiVersion,
+        resource: r.resource,
+        subresource: r.subresource,
+        namespace: r.namespace,
+        name: this.name,
+        isResourceRequest: r.isResourceRequest,
+        labelSelector: r.labelSelector,
+        fieldSelector: r.fieldSelector,
+        query: r.query,
+        contentType: r.contentType,
+        upgrade: r.upgrade ?? '',
+        kubectlCommand: r.kubectlCommand,
+        deleteOptions: this.input.body?.deleteOptions ?? null,
+      },
+      object: object === 'unavailable' || object === undefined ? null : object,
+      body: this.input.body?.object ?? null,
+      user: { name: this.user, groups: this.groups },
+      now: this.input.now ?? new Date(0),
+    };
+  }
+}
+
+function bodyName(body: KubeRequestBody | null): string {
+  const metadata = body?.object?.metadata;
+  if (typeof metadata !== 'object' || metadata === null) return '';
+  const name = (metadata as Record<string, unknown>).name;
+  return typeof name === 'string' ? name : '';
+}
+
+function labelsOf(object: Readonly<Record<string, unknown>>): Readonly<Record<string, string>> {
+  const metadata = object.metadata;
+  if (typeof metadata !== 'object' || metadata === null) return {};
+  const labels = (metadata as Record<string, unknown>).labels;
+  if (typeof labels !== 'object' || labels === null) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(labels)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+function matchResource(m: ResourceMatcher, view: RequestView): boolean {
+  if (!view.input.request.isResourceRequest) return false;
+  if (m.any || m.exact.has(view.resourceKey)) return true;
+  if (view.subresource === '') {
+    return view.verb === 'proxy' && m.exact.has(`${view.resource}/proxy`);
+  }
+  return m.anySub || m.anyResourceWithSub.has(view.subresource) || m.anySubOfResource.has(view.resource);
+}
+
+function matchSelector(c: SelectorCondition, kind: SelectorKind, view: RequestView): Tri {
+  const reqs = view.requirements(kind);
+  if (reqs === 'invalid') {
+    view.unknownReason = `the request's ${kind} selector cannot be parsed`;
+    return UNKNOWN;
+  }
+  if (c.present !== null && c.present !== reqs.signatures.size > 0) return NO;
+  for (const k of c.keys) if (!reqs.keys.has(k)) return NO;
+  for (const s of c.requires) if (!reqs.signatures.has(s)) return NO;
+  return YES;
+}
+
+/** Request-only fields: everything but objectSelector and CEL. Never UNKNOWN except selectors. */
+function matchRequestFields(m: CompiledMatch, view: RequestView): Tri {
+  if (m.verbs !== null && !m.verbs.has(view.verb)) return NO;
+  if (m.resources !== null && !matchResource(m.resources, view)) return NO;
+  if (m.apiGroups !== null && !m.apiGroups.test(view.apiGroup)) return NO;
+  if (m.namespaces !== null && !m.namespaces.test(view.namespace)) return NO;
+  if (m.names !== null && !m.names.test(view.name)) return NO;
+  if (m.hasSubjects) {
+    let subject = m.users !== null && m.users.test(view.user);
+    if (!subject && m.groups !== null) {
+      for (const g of view.groups) {
+        if (m.groups.test(g)) {
+          subject = true;
+          break;
+        }
+      }
+    }
+    if (!subject) return NO;
+  }
+  if (m.query !== null) {
+    for (const q of m.query) {
+      const value = view.queryValue(q.param);
+      if (q.present !== null && q.present !== (value !== undefined)) return NO;
+      if (q.values !== null && (value === undefined || !q.values.test(value))) return NO;
+    }
+  }
+  let result: Tri = YES;
+  if (m.selector !== null) {
+    const r = matchSelector(m.selector, 'label', view);
+    if (r === NO) return NO;
+    if (r === UNKNOWN) result = UNKNOWN;
+  }
+  if (m.fieldSelector !== null) {
+    const r = matchSelector(m.fieldSelector, 'field', view);
+    if (r === NO) return NO;
+    if (r === UNKNOWN) result = UNKNOWN;
+  }
+  return result;
+}
+
+function matchBlock(m: CompiledMatch, view: RequestView): Tri {
+  // On UNKNOWN, view.unknownReason keeps the first reason found: the one the decision reports.
+  let result = matchRequestFields(m, view);
+  if (result === NO) return NO;
+  if (m.objectSelector !== null) {
+    const labels = view.targetLabels();
+    if (typeof labels === 'string') {
+      if (result !== UNKNOWN) view.unknownReason = `objectSelector: ${labels}`;
+      result = UNKNOWN;
+    } else if (!m.objectSelector(labels)) {
+      return NO;
+    }
+  }
+  if (m.when !== null) {
+    if (m.when.referencesObject && view.input.object === 'unavailable') {
+      if (result !== UNKNOWN) view.unknownReason = 'when: the target object could not be fetched';
+      return UNKNOWN;
+    }
+    const outcome = m.when.run(view.celVariables());
+    if (!outcome.ok) {
+      if (result !== UNKNOWN) view.unknownReason = `when: ${outcome.message}`;
+      return UNKNOWN;
+    }
+    if (!outcome.value) return NO;
+  }
+  return result;
+}
+
+/** A rule's verdict: matched, not matched, or matched because it could not be checked. */
+function matchRule(rule: CompiledRule, view: RequestView): { matched: boolean; failedClosed?: string } {
+  view.unknownReason = '';
+  const m = matchBlock(rule.match, view);
+  if (m === NO) return { matched: false };
+  const matchReason = view.unknownReason;
+  let e: Tri = NO;
+  if (rule.exclude !== null) {
+    view.unknownReason = '';
+    e = matchBlock(rule.exclude, view);
+  }
+  if (e === YES) return { matched: false };
+  if (m === YES && e === NO) return { matched: true };
+  // Unknown: the strict outcome. Allow rules do not match; deny and approve rules do.
+  if (rule.action === 'allow') return { matched: false };
+  const reason = m === UNKNOWN ? matchReason : `exclude.${view.unknownReason}`;
+  return { matched: true, failedClosed: reason === '' ? 'a condition could not be checked' : reason };
+}
+
+/** Rules whose indexed fields admit this request, deduplicated, in no particular order. */
+function candidates(policy: CompiledPolicy, view: RequestView): CompiledRule[] {
+  const out: CompiledRule[] = [];
+  const seen = new Set<CompiledRule>();
+  const add = (list: readonly CompiledRule[] | undefined): void => {
+    if (list === undefined) return;
+    for (const rule of list) {
+      if (!seen.has(rule)) {
+        seen.add(rule);
+        out.push(rule);
+      }
+    }
+  };
+  const resourceKeys = view.resourceKeys();
+  for (const verbKey of [view.verb, ANY]) {
+    const byResource = policy.index.get(verbKey);
+    if (byResource === undefined) continue;
+    for (const resourceKey of resourceKeys) {
+      const bucket = byResource.get(resourceKey);
+      if (bucket !== undefined) collect(bucket, view, add);
+    }
+  }
+  return out;
+}
+
+function collect(
+  bucket: Bucket,
+  view: RequestView,
+  add: (list: readonly CompiledRule[] | undefined) => void,
+): void {
+  if (bucket.byNamespace.size > 0) add(bucket.byNamespace.get(view.namespace));
+  for (const length of bucket.prefixLengths) {
+    if (length > view.namespace.length) break;
+    add(bucket.byNamespacePrefix.get(view.namespace.slice(0, length)));
+  }
+  if (bucket.byName.size > 0 && view.name !== '') add(bucket.byName.get(view.name));
+  if (bucket.byUser.size > 0) add(bucket.byUser.get(view.user));
+  if (bucket.byGroup.size > 0) for (const g of view.groups) add(bucket.byGroup.get(g));
+  if (bucket.rest.length > 0) add(bucket.rest);
+}
+
+export function evaluate(policy: CompiledPolicy, input: EvaluationInput): Decision {
+  const view = new RequestView(input);
+  const matched: { rule: CompiledRule; failedClosed: string | undefined }[] = [];
+  for (const rule of candidates(policy, view)) {
+    const verdict = matchRule(rule, view);
+    if (verdict.matched) matched.push({ rule, failedClosed: verdict.failedClosed });
+  }
+  if (matched.length === 0) return decideByDefaults(policy);
+  matched.sort((a, b) => a.rule.index - b.rule.index);
+
+  const rules: MatchedRule[] = matched.map(({ rule, failedClosed }) => ({
+    name: rule.name,
+    action: rule.action,
+    ...(rule.message === undefined ? {} : { message: rule.message }),
+    ...(failedClosed === undefined ? {} : { failedClosed }),
+  }));
+  const deciding = (action: CompiledRule['action']): CompiledRule[] =>
+    matched.filter((m) => m.rule.action === action).map((m) => m.rule);
+
+  const deny = deciding('deny');
+  if (deny.length > 0) {
+    const message = deny.map((r) => r.message ?? `Denied by kubegate policy rule "${r.name}".`).join(' ');
+    return { kind: 'deny', rules, byDefault: false, message };
+  }
+  const approve = deciding('approve');
+  if (approve.length > 0) {
+    const approval = approve.map((r) => r.approval).filter((a): a is ApprovalRequirement => a !== null);
+    const message = joinMessages(approve);
+    return {
+      kind: 'approve',
+      rules,
+      byDefault: false,
+      approval,
+      ...(message === undefined ? {} : { message }),
+    };
+  }
+  const message = joinMessages(deciding('allow'));
+  return { kind: 'allow', rules, byDefault: false, ...(message === undefined ? {} : { message }) };
+}
+
+function joinMessages(rules: readonly CompiledRule[]): string | undefined {
+  const messages = rules.map((r) => r.message).filter((m): m is string => m !== undefined);
+  return messages.length === 0 ? undefined : messages.join(' ');
+}
+
+function decideByDefaults(policy: CompiledPolicy): Decision {
+  const d = policy.defaults;
+  switch (d.action) {
+    case 'allow':
+      return {
+        kind: 'allow',
+        rules: [],
+        byDefault: true,
+        ...(d.message === undefined ? {} : { message: d.message }),
+      };
+    case 'deny':
+      return {
+        kind: 'deny',
+        rules: [],
+        byDefault: true,
+        message: d.message ?? 'No kubegate policy rule allows this request.',
+      };
+    case 'approve':
+      return {
+        kind: 'approve',
+        rules: [],
+        byDefault: true,
+        approval: d.approval === null ? [] : [d.approval],
+        ...(d.message === undefined ? {} : { message: d.message }),
+      };
+    default: {
+      const never: never = d.action;
+      return never;
+    }
+  }
+}
+
+/**
+ * Whether the gateway must fetch the live target object before evaluate: some rule that could
+ * match this request (its request-only fields do not rule it out) reads the object's labels or
+ * `object` in CEL. False for a create (its labels come from the body) and for list/watch of a
+ * collection (there is no single object to fetch). For deletecollection the answer can be true:
+ * the gateway then evaluates with 'unavailable' unless it checks the listed objects itself.
+ */
+export function needsObject(
+  policy: CompiledPolicy,
+  input: Pick<EvaluationInput, 'request' | 'body' | 'identity'>,
+): boolean {
+  if (!policy.anyNeedsObject) return false;
+  const view = new RequestView(input);
+  if (view.isCreateOfNewObject()) return false;
+  if (view.name === '' && view.verb !== 'deletecollection') return false;
+  for (const rule of candidates(policy, view)) {
+    if (!rule.needsObject) continue;
+    if (matchRequestFields(rule.match, view) !== NO) return true;
+  }
+  return false;
+}

@@ -1,0 +1,89 @@
+// Name patterns for policy rules (namespaces, names, users, groups, apiGroups, query values).
+// Input: the pattern text from a policy document. Output: a compiled matcher, or a message
+// saying why the pattern is invalid. Must never throw on user input, and must never match more
+// than the documented syntax says: a glob is anchored at both ends, a `re:` expression must
+// match the whole string (the API server compares whole names, so a partial match would let
+// `re:prod` catch `not-prod-at-all`).
+//
+// Syntax:
+//   `*`  any run of characters (also none), `?` exactly one character, anything else literal.
+//   `re:<expression>`  a JavaScript regular expression (u flag) that must match the whole value.
+
+/** A compiled pattern. `literal` is set when the pattern is a plain string (indexable). */
+export interface Pattern {
+  readonly source: string;
+  readonly literal: string | null;
+  /** Set for `abc*` globs: every match starts with this text (indexable by prefix). */
+  readonly prefix: string | null;
+  readonly test: (value: string) => boolean;
+}
+
+export type PatternResult =
+  { readonly ok: true; readonly pattern: Pattern } | { readonly ok: false; readonly message: string };
+
+const RE_PREFIX = 're:';
+
+export function compilePattern(source: string): PatternResult {
+  if (source.startsWith(RE_PREFIX)) {
+    const expression = source.slice(RE_PREFIX.length);
+    if (expression === '') return { ok: false, message: '"re:" needs a regular expression after it' };
+    let re: RegExp;
+    try {
+      // Anchored in a non-capturing group so that `re:a|b` means `^(a|b)$`, not `^a|b$`.
+      re = new RegExp(`^(?:${expression})$`, 'u');
+    } catch (err) {
+      const detail =
+        err instanceof SyntaxError ? err.message.replace(/^Invalid regular expression: /, '') : '';
+      return { ok: false, message: `${JSON.stringify(source)} is not a valid regular expression: ${detail}` };
+    }
+    return { ok: true, pattern: { source, literal: null, prefix: null, test: (v) => re.test(v) } };
+  }
+  const star = source.indexOf('*');
+  const question = source.indexOf('?');
+  if (star === -1 && question === -1) {
+    return { ok: true, pattern: { source, literal: source, prefix: null, test: (v) => v === source } };
+  }
+  if (question === -1 && star === source.length - 1) {
+    // `prefix*`: the common shape (`prod*`, `team-a-*`); cheaper than a RegExp and indexable.
+    const prefix = source.slice(0, -1);
+    return { ok: true, pattern: { source, literal: null, prefix, test: (v) => v.startsWith(prefix) } };
+  }
+  const re = new RegExp(`^${globToRegExpSource(source)}$`, 'su');
+  return { ok: true, pattern: { source, literal: null, prefix: null, test: (v) => re.test(v) } };
+}
+
+function globToRegExpSource(glob: string): string {
+  let out = '';
+  for (const ch of glob) {
+    if (ch === '*') out += '.*';
+    else if (ch === '?') out += '.';
+    else out += ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
+  }
+  return out;
+}
+
+/** A set of patterns: matches when any pattern matches. Literals are checked with one Set lookup. */
+export interface PatternSet {
+  readonly sources: readonly string[];
+  readonly literals: ReadonlySet<string>;
+  readonly others: readonly Pattern[];
+  readonly test: (value: string) => boolean;
+}
+
+export function patternSet(patterns: readonly Pattern[]): PatternSet {
+  const literals = new Set<string>();
+  const others: Pattern[] = [];
+  for (const p of patterns) {
+    if (p.literal !== null) literals.add(p.literal);
+    else others.push(p);
+  }
+  const test =
+    others.length === 0
+      ? (v: string) => literals.has(v)
+      : (v: string) => {
+          if (literals.has(v)) return true;
+          for (const p of others) if (p.test(v)) return true;
+          return false;
+        };
+  return { sources: patterns.map((p) => p.source), literals, others, test };
+}
