@@ -1,0 +1,152 @@
+// withBody: a KubeRequest plus its (size-limited, fully read) body → KubeRequestBody.
+//
+// Place in the pipeline: the end of stage 2, once the gateway has read the body; decide, hold,
+// forward and audit receive its result.
+// Input: the parsed KubeRequest and the exact body bytes. Output: digest, size, the object for
+// create/update/patch, and the DeleteOptions the API server will apply for delete and
+// deletecollection.
+// Must never: alter the bytes (they are forwarded as read), or report delete options the API
+// server would not apply: options come from the body when it is non-empty, otherwise from the
+// query, never a mix. A DELETE body the API server would reject is refused here too.
+
+import { createHash } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import type { Tags } from 'yaml';
+import { KubegateError } from '../errors.js';
+import { queryBool } from './list-options.js';
+import { isGoInt64 } from './selectors.js';
+import type { DeleteOptions, KubeRequest, KubeRequestBody } from './types.js';
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** How the API server will decode a body of this media type ('' means JSON, as the server defaults). */
+function bodyFormat(contentType: string): 'json' | 'yaml' | 'other' {
+  if (contentType === '' || contentType === 'application/json' || contentType.endsWith('+json'))
+    return 'json';
+  if (contentType === 'application/yaml' || contentType === 'application/apply-patch+yaml') return 'yaml';
+  return 'other';
+}
+
+// sigs.k8s.io/yaml decodes with YAML 1.1 rules (yes/no/on/off are booleans, 0777 is octal) but
+// keeps timestamps as strings and has no sexagesimal numbers or !!set/!!omap/!!pairs/!!binary.
+function goYamlTags(tags: Tags): Tags {
+  return tags.filter((tag) => {
+    const t = tag as { tag?: string; format?: string };
+    if (t.format === 'TIME') return false;
+    return !['timestamp', 'set', 'omap', 'pairs', 'binary'].some((n) => t.tag === `tag:yaml.org,2002:${n}`);
+  });
+}
+
+/** JSON first (kubectl sends JSON even under the yaml media type), then YAML 1.1. Throws when neither parses. */
+function decode(format: 'json' | 'yaml', body: Buffer): unknown {
+  const text = body.toString('utf8');
+  if (format === 'json') return JSON.parse(text) as unknown;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return parseYaml(text, { version: '1.1', customTags: goYamlTags }) as unknown;
+  }
+}
+
+function objectOf(contentType: string, body: Buffer): JsonObject | null {
+  const format = bodyFormat(contentType);
+  if (format === 'other') return null; // protobuf, CBOR, …: not readable here
+  try {
+    const value = decode(format, body);
+    return isObject(value) ? value : null;
+  } catch {
+    return null; // the API server rejects an unparseable body too
+  }
+}
+
+function invalidBody(reason: string, cause?: unknown): never {
+  throw new KubegateError(
+    'KG_REQUEST_BODY_INVALID',
+    `kubegate refused the DELETE request body: ${reason}. The API server would reject it too; send DeleteOptions as a JSON object.`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function deleteOptionsFromBody(contentType: string, body: Buffer): DeleteOptions {
+  const format = bodyFormat(contentType);
+  if (format === 'other')
+    invalidBody(`its media type "${contentType.slice(0, 100)}" cannot be read by kubegate`);
+  let value: unknown;
+  try {
+    value = decode(format, body);
+  } catch (err) {
+    invalidBody('it is not valid JSON', err);
+  }
+  if (!isObject(value)) invalidBody('it is not a JSON object');
+  const kind = value['kind'];
+  if (kind !== undefined && kind !== 'DeleteOptions') invalidBody('its "kind" is not DeleteOptions');
+
+  const dryRun = value['dryRun'];
+  if (dryRun !== undefined && dryRun !== null) {
+    if (!Array.isArray(dryRun) || !dryRun.every((v) => typeof v === 'string')) {
+      invalidBody('"dryRun" is not a list of strings');
+    }
+  }
+  const grace = value['gracePeriodSeconds'];
+  if (grace !== undefined && grace !== null && !(typeof grace === 'number' && Number.isSafeInteger(grace))) {
+    invalidBody('"gracePeriodSeconds" is not an integer');
+  }
+  const policy = value['propagationPolicy'];
+  if (policy !== undefined && policy !== null && typeof policy !== 'string') {
+    invalidBody('"propagationPolicy" is not a string');
+  }
+  const orphan = value['orphanDependents'];
+  if (orphan !== undefined && orphan !== null && typeof orphan !== 'boolean') {
+    invalidBody('"orphanDependents" is not a boolean');
+  }
+  return {
+    dryRun: Array.isArray(dryRun) ? [...(dryRun as readonly string[])] : [],
+    gracePeriodSeconds: typeof grace === 'number' ? grace : null,
+    propagationPolicy: typeof policy === 'string' ? policy : null,
+    orphanDependents: typeof orphan === 'boolean' ? orphan : null,
+  };
+}
+
+/** Convert_url_Values_To_v1_DeleteOptions: dryRun takes every value, the rest the first value. */
+function deleteOptionsFromQuery(query: KubeRequest['query']): DeleteOptions {
+  const grace = query['gracePeriodSeconds']?.[0];
+  let gracePeriodSeconds: number | null = null;
+  if (grace !== undefined) {
+    const n = Number(grace);
+    if (!isGoInt64(grace) || !Number.isSafeInteger(n)) {
+      throw new KubegateError(
+        'KG_REQUEST_NONCANONICAL',
+        'kubegate refused the request query: "gracePeriodSeconds" is not an integer, and the API server would reject it. kubectl never sends such requests; check the URL your client builds.',
+      );
+    }
+    gracePeriodSeconds = n;
+  }
+  const orphan = query['orphanDependents'];
+  return {
+    dryRun: [...(query['dryRun'] ?? [])],
+    gracePeriodSeconds,
+    propagationPolicy: query['propagationPolicy']?.[0] ?? null,
+    orphanDependents: orphan === undefined ? null : queryBool(orphan),
+  };
+}
+
+/** Completes a request with what its body says. `body` must be the exact bytes that will be forwarded. */
+export function withBody(request: KubeRequest, body: Buffer): KubeRequestBody {
+  const size = body.length;
+  const digest = size === 0 ? '' : createHash('sha256').update(body).digest('hex');
+  const { verb } = request;
+  const object =
+    size > 0 && (verb === 'create' || verb === 'update' || verb === 'patch')
+      ? objectOf(request.contentType, body)
+      : null;
+  let deleteOptions: DeleteOptions | null = null;
+  if (verb === 'delete' || verb === 'deletecollection') {
+    deleteOptions =
+      size > 0 ? deleteOptionsFromBody(request.contentType, body) : deleteOptionsFromQuery(request.query);
+  }
+  return { digest, size, object, deleteOptions };
+}
