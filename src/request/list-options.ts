@@ -52,18 +52,16 @@ export interface DecodedListOptions {
   readonly fieldRequirements: readonly FieldRequirement[];
 }
 
+function fail(error: string): DecodedListOptions {
+  return { error, watch: false, labelRequirements: [], fieldRequirements: [] };
+}
+
 /**
  * ParameterCodec.DecodeParameters(query, v1, &internal.ListOptions). The conversions that can
  * fail are, in upstream's order: timeoutSeconds and limit (strconv.ParseInt of the first value,
  * the empty string included), then fieldSelector and labelSelector (parsed from the first value).
  */
 export function decodeListOptions(query: Query): DecodedListOptions {
-  const fail = (error: string): DecodedListOptions => ({
-    error,
-    watch: false,
-    labelRequirements: [],
-    fieldRequirements: [],
-  });
   for (const key of ['timeoutSeconds', 'limit'] as const) {
     const first = query[key]?.[0];
     if (first !== undefined && !isGoInt64(first)) return fail(`the "${key}" parameter is not an integer`);

@@ -117,11 +117,11 @@ function isSpecialSymbol(c: number): boolean {
  */
 function lex(s: string): Item[] {
   let pos = 0;
-  const read = (): number => (pos < s.length ? s.charCodeAt(pos++) : 0);
   const items: Item[] = [];
   for (;;) {
-    let ch = read();
-    while (isWhitespace(ch)) ch = read();
+    // read(): the next character, or 0 at the end of input (where pos stays put).
+    let ch = pos < s.length ? s.charCodeAt(pos++) : 0;
+    while (isWhitespace(ch)) ch = pos < s.length ? s.charCodeAt(pos++) : 0;
     let item: Item;
     if (ch === 0) {
       item = { tok: Tok.EndOfString, lit: '' };
@@ -131,7 +131,7 @@ function lex(s: string): Item[] {
       let buffer = '';
       let last: Item | undefined;
       for (;;) {
-        const c = read();
+        const c = pos < s.length ? s.charCodeAt(pos++) : 0;
         if (c === 0) break;
         if (!isSpecialSymbol(c)) {
           pos--;
@@ -342,7 +342,8 @@ class LabelParser {
   }
 }
 
-function sortedSet(values: readonly string[]): string[] {
+function sortedSet(values: string[]): string[] {
+  if (values.length < 2) return values;
   return [...new Set(values)].sort(compareGoStrings);
 }
 
@@ -454,6 +455,7 @@ export function isGoInt64(s: string): boolean {
  * same key keep their written order (upstream's sort is not stable, so it promises no order there).
  */
 export function parseLabelSelector(s: string): readonly LabelRequirement[] {
+  if (s === '') return [];
   const requirements = new LabelParser(lex(s)).parse();
   if (requirements.length > 1) requirements.sort((a, b) => compareGoStrings(a.key, b.key));
   return requirements;
