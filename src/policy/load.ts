@@ -73,7 +73,7 @@ export function validateYaml<T>(text: string, file: string, schema: z.ZodType<T>
     return { ok: false, issues: [{ file, line: 1, column: 1, path: '', message }] };
   }
 
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return { ok: true, value: result.data };
 
   const vocabulary = fieldNames(schema);
@@ -100,7 +100,7 @@ export function validateYaml<T>(text: string, file: string, schema: z.ZodType<T>
     if (typeof celOffset === 'number' && node !== undefined && isScalar(node)) {
       offset = scalarOffset(text, node, celOffset);
     }
-    const message = missing && issue.code === 'invalid_type' ? 'is required' : issue.message;
+    const message = missing && issue.code === 'invalid_type' ? 'is required' : messageOf(issue);
     issues.push({ file, ...at(offset), path: formatPath(issue.path), message });
   }
   issues.sort((a, b) => a.line - b.line || a.column - b.column || a.path.localeCompare(b.path));
@@ -119,9 +119,7 @@ function flattenIssues(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] 
       out.push(issue);
       continue;
     }
-    const plausible = issue.errors.filter(
-      (branch) => !branch.some((i) => i.path.length === 0 && i.code === 'invalid_type'),
-    );
+    const plausible = issue.errors.filter((branch) => !wrongShape(branch));
     const [only] = plausible;
     if (plausible.length === 1 && only !== undefined) {
       out.push(...flattenIssues(only.map((i) => ({ ...i, path: [...issue.path, ...i.path] }))));
@@ -130,6 +128,28 @@ function flattenIssues(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] 
     }
   }
   return out;
+}
+
+/** A union option whose issues say the value is not even of its type (nested unions included). */
+function wrongShape(branch: readonly z.core.$ZodIssue[]): boolean {
+  return branch.some(
+    (i) =>
+      i.path.length === 0 &&
+      (i.code === 'invalid_type' || (i.code === 'invalid_union' && i.errors.every(wrongShape))),
+  );
+}
+
+/** zod's own wording ("Invalid input: expected boolean, received string") rewritten for authors. */
+function messageOf(issue: z.core.$ZodIssue): string {
+  const input = (issue as { input?: unknown }).input;
+  if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')) {
+    const article = /^[aeiou]/u.test(issue.expected) ? 'an' : 'a';
+    return `must be ${article} ${issue.expected}, not ${input === undefined ? 'nothing' : JSON.stringify(input)}`;
+  }
+  if (issue.code === 'too_small' && issue.origin === 'string' && issue.message.startsWith('Too small')) {
+    return 'must not be empty';
+  }
+  return issue.message;
 }
 
 function firstLine(message: string): string {

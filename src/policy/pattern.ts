@@ -32,8 +32,8 @@ export function compilePattern(source: string): PatternResult {
       // Anchored in a non-capturing group so that `re:a|b` means `^(a|b)$`, not `^a|b$`.
       re = new RegExp(`^(?:${expression})$`, 'u');
     } catch (err) {
-      const detail =
-        err instanceof SyntaxError ? err.message.replace(/^Invalid regular expression: /, '') : '';
+      // V8 says "Invalid regular expression: /<our wrapped source>/u: <reason>"; keep the reason.
+      const detail = err instanceof SyntaxError ? (/: ([^:]+)$/u.exec(err.message)?.[1] ?? err.message) : '';
       return { ok: false, message: `${JSON.stringify(source)} is not a valid regular expression: ${detail}` };
     }
     return { ok: true, pattern: { source, literal: null, prefix: null, test: (v) => re.test(v) } };

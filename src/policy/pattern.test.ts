@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compilePattern } from './pattern.js';
+
+const rows: readonly { name: string; input: { pattern: string; value: string }; want: boolean }[] = [
+  { name: 'a literal matches itself', input: { pattern: 'prod', value: 'prod' }, want: true },
+  {
+    name: 'a literal does not match a longer value',
+    input: { pattern: 'prod', value: 'prod-1' },
+    want: false,
+  },
+  { name: 'a trailing star matches any suffix', input: { pattern: 'prod*', value: 'prod-eu-1' }, want: true },
+  { name: 'a trailing star matches no suffix', input: { pattern: 'prod*', value: 'prod' }, want: true },
+  {
+    name: 'a leading star matches any prefix',
+    input: { pattern: '*-prod', value: 'team-a-prod' },
+    want: true,
+  },
+  { name: 'a star alone matches the empty string', input: { pattern: '*', value: '' }, want: true },
+  {
+    name: 'a question mark needs exactly one character',
+    input: { pattern: 'a?c', value: 'ac' },
+    want: false,
+  },
+  { name: 'a question mark matches one character', input: { pattern: 'a?c', value: 'abc' }, want: true },
+  { name: 'glob dots are literal', input: { pattern: 'a.b*', value: 'axb' }, want: false },
+  { name: 'glob brackets are literal', input: { pattern: '[ab]*', value: '[ab]x' }, want: true },
+  {
+    name: 'a glob with a dash and a star works',
+    input: { pattern: 'team-*-prod', value: 'team-x-prod' },
+    want: true,
+  },
+  {
+    name: 'a regular expression must match the whole value',
+    input: { pattern: 're:pro', value: 'prod' },
+    want: false,
+  },
+  {
+    name: 'a regular expression matching the whole value matches',
+    input: { pattern: 're:pro.', value: 'prod' },
+    want: true,
+  },
+  {
+    name: 'regular expression alternatives are anchored together',
+    input: { pattern: 're:a|b', value: 'ab' },
+    want: false,
+  },
+];
+
+for (const row of rows) {
+  test(row.name, () => {
+    const compiled = compilePattern(row.input.pattern);
+    assert.ok(compiled.ok);
+    assert.equal(compiled.pattern.test(row.input.value), row.want);
+  });
+}
+
+test('a pattern without wildcards is reported as a literal, for the index', () => {
+  const compiled = compilePattern('staging');
+  assert.ok(compiled.ok);
+  assert.equal(compiled.pattern.literal, 'staging');
+});
+
+test('a trailing-star glob is reported with its prefix, for the index', () => {
+  const compiled = compilePattern('team-a-*');
+  assert.ok(compiled.ok);
+  assert.equal(compiled.pattern.prefix, 'team-a-');
+});
