@@ -2,10 +2,10 @@
 // repository, so a fresh clone on the same machine reuses them).
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from './package-root.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
+const here = join(packageRoot(), 'testbed');
 const buildScript = join(here, 'build.sh');
 
 export interface Binaries {

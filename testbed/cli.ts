@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBinaries } from './binaries.js';
 import { startControlPlane, stopControlPlane } from './control-plane.js';
+import { untilSignalled } from './processes.js';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -31,10 +32,7 @@ async function main(): Promise<void> {
       }
       console.log(`  audit log:  ${state.auditLog}`);
       console.log('Press Ctrl-C to stop.');
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilSignalled();
       await stopControlPlane(dir);
       console.log('test bed stopped');
       return;

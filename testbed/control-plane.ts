@@ -17,6 +17,7 @@ import { ensureBinaries, type Binaries } from './binaries.js';
 import { freePort } from './ports.js';
 import { startProcess, stopPid, type Managed } from './processes.js';
 import { apiClient, waitFor, type ApiClient } from './api.js';
+import { packageRoot } from './package-root.js';
 
 /** Users with static tokens. Tests grant RBAC to the plain users themselves. */
 const USERS: Readonly<Record<string, readonly string[]>> = {
@@ -64,7 +65,7 @@ export interface StartOptions {
 }
 
 const token = (): string => randomBytes(24).toString('hex');
-const repoRoot = resolve(import.meta.dirname, '..');
+const repoRoot = packageRoot();
 
 export async function startControlPlane(options: StartOptions): Promise<TestbedState> {
   const started = Date.now();
