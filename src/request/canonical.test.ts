@@ -242,6 +242,21 @@ const refusedRows: { name: string; input: Input; want: ErrorCode }[] = [
     want: 'KG_REQUEST_NONCANONICAL',
   },
   {
+    name: 'a trailing slash after a name is refused',
+    input: get('/api/v1/namespaces/d/pods/x/'),
+    want: 'KG_REQUEST_NONCANONICAL',
+  },
+  {
+    name: 'a trailing slash after a non-proxy subresource is refused',
+    input: get('/api/v1/namespaces/d/pods/x/log/'),
+    want: 'KG_REQUEST_NONCANONICAL',
+  },
+  {
+    name: 'a trailing slash after the legacy proxy verb prefix is refused',
+    input: get('/api/v1/proxy/namespaces/d/services/s/'),
+    want: 'KG_REQUEST_NONCANONICAL',
+  },
+  {
     name: 'a trailing slash hidden by an escaped prefix is refused',
     input: get('/%61pi/v1/pods/'),
     want: 'KG_REQUEST_NONCANONICAL',
@@ -507,6 +522,16 @@ const acceptedRows: { name: string; input: Input; want: true }[] = [
     want: true,
   },
   {
+    name: 'a trailing slash after a service proxy subresource, as kubectl proxy forwards it, is accepted',
+    input: get('/api/v1/namespaces/kube-system/services/https:kubernetes-dashboard:/proxy/'),
+    want: true,
+  },
+  {
+    name: 'a trailing slash deep inside a pod proxy path is accepted',
+    input: get('/api/v1/namespaces/d/pods/x/proxy/static/'),
+    want: true,
+  },
+  {
     name: 'OPTIONS on a pod proxy is accepted',
     input: { method: 'OPTIONS', target: '/api/v1/namespaces/d/pods/x/proxy' },
     want: true,
@@ -573,6 +598,15 @@ const segmentRows: {
     name: 'a trailing slash on a non-resource path adds no segment',
     input: '/logs/',
     want: { path: '/logs/', rawQuery: '', segments: ['logs'] },
+  },
+  {
+    name: 'a trailing slash after a proxy subresource adds no segment',
+    input: '/api/v1/namespaces/d/services/s/proxy/',
+    want: {
+      path: '/api/v1/namespaces/d/services/s/proxy/',
+      rawQuery: '',
+      segments: ['api', 'v1', 'namespaces', 'd', 'services', 's', 'proxy'],
+    },
   },
 ];
 

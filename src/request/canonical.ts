@@ -24,6 +24,8 @@ export interface CanonicalTarget {
   readonly rawQuery: string;
   /** Decoded path segments; no leading or trailing empty segment. */
   readonly segments: readonly string[];
+  /** The path is an /api or /apis path ending in '/'; allowed only after a proxy subresource. */
+  readonly apiTrailingSlash: boolean;
 }
 
 /** Go's url.ParseQuery caps a query at 10,000 parameters (urlmaxqueryparams) and then yields none. */
@@ -94,9 +96,9 @@ function refuseMethod(method: string): never {
  * Checks the raw request target in one pass and decodes its path segments. Refuses, anywhere:
  * non-origin-form targets, control characters and spaces, non-ASCII characters, '\', '#',
  * invalid '%' escapes and escapes that do not decode to UTF-8. In the path only: `%2F`, `%25`,
- * `%00`–`%1F`, `%7F`, empty, "." and ".." segments (also when escaped), and a trailing '/' on
- * /api and /apis paths. In the query: ';'. (The query may hold `%2F`, `%25` and escaped control
- * characters: `kubectl exec -- ls /tmp` sends `command=%2Ftmp`.)
+ * `%00`–`%1F`, `%7F`, empty, "." and ".." segments (also when escaped); a trailing '/' on /api
+ * and /apis paths is flagged for checkRequestInfo. In the query: ';'. (The query may hold `%2F`,
+ * `%25` and escaped control characters: `kubectl exec -- ls /tmp` sends `command=%2Ftmp`.)
  */
 export function checkTarget(target: string): CanonicalTarget {
   if (target.length === 0 || target.charCodeAt(0) !== 0x2f) {
@@ -198,6 +200,7 @@ export function checkTarget(target: string): CanonicalTarget {
   }
 
   const segments: string[] = [];
+  let apiTrailingSlash = false;
   const last = rawSegments.length - 1;
   for (let s = 0; s <= last; s++) {
     const raw = rawSegments[s] as string;
@@ -209,15 +212,9 @@ export function checkTarget(target: string): CanonicalTarget {
           'it contains an empty path segment ("//"), which the API server reads differently from most proxies',
         );
       }
-      // A trailing '/': harmless on "/" and on non-API paths such as "/logs/", but on /api and
-      // /apis paths the API server strips it while proxies and policies would keep it.
-      if (last > 0 && (segments[0] === 'api' || segments[0] === 'apis')) {
-        refuse(
-          'path',
-          path,
-          'it ends with "/", which the API server ignores on API paths but most proxies keep',
-        );
-      }
+      // A trailing '/': harmless on "/" and on non-API paths such as "/logs/"; on /api and /apis
+      // paths checkRequestInfo decides, once it knows whether a proxy subresource precedes it.
+      apiTrailingSlash = last > 0 && (segments[0] === 'api' || segments[0] === 'apis');
       continue;
     }
     // decodeURIComponent is exact here: every escape is valid, none is '/', and UTF-8 was checked.
@@ -231,7 +228,7 @@ export function checkTarget(target: string): CanonicalTarget {
     }
     segments.push(segment);
   }
-  return { path, rawQuery, segments };
+  return { path, rawQuery, segments, apiTrailingSlash };
 }
 
 function decodesAsUtf8(s: string): boolean {
@@ -267,9 +264,10 @@ export function checkQuery(rawQuery: string, query: GoQuery): void {
 
 /**
  * Refusals that need the mapped request: a watch/proxy path prefix with nothing after it; a
- * collection GET whose ListOptions the API server could not decode (it would silently fall back to
- * a plain list and drop the metadata.name shortcut); an invalid or NUL-holding label or field
- * selector on list, watch or deletecollection; OPTIONS anywhere but a proxy subresource.
+ * trailing '/' on an API path other than after a proxy subresource; a collection GET whose
+ * ListOptions the API server could not decode (it would silently fall back to a plain list and
+ * drop the metadata.name shortcut); an invalid or NUL-holding label or field selector on list,
+ * watch or deletecollection; OPTIONS anywhere but a proxy subresource.
  */
 export function checkRequestInfo(
   method: HttpMethod,
@@ -282,6 +280,17 @@ export function checkRequestInfo(
       'path',
       target.path,
       'it names the "watch" or "proxy" verb but no resource, which the API server cannot map',
+    );
+  }
+  // The API server strips a trailing '/' before mapping, while proxies and path-matching policies
+  // keep it. Only after a proxy subresource is it meaningful (`…/services/s/proxy/` reaches the
+  // backend's root, as `kubectl proxy` forwards dashboard URLs), and there it cannot change the
+  // resource, name or subresource.
+  if (target.apiTrailingSlash && !(info.isResourceRequest && info.subresource === 'proxy')) {
+    refuse(
+      'path',
+      target.path,
+      'it ends with "/", which the API server ignores on API paths but most proxies keep',
     );
   }
   if (info.listOptionsError !== null) {
