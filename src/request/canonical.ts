@@ -28,7 +28,10 @@ export interface CanonicalTarget {
   readonly apiTrailingSlash: boolean;
 }
 
-/** Go's url.ParseQuery caps a query at 10,000 parameters (urlmaxqueryparams) and then yields none. */
+/**
+ * Go ≥1.24.12/1.25.6 makes url.ParseQuery fail above urlmaxqueryparams (10,000 by default), and the
+ * API server ignores that error; kubegate refuses long before any such limit can be reached.
+ */
 export const MAX_QUERY_PARAMETERS = 1000;
 
 /** Query keys whose repetition would let a policy and the API server read different first values. */
@@ -144,15 +147,20 @@ export function checkTarget(target: string): CanonicalTarget {
       if (queryStart === -1) {
         if (byte === 0x2f) {
           refuse(
-            'path',
+            'target',
             target,
             'it contains an encoded slash ("%2F"), which the API server decodes into a path separator',
           );
         }
         if (byte === 0x25) {
-          refuse('path', target, 'it contains an encoded percent sign ("%25"), which invites decoding twice');
+          refuse(
+            'target',
+            target,
+            'it contains an encoded percent sign ("%25"), which invites decoding twice',
+          );
         }
-        if (byte < 0x20 || byte === 0x7f) refuse('path', target, 'it contains an encoded control character');
+        if (byte < 0x20 || byte === 0x7f)
+          refuse('target', target, 'it contains an encoded control character');
         if (byte >= 0x80) pathNeedsUtf8Check = true;
         segmentEscaped = true;
       } else if (byte >= 0x80) {
