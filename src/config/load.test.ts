@@ -1,0 +1,286 @@
+// The config loader. Its error messages are the product (an operator reads them to fix the
+// file), so the invalid rows assert the exact text, position and path of every issue.
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { KubegateError } from '../errors.js';
+import { loadConfig } from './load.js';
+import type { ConfigOverrides } from './load.js';
+import type { Config } from './schema.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kubegate-config-'));
+  await mkdir(join(dir, 'etc'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Writes `text` as etc/kubegate.yaml and loads it with the working directory at `dir`. */
+async function load(text: string | null, overrides?: ConfigOverrides): Promise<Config> {
+  if (text === null) return loadConfig({ cwd: dir, ...(overrides ? { overrides } : {}) });
+  await writeFile(join(dir, 'etc', 'kubegate.yaml'), text);
+  return loadConfig({ file: 'etc/kubegate.yaml', cwd: dir, ...(overrides ? { overrides } : {}) });
+}
+
+async function issuesOf(text: string | null, overrides?: ConfigOverrides): Promise<string[]> {
+  try {
+    await load(text, overrides);
+  } catch (err) {
+    assert.ok(err instanceof KubegateError);
+    assert.equal(err.code, 'KG_CONFIG_INVALID');
+    const [first, ...rest] = err.message.split('\n');
+    assert.equal(first, 'invalid kubegate configuration:');
+    return rest.map((line) => line.trim());
+  }
+  assert.fail('the config loaded');
+}
+
+const UPSTREAM = 'upstream:\n  kubeconfig: upstream.kubeconfig\n';
+const F = 'etc/kubegate.yaml';
+
+interface InvalidRow {
+  readonly name: string;
+  readonly input: { readonly text: string | null; readonly overrides?: ConfigOverrides };
+  readonly want: readonly string[];
+}
+
+const invalid: readonly InvalidRow[] = [
+  {
+    name: 'a port out of range is reported at its value',
+    input: { text: `${UPSTREAM}listen:\n  host: 0.0.0.0\n  port: 99999\n` },
+    want: [`${F}:5:9: listen.port: expected a number from 1 to 65535`],
+  },
+  {
+    name: 'a port given as a string is refused',
+    input: { text: `${UPSTREAM}listen: {port: "8443"}\n` },
+    want: [`${F}:3:16: listen.port: expected a number from 1 to 65535`],
+  },
+  {
+    name: 'an unknown field is reported at its key with the known fields',
+    input: { text: `${UPSTREAM}listen:\n  prot: 8443\n` },
+    want: [`${F}:4:3: listen.prot: unknown field (known: host, port)`],
+  },
+  {
+    name: 'an unknown top-level section is refused',
+    input: { text: `${UPSTREAM}loging: {level: debug}\n` },
+    want: [
+      `${F}:3:1: loging: unknown field (known: dataDir, listen, tls, upstream, limits, timeouts, audit, policy, log)`,
+    ],
+  },
+  {
+    name: 'every issue in the file is reported, in file order',
+    input: {
+      text: `${UPSTREAM}log:\n  level: loud\nlimits: 5\ntimeouts:\n  upstreamConnectMs: 0\n  upstreamHeadersMs: 1.5\n`,
+    },
+    want: [
+      `${F}:4:10: log.level: expected one of fatal, error, warn, info, debug, trace, silent`,
+      `${F}:5:9: limits: expected a mapping of settings, not 5`,
+      `${F}:7:22: timeouts.upstreamConnectMs: expected a number of milliseconds, 1 or more`,
+      `${F}:8:22: timeouts.upstreamHeadersMs: expected a number of milliseconds, 1 or more`,
+    ],
+  },
+  {
+    name: 'a config without an upstream says how to name one',
+    input: { text: 'listen: {port: 9443}\n' },
+    want: [
+      `${F}:1:1: upstream: kubegate needs an API server: set upstream.kubeconfig (a kubeconfig for kubegate's own identity) or upstream.inCluster: true`,
+    ],
+  },
+  {
+    name: 'a kubeconfig and in-cluster together are refused',
+    input: { text: 'upstream:\n  kubeconfig: k\n  inCluster: true\n' },
+    want: [
+      `${F}:3:14: upstream.inCluster: set either upstream.kubeconfig or upstream.inCluster: true, not both`,
+    ],
+  },
+  {
+    name: 'a context without a kubeconfig is refused',
+    input: { text: 'upstream:\n  inCluster: true\n  context: prod\n' },
+    want: [
+      `${F}:3:12: upstream.context: upstream.context names a context in upstream.kubeconfig, which is not set`,
+    ],
+  },
+  {
+    name: 'inCluster must be a boolean, not a YAML 1.1 yes',
+    input: { text: 'upstream:\n  inCluster: yes\n' },
+    want: [`${F}:2:14: upstream.inCluster: expected true or false`],
+  },
+  {
+    name: 'a serving certificate without its key is refused',
+    input: { text: `${UPSTREAM}tls:\n  certFile: gw.crt\n` },
+    want: [
+      `${F}:4:3: tls.keyFile: set both tls.certFile and tls.keyFile, or neither (kubegate then generates its own)`,
+    ],
+  },
+  {
+    name: 'an empty path is refused',
+    input: { text: `${UPSTREAM}audit:\n  file: ""\n` },
+    want: [`${F}:4:9: audit.file: must not be empty`],
+  },
+  {
+    name: 'a YAML syntax error is located',
+    input: { text: `${UPSTREAM}listen: {port: 1\n` },
+    want: [`${F}:4:1: Flow map in block collection must be sufficiently indented and end with a }`],
+  },
+  {
+    name: 'a duplicated key is refused',
+    input: { text: `${UPSTREAM}log: {level: info}\nlog: {level: debug}\n` },
+    want: [`${F}:4:1: Map keys must be unique`],
+  },
+  {
+    name: 'a file that is a list, not a mapping, is refused',
+    input: { text: '- listen\n' },
+    want: [`${F}:1:1: the config file must be a mapping of settings (\`key: value\` lines)`],
+  },
+  {
+    name: 'an invalid override is attributed to the overrides',
+    input: { text: UPSTREAM, overrides: { listen: { port: 0 } } },
+    want: ['overrides: listen.port: expected a number from 1 to 65535'],
+  },
+  {
+    name: 'an override replacing a valid file value is blamed, not the file',
+    input: { text: `${UPSTREAM}log: {level: info}\n`, overrides: { log: { level: 'verbose' as 'info' } } },
+    want: ['overrides: log.level: expected one of fatal, error, warn, info, debug, trace, silent'],
+  },
+  {
+    name: 'without a file, a missing upstream has no location',
+    input: { text: null },
+    want: [
+      "upstream: kubegate needs an API server: set upstream.kubeconfig (a kubeconfig for kubegate's own identity) or upstream.inCluster: true",
+    ],
+  },
+];
+
+for (const row of invalid) {
+  test(row.name, async () => {
+    assert.deepEqual(await issuesOf(row.input.text, row.input.overrides), row.want);
+  });
+}
+
+interface ValidRow {
+  readonly name: string;
+  readonly input: { readonly text: string | null; readonly overrides?: ConfigOverrides };
+  readonly want: (d: string) => Config;
+}
+
+const defaults = (d: string) => ({
+  dataDir: join(d, 'etc', '.kubegate'),
+  listen: { host: '127.0.0.1', port: 8443 },
+  tls: {},
+  upstream: { kubeconfig: join(d, 'etc', 'upstream.kubeconfig'), inCluster: false },
+  limits: { maxBodyBytes: 3145728 },
+  timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 },
+  audit: { file: join(d, 'etc', '.kubegate', 'audit.jsonl') },
+  policy: {},
+  log: { level: 'info' as const },
+});
+
+const valid: readonly ValidRow[] = [
+  {
+    name: 'a file naming only the upstream gets every default, paths beside the file',
+    input: { text: UPSTREAM },
+    want: defaults,
+  },
+  {
+    name: 'relative paths in the file resolve against its folder, absolute ones stay',
+    input: {
+      text: `dataDir: /var/lib/kubegate\n${UPSTREAM}tls: {certFile: pki/gw.crt, keyFile: pki/gw.key, clientCAFile: /etc/ca.crt}\npolicy: {file: policy.yaml}\n`,
+    },
+    want: (d) => ({
+      ...defaults(d),
+      dataDir: '/var/lib/kubegate',
+      tls: {
+        certFile: join(d, 'etc', 'pki', 'gw.crt'),
+        keyFile: join(d, 'etc', 'pki', 'gw.key'),
+        clientCAFile: '/etc/ca.crt',
+      },
+      audit: { file: '/var/lib/kubegate/audit.jsonl' },
+      policy: { file: join(d, 'etc', 'policy.yaml') },
+    }),
+  },
+  {
+    name: 'overrides win, and their relative paths resolve against the working directory',
+    input: {
+      text: `${UPSTREAM}listen: {host: 0.0.0.0, port: 9443}\n`,
+      overrides: { listen: { port: 10443 }, dataDir: 'state', log: { level: 'debug' } },
+    },
+    want: (d) => ({
+      ...defaults(d),
+      dataDir: join(d, 'state'),
+      listen: { host: '0.0.0.0', port: 10443 },
+      audit: { file: join(d, 'state', 'audit.jsonl') },
+      log: { level: 'debug' },
+    }),
+  },
+  {
+    name: 'an override left undefined (an unset flag) keeps the file value',
+    input: { text: `${UPSTREAM}listen: {port: 9443}\n`, overrides: { listen: { port: undefined } } },
+    want: (d) => ({ ...defaults(d), listen: { host: '127.0.0.1', port: 9443 } }),
+  },
+  {
+    name: 'in-cluster mode needs no kubeconfig, and an explicit audit file is kept',
+    input: { text: 'upstream: {inCluster: true}\naudit: {file: logs/audit.jsonl}\n' },
+    want: (d) => ({
+      ...defaults(d),
+      upstream: { inCluster: true },
+      audit: { file: join(d, 'etc', 'logs', 'audit.jsonl') },
+    }),
+  },
+  {
+    name: 'without a file, overrides alone make a config, paths against the working directory',
+    input: { text: null, overrides: { upstream: { inCluster: true } } },
+    want: (d) => ({
+      ...defaults(d),
+      dataDir: join(d, '.kubegate'),
+      upstream: { inCluster: true },
+      audit: { file: join(d, '.kubegate', 'audit.jsonl') },
+    }),
+  },
+];
+
+for (const row of valid) {
+  test(row.name, async () => {
+    assert.deepEqual(await load(row.input.text, row.input.overrides), row.want(dir));
+  });
+}
+
+test('the loaded config is deep-frozen', async () => {
+  const config = await load(UPSTREAM);
+  assert.ok(Object.isFrozen(config));
+  assert.ok(Object.isFrozen(config.listen));
+  assert.ok(Object.isFrozen(config.upstream));
+});
+
+test('an empty file is an empty mapping: only the upstream is missing', async () => {
+  assert.deepEqual(await issuesOf('# nothing yet\n'), [
+    `${F}:1:1: upstream: kubegate needs an API server: set upstream.kubeconfig (a kubeconfig for kubegate's own identity) or upstream.inCluster: true`,
+  ]);
+});
+
+test('a missing config file is refused with its path', async () => {
+  await assert.rejects(loadConfig({ file: 'missing.yaml', cwd: dir }), (err: unknown) => {
+    assert.ok(err instanceof KubegateError);
+    assert.equal(err.code, 'KG_CONFIG_INVALID');
+    assert.equal(
+      err.message,
+      `kubegate's config file missing.yaml (${join(dir, 'missing.yaml')}) does not exist`,
+    );
+    return true;
+  });
+});
+
+test('every issue is also listed in the error details', async () => {
+  await writeFile(join(dir, 'etc', 'kubegate.yaml'), 'listen: {port: 0}\n');
+  await assert.rejects(loadConfig({ file: 'etc/kubegate.yaml', cwd: dir }), (err: unknown) => {
+    assert.ok(err instanceof KubegateError);
+    assert.deepEqual(
+      err.details?.causes?.map((c) => c.field),
+      ['upstream', 'listen.port'],
+    );
+    return true;
+  });
+});
