@@ -45,7 +45,22 @@ const environment = new Environment({
   .registerVariable('user', 'map')
   .registerVariable('now', 'google.protobuf.Timestamp');
 
+// Compiled programs are immutable, so rules with the same expression share one: validation and
+// compilation each ask for it, and generated policies repeat expressions across many rules.
+// Bounded so that a long-running gateway reloading ever-changing policies cannot grow it forever.
+const CACHE_LIMIT = 4096;
+const cache = new Map<string, CelCompileResult>();
+
 export function compileCel(source: string): CelCompileResult {
+  const cached = cache.get(source);
+  if (cached !== undefined) return cached;
+  const result = compileUncached(source);
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(source, result);
+  return result;
+}
+
+function compileUncached(source: string): CelCompileResult {
   let parsed: ReturnType<typeof environment.parse>;
   try {
     parsed = environment.parse(source);

@@ -14,7 +14,7 @@ import { parseFieldSelector, parseLabelSelector } from '../request/selectors.js'
 import type { FieldRequirement, LabelRequirement } from '../request/selectors.js';
 import { compileCel } from './cel.js';
 import type { CelProgram } from './cel.js';
-import type { ApprovalRequirement, Approver, RuleAction } from './decision.js';
+import type { ApprovalRequirement, Approver, Decision, MatchedRule, RuleAction } from './decision.js';
 import { parseDuration } from './duration.js';
 import { compilePattern, patternSet } from './pattern.js';
 import type { Pattern, PatternSet } from './pattern.js';
@@ -86,6 +86,8 @@ export interface CompiledRule {
   readonly match: CompiledMatch;
   readonly exclude: CompiledMatch | null;
   readonly needsObject: boolean;
+  /** This rule as decisions list it (frozen, shared by every decision it appears in). */
+  readonly matched: MatchedRule;
 }
 
 export interface Bucket {
@@ -105,6 +107,8 @@ export interface CompiledDefaults {
   readonly action: RuleAction;
   readonly message: string | undefined;
   readonly approval: ApprovalRequirement | null;
+  /** The decision when no rule matches: the same frozen object every time. */
+  readonly decision: Decision;
 }
 
 export interface CompiledPolicy {
@@ -136,23 +140,71 @@ export function compilePolicy(doc: PolicyDocument, options: CompileOptions): Com
       match,
       exclude,
       needsObject: match.needsObject || (exclude?.needsObject ?? false),
+      matched: deepFreeze({
+        name: r.name,
+        action: r.action,
+        ...(r.message === undefined ? {} : { message: r.message }),
+      }),
     };
   });
+  const d = doc.defaults;
   return {
     file: options.file,
     failClosed: false,
     rules,
-    defaults: {
-      action: doc.defaults.action,
-      message: doc.defaults.message,
-      approval:
-        doc.defaults.approval === undefined
-          ? null
-          : compileApproval(doc.defaults.approval, null, doc.defaults.message),
-    },
+    defaults: compileDefaults(
+      d.action,
+      d.message,
+      d.approval === undefined ? null : compileApproval(d.approval, null, d.message),
+    ),
     index: buildIndex(rules),
     anyNeedsObject: rules.some((r) => r.needsObject),
   };
+}
+
+function compileDefaults(
+  action: RuleAction,
+  message: string | undefined,
+  approval: ApprovalRequirement | null,
+): CompiledDefaults {
+  const optionalMessage = message === undefined ? {} : { message };
+  let decision: Decision;
+  switch (action) {
+    case 'allow':
+      decision = { kind: 'allow', rules: [], byDefault: true, ...optionalMessage };
+      break;
+    case 'deny':
+      decision = {
+        kind: 'deny',
+        rules: [],
+        byDefault: true,
+        message: message ?? 'No kubegate policy rule allows this request.',
+      };
+      break;
+    case 'approve':
+      decision = {
+        kind: 'approve',
+        rules: [],
+        byDefault: true,
+        approval: approval === null ? [] : [approval],
+        ...optionalMessage,
+      };
+      break;
+    default: {
+      const never: never = action;
+      throw internal('defaults.action', `unknown action ${String(never)}`);
+    }
+  }
+  return { action, message, approval, decision: deepFreeze(decision) };
+}
+
+/** Decisions share these objects across requests; freezing makes sharing safe. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /**
@@ -164,12 +216,11 @@ export function failClosedPolicy(file: string): CompiledPolicy {
     file,
     failClosed: true,
     rules: [],
-    defaults: {
-      action: 'deny',
-      message:
-        'kubegate refuses every request because its policy failed to load; an administrator must fix the policy file.',
-      approval: null,
-    },
+    defaults: compileDefaults(
+      'deny',
+      'kubegate refuses every request because its policy failed to load; an administrator must fix the policy file.',
+      null,
+    ),
     index: new Map(),
     anyNeedsObject: false,
   };
@@ -376,7 +427,7 @@ function compileApproval(
     approvers: s.approvers.map(parseApprover),
     count: s.count ?? 1,
   })) ?? [{ name: 'approval', approvers: (a.approvers ?? []).map(parseApprover), count: a.count ?? 1 }];
-  return {
+  return deepFreeze({
     rule,
     ...(message === undefined ? {} : { message }),
     stages,
@@ -386,7 +437,7 @@ function compileApproval(
     mode: a.mode ?? 'hold',
     grantTtlMs: durationMs(a.grantTTL),
     breakGlass: a.breakGlass ?? false,
-  };
+  });
 }
 
 function newBucket(): Bucket {

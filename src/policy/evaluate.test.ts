@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseRequest } from '../request/parse.js';
 import type { KubeRequest, KubeRequestBody } from '../request/types.js';
-import { compilePolicy } from './compile.js';
+import { ANY, compilePolicy } from './compile.js';
 import type { CompiledPolicy } from './compile.js';
 import type { Decision } from './decision.js';
 import { evaluate, needsObject } from './evaluate.js';
@@ -894,3 +894,100 @@ for (const row of enrichRows) {
     assert.equal(needsObject(enrichPolicy, input), row.want);
   });
 }
+
+// The index only narrows candidates; it must never change a decision. Compare with the same
+// policy whose every rule sits in one bucket that every lookup scans, over generated rules that
+// use each indexable shape (literal, prefix glob, inner glob, regex with and without a literal
+// prefix, wildcards) and requests drawn from the same vocabulary.
+function seeded(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('the index gives the same decisions as scanning every rule', () => {
+  const rand = seeded(42);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
+  const some = <T>(items: readonly T[]): T[] => [
+    ...new Set(Array.from({ length: 1 + Math.floor(rand() * 2) }, () => pick(items))),
+  ];
+  const namespaces = ['prod', 'prod-eu', 'staging', 'team-a-dev', 'team-b-prod', ''];
+  const nsPatterns = [
+    'prod',
+    'prod*',
+    'team-*-prod',
+    're:prod-(eu|us)',
+    're:team-a-.*',
+    're:staging|prod',
+    '*',
+    '',
+    'team-?-dev',
+  ];
+  const names = ['web', 'web-1', 'db', 'kube-proxy', ''];
+  const namePatterns = ['web', 'web-*', 're:db', 'kube-*', '*'];
+  const users = ['alice', 'bob', 'system:serviceaccount:ci:deployer'];
+  const groups = ['dev', 'sre', 'system:authenticated'];
+  const verbs = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', 'proxy'];
+  const resources = [
+    'pods',
+    'pods/exec',
+    'pods/log',
+    'deployments',
+    'deployments/scale',
+    'nodes/proxy',
+    'secrets',
+  ];
+  const resourcePatterns = [...resources, '*', '*/status', 'deployments/*', '*/*', '@exec-capable'];
+  const rules: RuleInput[] = [];
+  for (let i = 0; i < 400; i++) {
+    const match: Record<string, unknown> = {};
+    if (rand() < 0.6) match.verbs = some([...verbs, '*']);
+    if (rand() < 0.7) match.resources = some(resourcePatterns);
+    if (rand() < 0.6) match.namespaces = some(nsPatterns);
+    if (rand() < 0.3) match.names = some(namePatterns);
+    if (rand() < 0.3)
+      match.subjects = rand() < 0.5 ? { users: some(users) } : { groups: some(groups), users: some(users) };
+    if (rand() < 0.1) match.subjects = { users: ['system:serviceaccount:*'] };
+    const action = pick(['allow', 'deny', 'approve'] as const);
+    rules.push({
+      name: `r${i}`,
+      match,
+      action,
+      ...(action === 'approve' ? { approval: { approvers: ['group:sre'] } } : {}),
+    });
+  }
+  const indexed = policyOf(rules, { action: 'deny' });
+  const rest = [...indexed.rules];
+  const everything = {
+    byNamespace: new Map(),
+    byNamespacePrefix: new Map(),
+    prefixLengths: [],
+    byName: new Map(),
+    byUser: new Map(),
+    byGroup: new Map(),
+    rest,
+  };
+  const scanning: CompiledPolicy = { ...indexed, index: new Map([[ANY, new Map([[ANY, everything]])]]) };
+  for (let i = 0; i < 3000; i++) {
+    const [resource = '', subresource = ''] = pick(resources).split('/');
+    const isResourceRequest = rand() < 0.95;
+    const input: Input = {
+      request: {
+        verb: pick(verbs),
+        isResourceRequest,
+        resource: isResourceRequest ? resource : '',
+        subresource: isResourceRequest ? subresource : '',
+        namespace: pick(namespaces),
+        name: pick(names),
+        apiGroup: pick(['', 'apps']),
+      },
+      user: pick(users),
+      groups: some(groups),
+    };
+    assert.deepEqual(run(indexed, input), run(scanning, input), JSON.stringify(input));
+  }
+});

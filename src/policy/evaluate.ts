@@ -28,7 +28,7 @@ import type {
   SelectorCondition,
   SelectorKind,
 } from './compile.js';
-import type { ApprovalRequirement, Decision, MatchedRule } from './decision.js';
+import type { ApprovalRequirement, Decision, MatchedRule, RuleAction } from './decision.js';
 
 /** The live target object as the gateway found it; 'unavailable' when the lookup failed. */
 export type TargetObject = Readonly<Record<string, unknown>> | null | 'unavailable';
@@ -70,6 +70,9 @@ class RequestView {
   readonly resource: string;
   readonly subresource: string;
   readonly resourceKey: string;
+  /** Index keys of the subresource wildcards: star-slash-sub and resource-slash-star. */
+  readonly anyResourceKey: string;
+  readonly anySubresourceKey: string;
   readonly namespace: string;
   readonly name: string;
   readonly apiGroup: string;
@@ -94,6 +97,8 @@ class RequestView {
         ? 'create'
         : r.verb;
     this.resourceKey = r.subresource === '' ? r.resource : `${r.resource}/${r.subresource}`;
+    this.anyResourceKey = r.subresource === '' ? '' : `*/${r.subresource}`;
+    this.anySubresourceKey = r.subresource === '' ? '' : `${r.resource}/*`;
     this.namespace = r.namespace;
     this.apiGroup = r.apiGroup;
     // A create names its object only in the body; the API server refuses a body name that differs
@@ -105,18 +110,6 @@ class RequestView {
 
   isCreateOfNewObject(): boolean {
     return this.verb === 'create' && this.subresource === '' && this.input.request.isResourceRequest;
-  }
-
-  /** Index keys for the resource dimension (see compile.ts). */
-  resourceKeys(): string[] {
-    if (!this.input.request.isResourceRequest) return [ANY];
-    const keys = [ANY, '*', this.resourceKey];
-    if (this.subresource !== '') {
-      keys.push(`*/${this.subresource}`, `${this.resource}/*`, '*/*');
-    } else if (this.verb === 'proxy') {
-      keys.push(`${this.resource}/proxy`);
-    }
-    return keys;
   }
 
   requirements(kind: SelectorKind): Requirements {
@@ -324,141 +317,182 @@ function matchBlock(m: CompiledMatch, view: RequestView): Tri {
   return result;
 }
 
-/** A rule's verdict: matched, not matched, or matched because it could not be checked. */
-function matchRule(rule: CompiledRule, view: RequestView): { matched: boolean; failedClosed?: string } {
+/**
+ * A rule's verdict: null when it does not match, '' when it matches, or the reason it was taken
+ * as matching without being fully checked (fail closed).
+ */
+function matchRule(rule: CompiledRule, view: RequestView): string | null {
   view.unknownReason = '';
   const m = matchBlock(rule.match, view);
-  if (m === NO) return { matched: false };
+  if (m === NO) return null;
   const matchReason = view.unknownReason;
   let e: Tri = NO;
   if (rule.exclude !== null) {
     view.unknownReason = '';
     e = matchBlock(rule.exclude, view);
   }
-  if (e === YES) return { matched: false };
-  if (m === YES && e === NO) return { matched: true };
+  if (e === YES) return null;
+  if (m === YES && e === NO) return '';
   // Unknown: the strict outcome. Allow rules do not match; deny and approve rules do.
-  if (rule.action === 'allow') return { matched: false };
-  const reason = m === UNKNOWN ? matchReason : `exclude.${view.unknownReason}`;
-  return { matched: true, failedClosed: reason === '' ? 'a condition could not be checked' : reason };
+  if (rule.action === 'allow') return null;
+  if (m === UNKNOWN) return matchReason === '' ? 'a condition could not be checked' : matchReason;
+  return view.unknownReason === ''
+    ? 'an exclude condition could not be checked'
+    : `exclude ${view.unknownReason}`;
 }
 
-/** Rules whose indexed fields admit this request, deduplicated, in no particular order. */
-function candidates(policy: CompiledPolicy, view: RequestView): CompiledRule[] {
-  const out: CompiledRule[] = [];
-  const seen = new Set<CompiledRule>();
-  const add = (list: readonly CompiledRule[] | undefined): void => {
-    if (list === undefined) return;
-    for (const rule of list) {
-      if (!seen.has(rule)) {
-        seen.add(rule);
-        out.push(rule);
-      }
-    }
-  };
-  const resourceKeys = view.resourceKeys();
-  for (const verbKey of [view.verb, ANY]) {
-    const byResource = policy.index.get(verbKey);
-    if (byResource === undefined) continue;
-    for (const resourceKey of resourceKeys) {
-      const bucket = byResource.get(resourceKey);
-      if (bucket !== undefined) collect(bucket, view, add);
+/**
+ * Per-policy scratch for deduplicating candidates without allocating a Set per decision: a rule
+ * is taken once per epoch. Evaluation is synchronous and never re-entered (CEL has no callbacks
+ * into it), so one scratch per policy is safe; a WeakMap keeps it off the policy's public shape.
+ */
+interface Scratch {
+  readonly marks: Uint32Array;
+  epoch: number;
+}
+
+const scratches = new WeakMap<CompiledPolicy, Scratch>();
+
+function nextEpoch(policy: CompiledPolicy): Scratch {
+  let scratch = scratches.get(policy);
+  if (scratch === undefined) {
+    scratch = { marks: new Uint32Array(policy.rules.length), epoch: 0 };
+    scratches.set(policy, scratch);
+  }
+  scratch.epoch = (scratch.epoch + 1) >>> 0;
+  if (scratch.epoch === 0) {
+    scratch.marks.fill(0);
+    scratch.epoch = 1;
+  }
+  return scratch;
+}
+
+function take(list: readonly CompiledRule[] | undefined, scratch: Scratch, out: CompiledRule[]): void {
+  if (list === undefined) return;
+  for (const rule of list) {
+    if (scratch.marks[rule.index] !== scratch.epoch) {
+      scratch.marks[rule.index] = scratch.epoch;
+      out.push(rule);
     }
   }
+}
+
+/** Rules whose indexed fields admit this request, each once, in no particular order. */
+function candidates(policy: CompiledPolicy, view: RequestView): CompiledRule[] {
+  const out: CompiledRule[] = [];
+  if (policy.rules.length === 0) return out;
+  const scratch = nextEpoch(policy);
+  lookUpVerb(policy.index.get(view.verb), view, scratch, out);
+  lookUpVerb(policy.index.get(ANY), view, scratch, out);
   return out;
 }
 
-function collect(
-  bucket: Bucket,
+// The resource keys a request can meet; compile.ts files rules under the same keys.
+function lookUpVerb(
+  byResource: ReadonlyMap<string, Bucket> | undefined,
   view: RequestView,
-  add: (list: readonly CompiledRule[] | undefined) => void,
+  scratch: Scratch,
+  out: CompiledRule[],
 ): void {
-  if (bucket.byNamespace.size > 0) add(bucket.byNamespace.get(view.namespace));
+  if (byResource === undefined) return;
+  lookUpBucket(byResource.get(ANY), view, scratch, out);
+  if (!view.input.request.isResourceRequest) return;
+  lookUpBucket(byResource.get('*'), view, scratch, out);
+  lookUpBucket(byResource.get(view.resourceKey), view, scratch, out);
+  if (view.subresource !== '') {
+    lookUpBucket(byResource.get(view.anyResourceKey), view, scratch, out);
+    lookUpBucket(byResource.get(view.anySubresourceKey), view, scratch, out);
+    lookUpBucket(byResource.get('*/*'), view, scratch, out);
+  } else if (view.verb === 'proxy') {
+    // The legacy /proxy/ verb form reaches the same endpoint as the proxy subresource.
+    lookUpBucket(byResource.get(`${view.resource}/proxy`), view, scratch, out);
+  }
+}
+
+function lookUpBucket(
+  bucket: Bucket | undefined,
+  view: RequestView,
+  scratch: Scratch,
+  out: CompiledRule[],
+): void {
+  if (bucket === undefined) return;
+  if (bucket.byNamespace.size > 0) take(bucket.byNamespace.get(view.namespace), scratch, out);
   for (const length of bucket.prefixLengths) {
     if (length > view.namespace.length) break;
-    add(bucket.byNamespacePrefix.get(view.namespace.slice(0, length)));
+    take(bucket.byNamespacePrefix.get(view.namespace.slice(0, length)), scratch, out);
   }
-  if (bucket.byName.size > 0 && view.name !== '') add(bucket.byName.get(view.name));
-  if (bucket.byUser.size > 0) add(bucket.byUser.get(view.user));
-  if (bucket.byGroup.size > 0) for (const g of view.groups) add(bucket.byGroup.get(g));
-  if (bucket.rest.length > 0) add(bucket.rest);
+  if (bucket.byName.size > 0 && view.name !== '') take(bucket.byName.get(view.name), scratch, out);
+  if (bucket.byUser.size > 0) take(bucket.byUser.get(view.user), scratch, out);
+  if (bucket.byGroup.size > 0) for (const g of view.groups) take(bucket.byGroup.get(g), scratch, out);
+  if (bucket.rest.length > 0) take(bucket.rest, scratch, out);
 }
 
 export function evaluate(policy: CompiledPolicy, input: EvaluationInput): Decision {
   const view = new RequestView(input);
-  const matched: { rule: CompiledRule; failedClosed: string | undefined }[] = [];
-  for (const rule of candidates(policy, view)) {
+  const found = candidates(policy, view);
+  // Matching rules with their verdicts, kept in step; usually zero, one or two entries.
+  const matchedRules: CompiledRule[] = [];
+  const verdicts: string[] = [];
+  let strictest: RuleAction = 'allow';
+  for (const rule of found) {
     const verdict = matchRule(rule, view);
-    if (verdict.matched) matched.push({ rule, failedClosed: verdict.failedClosed });
+    if (verdict === null) continue;
+    matchedRules.push(rule);
+    verdicts.push(verdict);
+    if (rule.action === 'deny' || (rule.action === 'approve' && strictest === 'allow'))
+      strictest = rule.action;
   }
-  if (matched.length === 0) return decideByDefaults(policy);
-  matched.sort((a, b) => a.rule.index - b.rule.index);
+  if (matchedRules.length === 0) return policy.defaults.decision;
 
-  const rules: MatchedRule[] = matched.map(({ rule, failedClosed }) => ({
-    name: rule.name,
-    action: rule.action,
-    ...(rule.message === undefined ? {} : { message: rule.message }),
-    ...(failedClosed === undefined ? {} : { failedClosed }),
-  }));
-  const deciding = (action: CompiledRule['action']): CompiledRule[] =>
-    matched.filter((m) => m.rule.action === action).map((m) => m.rule);
-
-  const deny = deciding('deny');
-  if (deny.length > 0) {
-    const message = deny.map((r) => r.message ?? `Denied by kubegate policy rule "${r.name}".`).join(' ');
-    return { kind: 'deny', rules, byDefault: false, message };
+  // Policy order, for stable output and messages in the order the author wrote the rules.
+  const order = matchedRules.map((_, i) => i);
+  if (order.length > 1) order.sort((a, b) => (matchedRules[a]?.index ?? 0) - (matchedRules[b]?.index ?? 0));
+  const rules: MatchedRule[] = [];
+  const deciding: CompiledRule[] = [];
+  for (const i of order) {
+    const rule = matchedRules[i] as CompiledRule;
+    const verdict = verdicts[i] ?? '';
+    rules.push(verdict === '' ? rule.matched : { ...rule.matched, failedClosed: verdict });
+    if (rule.action === strictest) deciding.push(rule);
   }
-  const approve = deciding('approve');
-  if (approve.length > 0) {
-    const approval = approve.map((r) => r.approval).filter((a): a is ApprovalRequirement => a !== null);
-    const message = joinMessages(approve);
-    return {
-      kind: 'approve',
-      rules,
-      byDefault: false,
-      approval,
-      ...(message === undefined ? {} : { message }),
-    };
-  }
-  const message = joinMessages(deciding('allow'));
-  return { kind: 'allow', rules, byDefault: false, ...(message === undefined ? {} : { message }) };
-}
 
-function joinMessages(rules: readonly CompiledRule[]): string | undefined {
-  const messages = rules.map((r) => r.message).filter((m): m is string => m !== undefined);
-  return messages.length === 0 ? undefined : messages.join(' ');
-}
-
-function decideByDefaults(policy: CompiledPolicy): Decision {
-  const d = policy.defaults;
-  switch (d.action) {
-    case 'allow':
-      return {
-        kind: 'allow',
-        rules: [],
-        byDefault: true,
-        ...(d.message === undefined ? {} : { message: d.message }),
-      };
-    case 'deny':
-      return {
-        kind: 'deny',
-        rules: [],
-        byDefault: true,
-        message: d.message ?? 'No kubegate policy rule allows this request.',
-      };
-    case 'approve':
+  switch (strictest) {
+    case 'deny': {
+      let message = '';
+      for (const r of deciding) {
+        const text = r.message ?? `Denied by kubegate policy rule "${r.name}".`;
+        message = message === '' ? text : `${message} ${text}`;
+      }
+      return { kind: 'deny', rules, byDefault: false, message };
+    }
+    case 'approve': {
+      const approval: ApprovalRequirement[] = [];
+      for (const r of deciding) if (r.approval !== null) approval.push(r.approval);
+      const message = joinMessages(deciding);
       return {
         kind: 'approve',
-        rules: [],
-        byDefault: true,
-        approval: d.approval === null ? [] : [d.approval],
-        ...(d.message === undefined ? {} : { message: d.message }),
+        rules,
+        byDefault: false,
+        approval,
+        ...(message === undefined ? {} : { message }),
       };
+    }
+    case 'allow': {
+      const message = joinMessages(deciding);
+      return { kind: 'allow', rules, byDefault: false, ...(message === undefined ? {} : { message }) };
+    }
     default: {
-      const never: never = d.action;
+      const never: never = strictest;
       return never;
     }
   }
+}
+
+function joinMessages(rules: readonly CompiledRule[]): string | undefined {
+  let out: string | undefined;
+  for (const r of rules)
+    if (r.message !== undefined) out = out === undefined ? r.message : `${out} ${r.message}`;
+  return out;
 }
 
 /**

@@ -66,3 +66,28 @@ test('a trailing-star glob is reported with its prefix, for the index', () => {
   assert.ok(compiled.ok);
   assert.equal(compiled.pattern.prefix, 'team-a-');
 });
+
+const prefixRows: readonly { name: string; input: string; want: string | null }[] = [
+  {
+    name: 'a regular expression is indexed by its leading literal text',
+    input: 're:team-a-(dev|staging)',
+    want: 'team-a-',
+  },
+  {
+    name: 'a top-level alternative leaves a regular expression without a prefix',
+    input: 're:prod|staging',
+    want: '',
+  },
+  { name: 'a quantified character is not part of the prefix', input: 're:abc?d', want: 'ab' },
+  { name: 'a leading caret is skipped', input: 're:^prod-[0-9]+', want: 'prod-' },
+  { name: 'an escape ends the prefix', input: 're:prod\\.x', want: 'prod' },
+  { name: 'a glob with an inner star has no prefix', input: 'team-*-prod', want: null },
+];
+
+for (const row of prefixRows) {
+  test(row.name, () => {
+    const compiled = compilePattern(row.input);
+    assert.ok(compiled.ok);
+    assert.equal(compiled.pattern.prefix, row.want);
+  });
+}

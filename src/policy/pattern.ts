@@ -13,7 +13,7 @@
 export interface Pattern {
   readonly source: string;
   readonly literal: string | null;
-  /** Set for `abc*` globs: every match starts with this text (indexable by prefix). */
+  /** Text every match starts with (`abc*` globs, most `re:abc…` expressions): indexable by prefix. */
   readonly prefix: string | null;
   readonly test: (value: string) => boolean;
 }
@@ -36,7 +36,8 @@ export function compilePattern(source: string): PatternResult {
       const detail = err instanceof SyntaxError ? (/: ([^:]+)$/u.exec(err.message)?.[1] ?? err.message) : '';
       return { ok: false, message: `${JSON.stringify(source)} is not a valid regular expression: ${detail}` };
     }
-    return { ok: true, pattern: { source, literal: null, prefix: null, test: (v) => re.test(v) } };
+    const prefix = regExpLiteralPrefix(expression);
+    return { ok: true, pattern: { source, literal: null, prefix, test: (v) => re.test(v) } };
   }
   const star = source.indexOf('*');
   const question = source.indexOf('?');
@@ -50,6 +51,34 @@ export function compilePattern(source: string): PatternResult {
   }
   const re = new RegExp(`^${globToRegExpSource(source)}$`, 'su');
   return { ok: true, pattern: { source, literal: null, prefix: null, test: (v) => re.test(v) } };
+}
+
+const REGEXP_SYNTAX = new Set(['\\', '^', '$', '.', '|', '?', '*', '+', '(', ')', '[', ']', '{', '}']);
+const QUANTIFIERS = new Set(['?', '*', '+', '{']);
+
+/**
+ * The literal text every match of a regular expression starts with ('' when none), so that
+ * `re:team-a-(dev|staging)` is indexed under "team-a-" like the glob `team-a-*`. Conservative:
+ * a top-level `|` means no common prefix, and a character followed by a quantifier is not part
+ * of it.
+ */
+function regExpLiteralPrefix(expression: string): string {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < expression.length; i++) {
+    const ch = expression[i];
+    if (ch === '\\') i++;
+    else if (inClass) inClass = ch !== ']';
+    else if (ch === '[') inClass = true;
+    else if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (ch === '|' && depth === 0) return '';
+  }
+  const body = expression.startsWith('^') ? expression.slice(1) : expression;
+  let end = 0;
+  while (end < body.length && !REGEXP_SYNTAX.has(body[end] ?? '')) end++;
+  if (end < body.length && QUANTIFIERS.has(body[end] ?? '')) end--;
+  return body.slice(0, Math.max(0, end));
 }
 
 function globToRegExpSource(glob: string): string {
