@@ -1,5 +1,5 @@
 // The decide stage: CompiledPolicy + one parsed request → Decision. Pure: no I/O, no clock (the
-// caller passes `now`), no state kept between calls. Must never let an unknown make a request
+// caller passes `now`), nothing kept between calls but a scratch array. Must never let an unknown make a request
 // pass: when part of a rule cannot be checked (the live object could not be fetched, the
 // request's selector does not parse, CEL fails), deny and approve rules are taken as matching
 // and allow rules as not matching, so the outcome is the strictest one the rule could have had.
@@ -16,7 +16,7 @@
 
 import type { Identity } from '../identity/types.js';
 import type { KubeRequest, KubeRequestBody } from '../request/types.js';
-import { parseFieldSelector, parseLabelSelector } from '../request/selectors.js';
+import { SelectorError, parseFieldSelector, parseLabelSelector } from '../request/selectors.js';
 import type { CelVariables } from './cel.js';
 import { ANY, requirementKey, requirementSignature } from './compile.js';
 import type {
@@ -40,8 +40,9 @@ export interface EvaluationInput {
   readonly identity: Pick<Identity, 'user' | 'groups'>;
   /**
    * The live object the request acts on (the pod for exec/attach/portforward/log, the object for
-   * get/update/patch/delete): fetched only when needsObject() said so; null when there is none
-   * (not fetched, not found, or a create: then the body's labels are used).
+   * get/update/patch/delete), fetched when needsObject() says so. null means it does not exist,
+   * or needsObject() said no rule needs it; never pass null for a lookup that failed: that is
+   * 'unavailable', and it fails closed. On a create the body's labels are used instead.
    */
   readonly object: TargetObject;
   readonly now: Date;
@@ -125,10 +126,11 @@ class RequestView {
         signatures: new Set(parsed.map(requirementSignature)),
         keys: new Set(parsed.map(requirementKey)),
       };
-    } catch {
+    } catch (err) {
       // The API server answers 400 to a selector it cannot parse; the policy cannot tell what it
       // selects, so the condition is unknown (fail closed), never "absent".
-      return 'invalid';
+      if (err instanceof SelectorError) return 'invalid';
+      throw err;
     }
   }
 
@@ -206,6 +208,7 @@ class RequestView {
       object: object === 'unavailable' || object === undefined ? null : object,
       body: this.input.body?.object ?? null,
       user: { name: this.user, groups: this.groups },
+      // Only needsObject() builds a view without `now`, and it never runs CEL.
       now: this.input.now ?? new Date(0),
     };
   }
@@ -239,10 +242,7 @@ function matchResource(m: ResourceMatcher, view: RequestView): boolean {
 
 function matchSelector(c: SelectorCondition, kind: SelectorKind, view: RequestView): Tri {
   const reqs = view.requirements(kind);
-  if (reqs === 'invalid') {
-    view.unknownReason = `the request's ${kind} selector cannot be parsed`;
-    return UNKNOWN;
-  }
+  if (reqs === 'invalid') return unknown(view, `the request's ${kind} selector cannot be parsed`);
   if (c.present !== null && c.present !== reqs.signatures.size > 0) return NO;
   for (const k of c.keys) if (!reqs.keys.has(k)) return NO;
   for (const s of c.requires) if (!reqs.signatures.has(s)) return NO;
@@ -289,28 +289,30 @@ function matchRequestFields(m: CompiledMatch, view: RequestView): Tri {
   return result;
 }
 
+/** Records why a field could not be checked; the first reason of a block is the one reported. */
+function unknown(view: RequestView, reason: string): Tri {
+  if (view.unknownReason === '') view.unknownReason = reason;
+  return UNKNOWN;
+}
+
 function matchBlock(m: CompiledMatch, view: RequestView): Tri {
-  // On UNKNOWN, view.unknownReason keeps the first reason found: the one the decision reports.
   let result = matchRequestFields(m, view);
   if (result === NO) return NO;
   if (m.objectSelector !== null) {
     const labels = view.targetLabels();
     if (typeof labels === 'string') {
-      if (result !== UNKNOWN) view.unknownReason = `objectSelector: ${labels}`;
-      result = UNKNOWN;
+      result = unknown(view, `objectSelector: ${labels}`);
     } else if (!m.objectSelector(labels)) {
       return NO;
     }
   }
   if (m.when !== null) {
     if (m.when.referencesObject && view.input.object === 'unavailable') {
-      if (result !== UNKNOWN) view.unknownReason = 'when: the target object could not be fetched';
-      return UNKNOWN;
+      return unknown(view, 'when: the target object could not be fetched');
     }
     const outcome = m.when.run(view.celVariables());
     if (!outcome.ok) {
-      if (result !== UNKNOWN) view.unknownReason = `when: ${outcome.message}`;
-      return UNKNOWN;
+      return unknown(view, `when: ${outcome.message}`);
     }
     if (!outcome.value) return NO;
   }
