@@ -234,6 +234,12 @@ const rows: readonly Row[] = [
     want: { kind: 'approve', rules: ['exec-like'] },
   },
   {
+    name: 'the exec-capable alias matches adding an ephemeral container, as kubectl debug does',
+    rules: [approve('exec-like', { resources: ['@exec-capable'] })],
+    input: { request: { method: 'PATCH', verb: 'patch', subresource: 'ephemeralcontainers', name: 'p' } },
+    want: { kind: 'approve', rules: ['exec-like'] },
+  },
+  {
     name: 'a WebSocket exec reported as get is still read as create',
     rules: [
       deny('no-exec', { verbs: ['create'], resources: ['pods/exec'] }),

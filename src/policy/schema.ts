@@ -38,11 +38,13 @@ export const RULE_ACTIONS = ['allow', 'deny', 'approve'] as const;
 
 /**
  * Resource aliases. `@exec-capable` names every resource that can run a command in a container:
- * exec and attach (whatever their transport), and the kubelet API reached through nodes/proxy
- * (its /exec and /run endpoints execute commands, and GET suffices for a WebSocket exec).
+ * exec and attach (whatever their transport), ephemeral containers (`kubectl debug` adds one that
+ * runs a command of the caller's choice inside the pod), and the kubelet API reached through
+ * nodes/proxy (its /exec and /run endpoints execute commands, and GET suffices for a WebSocket
+ * exec).
  */
 export const RESOURCE_ALIASES: Readonly<Record<string, readonly string[]>> = {
-  '@exec-capable': ['pods/exec', 'pods/attach', 'nodes/proxy'],
+  '@exec-capable': ['pods/exec', 'pods/attach', 'pods/ephemeralcontainers', 'nodes/proxy'],
 };
 
 // Kinds people write where the API wants the plural resource; a singular never matches.
