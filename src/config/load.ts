@@ -17,6 +17,7 @@ import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { KubegateError } from '../errors.js';
+import { formatPath } from '../policy/load.js';
 import { ConfigSchema, PATH_FIELDS } from './schema.js';
 import type { Config, ConfigInput } from './schema.js';
 
@@ -214,18 +215,6 @@ function knownFields(path: Path): string[] {
     schema = shape[part as string];
   }
   return [];
-}
-
-/** `listen.port`; keys that are not identifiers are quoted: `listen["my key"]`. */
-function formatPath(path: Path): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else if (typeof part === 'string' && /^[A-Za-z_$][\w$]*$/u.test(part))
-      out += out === '' ? part : `.${part}`;
-    else out += `[${JSON.stringify(String(part))}]`;
-  }
-  return out;
 }
 
 /** The node at `path`, or its nearest existing ancestor (for a missing field: its parent). */
