@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBinaries } from './binaries.js';
 import { startControlPlane, stopControlPlane } from './control-plane.js';
-import { untilSignalled } from './processes.js';
+import { untilSignalled } from '../src/cli/signals.js';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);

@@ -287,7 +287,8 @@ export async function startControlPlane(options: StartOptions): Promise<TestbedS
         const tainted = (node.spec?.taints ?? []).some(
           (t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute',
         );
-        return Boolean(ready) && !tainted;
+        const addressed = node.status?.addresses?.some((a) => a.type === 'InternalIP');
+        return Boolean(ready) && !tainted && Boolean(addressed);
       });
       await waitFor('the default service account', 30_000, async () => {
         return (await admin.call('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200;
@@ -331,7 +332,7 @@ export async function startControlPlane(options: StartOptions): Promise<TestbedS
 
 interface NodeJson {
   spec?: { taints?: { effect?: string }[] };
-  status?: { conditions?: { type: string; status: string }[] };
+  status?: { conditions?: { type: string; status: string }[]; addresses?: { type: string }[] };
 }
 
 async function assertAlive(m: Managed): Promise<void> {
@@ -382,7 +383,16 @@ async function createNode(api: ApiClient): Promise<void> {
       },
     },
     spec: {},
-    status: { allocatable: capacity, capacity },
+    // Addresses up front: port-forward and exec need an InternalIP, and kwok was seen to leave
+    // the list empty.
+    status: {
+      allocatable: capacity,
+      capacity,
+      addresses: [
+        { type: 'InternalIP', address: '127.0.0.1' },
+        { type: 'Hostname', address: NODE_NAME },
+      ],
+    },
   });
   if (res.status !== 201) throw new Error(`creating node ${NODE_NAME}: ${res.status} ${res.text}`);
 }

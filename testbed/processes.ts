@@ -94,15 +94,3 @@ export async function stopPid(pid: number, exited: Promise<string> | null, grace
   }
   await waitForExit(pid, exited, 5_000);
 }
-
-/**
- * Resolves on the first SIGINT or SIGTERM and keeps ignoring later ones, so that a second signal
- * (npx and tsx both relay Ctrl-C) cannot kill us half-way through stopping the children.
- */
-export function untilSignalled(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => resolve(signal);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-}

@@ -5,6 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../testbed/package-root.js';
 import { registerUp } from './up.js';
+import { registerServe } from './serve.js';
+import { registerUser } from './user.js';
+import { registerPolicy } from './policy.js';
 
 const pkg = JSON.parse(readFileSync(join(packageRoot(import.meta.dirname), 'package.json'), 'utf8')) as {
   version: string;
@@ -19,6 +22,9 @@ const program = new Command()
   .showHelpAfterError();
 
 registerUp(program);
+registerServe(program);
+registerUser(program);
+registerPolicy(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`kubegate: ${err instanceof Error ? err.message : String(err)}`);

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { resolve, join } from 'node:path';
 import { startControlPlane, stopControlPlane } from '../../testbed/control-plane.js';
-import { untilSignalled } from '../../testbed/processes.js';
+import { untilSignalled } from './signals.js';
 
 export function registerUp(program: Command): void {
   program

@@ -1,0 +1,275 @@
+// The request path, in order — the one place that knows it:
+//   identify → parse → read body → decide → hold → forward → audit
+// Each stage is a function of plain data plus deps; this file only sequences them, turns errors
+// into Status answers, and writes one audit record per request. Nothing reaches the API server
+// without an identity, a parse, a decision and (after) an audit record; a failure anywhere
+// before forward answers the client and forwards nothing (fail closed).
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { KubegateError } from '../errors.js';
+import type { Identity } from '../identity/types.js';
+import type { ClientCredentials } from '../identity/identify.js';
+import { parseRequest } from '../request/parse.js';
+import { withBody } from '../request/body.js';
+import type { KubeRequest, KubeRequestBody } from '../request/types.js';
+import type { Decision } from '../policy/decision.js';
+import { forward, type ClientResponse } from '../upstream/forward.js';
+import { forwardUpgrade } from '../upstream/upgrade.js';
+import type { Upstream } from '../upstream/pool.js';
+import { identityFields, summarize, type AuditDecision, type AuditSink } from '../audit/record.js';
+import { readBody, type ClientRequest } from './read-body.js';
+import { clientCredentials, tlsSocketOf } from './client-credentials.js';
+import { writeStatus, writeStatusToSocket } from './respond.js';
+
+export interface DecideInput {
+  readonly request: KubeRequest;
+  readonly body: KubeRequestBody;
+  readonly identity: Identity;
+  readonly requestId: string;
+}
+
+export interface HoldInput extends DecideInput {
+  readonly decision: Extract<Decision, { kind: 'approve' }>;
+  /** Aborted when the client goes away: the hold is withdrawn. */
+  readonly signal: AbortSignal;
+}
+
+export interface GatewayDeps {
+  readonly identify: (credentials: ClientCredentials) => Identity;
+  readonly decide: (input: DecideInput) => Decision | Promise<Decision>;
+  /** Resolves when the request may go ahead; throws (e.g. KG_APPROVAL_REQUIRED) when not. */
+  readonly hold: (input: HoldInput) => Promise<void>;
+  readonly upstream: Upstream;
+  readonly audit: AuditSink;
+  readonly log: Logger;
+  readonly maxBodyBytes: number;
+}
+
+const EMPTY_BODY: KubeRequestBody = { digest: '', size: 0, object: null, deleteOptions: null };
+
+/** Mutable facts gathered along the path, for the one audit record. */
+interface Trace {
+  readonly requestId: string;
+  readonly started: number;
+  readonly method: string;
+  readonly target: string;
+  readonly sourceAddress: string | null;
+  identity: Identity | null;
+  request: KubeRequest | null;
+  body: KubeRequestBody | null;
+  decision: AuditDecision;
+  rules: readonly string[];
+  latencyMs: number;
+}
+
+function newTrace(
+  method: string | undefined,
+  target: string | undefined,
+  sourceAddress: string | undefined,
+): Trace {
+  return {
+    requestId: randomUUID(),
+    started: performance.now(),
+    method: method ?? '',
+    target: target ?? '',
+    sourceAddress: sourceAddress ?? null,
+    identity: null,
+    request: null,
+    body: null,
+    decision: 'error',
+    rules: [],
+    latencyMs: 0,
+  };
+}
+
+function record(
+  deps: GatewayDeps,
+  trace: Trace,
+  outcome: 'forwarded' | 'refused',
+  status: number,
+  err: unknown,
+): void {
+  deps.audit.write({
+    time: new Date().toISOString(),
+    requestId: trace.requestId,
+    outcome,
+    ...identityFields(trace.identity),
+    sourceAddress: trace.sourceAddress,
+    request: summarize(trace.method, trace.target, trace.request, trace.body),
+    decision: trace.decision,
+    rules: trace.rules,
+    status,
+    errorCode: err instanceof KubegateError ? err.code : err === null ? null : 'KG_INTERNAL',
+    latencyMs: round(trace.latencyMs || performance.now() - trace.started),
+    durationMs: round(performance.now() - trace.started),
+  });
+}
+
+const round = (ms: number): number => Math.round(ms * 1000) / 1000;
+
+function logFailure(deps: GatewayDeps, trace: Trace, err: unknown): void {
+  if (err instanceof KubegateError) {
+    if (err.status >= 500)
+      deps.log.warn({ requestId: trace.requestId, code: err.code, err: err.cause }, 'request failed');
+    return;
+  }
+  deps.log.error({ requestId: trace.requestId, err }, 'bug: unexpected error on the request path');
+}
+
+/** identify → parse → decide → hold: everything before forward, shared by both paths. */
+async function admit(
+  deps: GatewayDeps,
+  trace: Trace,
+  credentials: ClientCredentials,
+  head: { method: string; target: string; headers: IncomingMessage['headers'] },
+  readBodyBytes: () => Promise<Buffer | null>,
+  signal: AbortSignal,
+): Promise<Buffer | null> {
+  trace.decision = 'unauthenticated';
+  const identity = deps.identify(credentials);
+  trace.identity = identity;
+  trace.decision = 'reject';
+  const request = parseRequest(head);
+  trace.request = request;
+  const bytes = await readBodyBytes();
+  const body = bytes === null ? EMPTY_BODY : withBody(request, bytes);
+  trace.body = body;
+  trace.decision = 'error';
+  const input: DecideInput = { request, body, identity, requestId: trace.requestId };
+  const decision = await deps.decide(input);
+  trace.decision = decision.kind;
+  trace.rules = decision.rules.map((r) => r.name);
+  switch (decision.kind) {
+    case 'allow':
+      return bytes;
+    case 'deny':
+      throw new KubegateError('KG_POLICY_DENIED', decision.message, {
+        details: { name: request.name, kind: request.resource, group: request.apiGroup },
+      });
+    case 'approve':
+      await deps.hold({ ...input, decision, signal });
+      return bytes;
+    default: {
+      const unreachable: never = decision;
+      throw new KubegateError('KG_INTERNAL', `unknown decision ${String(unreachable)}`);
+    }
+  }
+}
+
+export async function handleRequest(
+  req: ClientRequest,
+  res: ClientResponse,
+  deps: GatewayDeps,
+): Promise<void> {
+  const trace = newTrace(req.method, req.url, req.socket?.remoteAddress);
+  const abort = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  let bytes: Buffer | null;
+  try {
+    const socket = tlsSocketOf(req);
+    bytes = await admit(
+      deps,
+      trace,
+      clientCredentials(socket, req.headers.authorization),
+      { method: trace.method, target: trace.target, headers: req.headers },
+      () => readBody(req, deps.maxBodyBytes),
+      abort.signal,
+    );
+  } catch (err) {
+    logFailure(deps, trace, err);
+    const status = writeStatus(res, err, trace.requestId);
+    record(deps, trace, 'refused', status, err);
+    return;
+  }
+  const forwardStarted = performance.now();
+  try {
+    const result = await forward(
+      {
+        request: trace.request!,
+        body: bytes,
+        identity: trace.identity!,
+        requestId: trace.requestId,
+        rawHeaders: req.rawHeaders,
+      },
+      res,
+      deps.upstream,
+      abort.signal,
+    );
+    trace.latencyMs = forwardStarted - trace.started + result.headersMs;
+    record(deps, trace, 'forwarded', result.status, null);
+  } catch (err) {
+    logFailure(deps, trace, err);
+    const status = writeStatus(res, err, trace.requestId);
+    record(deps, trace, 'refused', status, err);
+  }
+}
+
+export async function handleUpgrade(
+  req: IncomingMessage,
+  client: Duplex,
+  head: Buffer,
+  deps: GatewayDeps,
+): Promise<void> {
+  const trace = newTrace(req.method, req.url, req.socket.remoteAddress);
+  const abort = new AbortController();
+  const onClose = (): void => abort.abort();
+  client.once('close', onClose);
+  client.on('error', () => client.destroy());
+  try {
+    const socket = tlsSocketOf(req);
+    socket.setTimeout(0); // exec and port-forward sessions may idle for long
+    await admit(
+      deps,
+      trace,
+      clientCredentials(socket, req.headers.authorization),
+      { method: trace.method, target: trace.target, headers: req.headers },
+      () => Promise.resolve(refuseUpgradeBody(req)),
+      abort.signal,
+    );
+    if (trace.request!.upgrade === null) {
+      throw new KubegateError(
+        'KG_REQUEST_NONCANONICAL',
+        `kubegate refused the upgrade to "${String(req.headers.upgrade).slice(0, 40)}": the Kubernetes API speaks only WebSocket and SPDY/3.1.`,
+      );
+    }
+    const forwardStarted = performance.now();
+    const result = await forwardUpgrade(
+      {
+        request: trace.request!,
+        body: null,
+        identity: trace.identity!,
+        requestId: trace.requestId,
+        rawHeaders: req.rawHeaders,
+      },
+      client,
+      head,
+      deps.upstream,
+      abort.signal,
+    );
+    client.off('close', onClose);
+    trace.latencyMs = forwardStarted - trace.started + result.headersMs;
+    await result.closed;
+    record(deps, trace, 'forwarded', result.status, null);
+  } catch (err) {
+    client.off('close', onClose);
+    logFailure(deps, trace, err);
+    const status = writeStatusToSocket(client, err, trace.requestId);
+    record(deps, trace, 'refused', status, err);
+  }
+}
+
+/** Upgrade requests carry no body; one that declares one is refused rather than half-forwarded. */
+function refuseUpgradeBody(req: IncomingMessage): null {
+  const length = req.headers['content-length'];
+  if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) {
+    throw new KubegateError(
+      'KG_REQUEST_NONCANONICAL',
+      'kubegate refused an upgrade request with a body: exec, attach and port-forward requests carry none.',
+    );
+  }
+  return null;
+}

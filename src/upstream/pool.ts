@@ -1,0 +1,60 @@
+// The connection to the API server: one undici Pool (HTTP/1.1 keep-alive, no connection limit,
+// since watches hold a connection each) and the TLS options that upgrades use for their own
+// sockets. Upstream TLS is always verified. Only upstream/ reaches the API server.
+import { Pool } from 'undici';
+import type { ConnectionOptions } from 'node:tls';
+import type { UpstreamTarget } from '../kubeconfig/read.js';
+
+export interface UpstreamTimeouts {
+  readonly upstreamConnectMs: number;
+  readonly upstreamHeadersMs: number;
+}
+
+export interface Upstream {
+  /** https://host:port of the API server. */
+  readonly origin: string;
+  /** Path prefix of the server URL ('' for most clusters; some proxies serve under a path). */
+  readonly pathPrefix: string;
+  readonly pool: Pool;
+  /** Options for a raw TLS connection to the API server (upgrades). */
+  readonly tls: ConnectionOptions & { readonly host: string; readonly port: number };
+  /** kubegate's own Authorization header value, when it authenticates with a token. */
+  authorization(): string | null;
+  close(): Promise<void>;
+}
+
+export function createUpstream(target: UpstreamTarget, timeouts: UpstreamTimeouts): Upstream {
+  const url = new URL(target.server); // the operator's config, not a client's request target
+  if (url.protocol !== 'https:') throw new Error(`upstream server must be https: ${target.server}`);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port === '' ? 443 : Number(url.port);
+  const tls: ConnectionOptions & { host: string; port: number } = {
+    host,
+    port,
+    rejectUnauthorized: true,
+    ...(target.caPem !== null ? { ca: target.caPem } : {}),
+    ...(target.tlsServerName !== null ? { servername: target.tlsServerName } : {}),
+    ...(target.auth.kind === 'client-certificate'
+      ? { cert: target.auth.certPem, key: target.auth.keyPem }
+      : {}),
+  };
+  const pool = new Pool(url.origin, {
+    connections: null,
+    pipelining: 1,
+    connectTimeout: timeouts.upstreamConnectMs,
+    headersTimeout: timeouts.upstreamHeadersMs,
+    // Watches and `logs -f` may stay silent for minutes: the API server ends them, not us.
+    bodyTimeout: 0,
+    keepAliveTimeout: 30_000,
+    connect: { ...tls, ALPNProtocols: ['http/1.1'] },
+  });
+  const auth = target.auth;
+  return {
+    origin: url.origin,
+    pathPrefix: url.pathname.replace(/\/+$/, ''),
+    pool,
+    tls,
+    authorization: auth.kind === 'token' ? () => `Bearer ${auth.token()}` : () => null,
+    close: () => pool.close(),
+  };
+}
