@@ -4,7 +4,6 @@
 // answered. Never forwards anything but the method, path, query and body that were parsed.
 import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
-import type { Writable } from 'node:stream';
 import { errors as undiciErrors } from 'undici';
 import type { Identity } from '../identity/types.js';
 import type { KubeRequest } from '../request/types.js';
