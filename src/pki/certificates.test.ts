@@ -48,3 +48,12 @@ test('a signing key pair exports PKCS#8 and SPKI PEM', async () => {
   assert.match(pair.privateKeyPem, /BEGIN PRIVATE KEY/);
   assert.match(pair.publicKeyPem, /BEGIN PUBLIC KEY/);
 });
+
+test('PEM blocks end with a newline so that a certificate and its key concatenate into one valid file', async () => {
+  const ca = await createCertificateAuthority('test CA');
+  const leaf = await issueCertificate(ca, { commonName: 'x', usage: 'server' });
+  for (const text of [ca.certPem, ca.keyPem, leaf.certPem, leaf.keyPem]) assert.ok(text.endsWith('-----\n'));
+  const pair = await createSigningKeyPair();
+  assert.ok(pair.publicKeyPem.endsWith('-----\n'));
+  assert.match(leaf.certPem + leaf.keyPem, /END CERTIFICATE-----\n-----BEGIN PRIVATE KEY/);
+});

@@ -32,9 +32,14 @@ async function generateKeys(): Promise<CryptoKeyPair> {
   return webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
 }
 
+/** PEM text ending in a newline, so that files holding several PEM blocks can be concatenated. */
+function pem(text: string): string {
+  return text.endsWith('\n') ? text : `${text}\n`;
+}
+
 async function privateKeyPem(key: CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+  return pem(x509.PemConverter.encode(der, 'PRIVATE KEY'));
 }
 
 function serialNumber(): string {
@@ -67,7 +72,7 @@ export async function createCertificateAuthority(commonName: string, validityDay
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: await privateKeyPem(keys.privateKey) };
+  return { certPem: pem(cert.toString('pem')), keyPem: await privateKeyPem(keys.privateKey) };
 }
 
 /** A leaf certificate signed by `ca`, for a server, a client, or both. */
@@ -110,7 +115,7 @@ export async function issueCertificate(ca: PemPair, request: CertificateRequest)
     signingAlgorithm: ALGORITHM,
     extensions,
   });
-  return { certPem: cert.toString('pem'), keyPem: await privateKeyPem(keys.privateKey) };
+  return { certPem: pem(cert.toString('pem')), keyPem: await privateKeyPem(keys.privateKey) };
 }
 
 /** A bare key pair (PKCS#8 private, SPKI public), e.g. for signing service account tokens. */
@@ -119,6 +124,6 @@ export async function createSigningKeyPair(): Promise<{ privateKeyPem: string; p
   const spki = await webcrypto.subtle.exportKey('spki', keys.publicKey);
   return {
     privateKeyPem: await privateKeyPem(keys.privateKey),
-    publicKeyPem: x509.PemConverter.encode(spki, 'PUBLIC KEY'),
+    publicKeyPem: pem(x509.PemConverter.encode(spki, 'PUBLIC KEY')),
   };
 }
