@@ -332,6 +332,10 @@ const GROUPS: readonly { name: string; group: CorpusGroup }[] = [
     group: 'unknown resources',
   },
   { name: 'kubegate reads non-resource paths as the API server does', group: 'non-resource' },
+  {
+    name: 'kubegate decodes escaped structural segments (%61pi, %65xec) as the API server does',
+    group: 'escaped segments',
+  },
   { name: 'kubegate reads unusual but valid query strings as the API server does', group: 'query forms' },
 ];
 
