@@ -50,6 +50,9 @@ export function createGatewayServer(tls: ServingTls, deps: GatewayDeps): Gateway
   server.on('tlsClientError', (err) => deps.log.debug({ err }, 'tls client error'));
   const sockets = new Set<Socket>();
   server.on('secureConnection', (socket: Socket) => {
+    // The head of a streamed response goes out on its own (watches need it at once); with Nagle
+    // on, the body's small write would then wait ~40 ms for the client's delayed ACK.
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
