@@ -1,4 +1,4 @@
-// `kubegate serve --config FILE`: runs the gateway until SIGINT/SIGTERM.
+// `kubegate serve --config FILE`: runs the gateway until SIGINT/SIGTERM; SIGHUP reloads the policy.
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { startGateway } from '../main.js';
@@ -16,6 +16,10 @@ export function registerServe(program: Command): void {
         ...(opts.dataDir === undefined ? {} : { overrides: { dataDir: opts.dataDir } }),
       });
       const gateway = await startGateway(config);
+      process.on('SIGHUP', () => {
+        gateway.log.info({ signal: 'SIGHUP' }, 'reloading the policy');
+        gateway.reloadPolicy().catch((err: unknown) => gateway.log.error({ err }, 'policy reload failed'));
+      });
       console.log(`kubegate listening on ${gateway.url}`);
       const signal = await untilSignalled();
       gateway.log.info({ signal }, 'shutting down');
