@@ -7,7 +7,10 @@ import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { handleRequest, handleUpgrade, type GatewayDeps } from './pipeline.js';
+import { writeStatusToSocket } from './respond.js';
+import { KubegateError, type ErrorCode } from '../errors.js';
 import type { ClientRequest } from './read-body.js';
 import type { ClientResponse } from '../upstream/forward.js';
 
@@ -44,6 +47,31 @@ export function createGatewayServer(tls: ServingTls, deps: GatewayDeps): Gateway
       deps.log.error({ err }, 'bug: upgrade handler failed'),
     );
   });
+  // Requests Node's HTTP/1.1 parser refuses before any handler runs (raw control bytes, spaces,
+  // non-ASCII in the target, unknown method tokens) and CONNECT still get a Status kubectl can
+  // print; nothing of them is forwarded.
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+    if (err.code === 'HPE_INVALID_METHOD') {
+      refuseRaw(
+        socket,
+        'KG_REQUEST_METHOD',
+        'kubegate refused the request: its HTTP method is not one the Kubernetes API uses.',
+      );
+    } else {
+      refuseRaw(
+        socket,
+        'KG_REQUEST_NONCANONICAL',
+        `kubegate could not read the HTTP request (${err.code ?? 'parse error'}); it was not forwarded. kubectl never sends such requests; check the client.`,
+      );
+    }
+  });
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    refuseRaw(
+      socket,
+      'KG_REQUEST_METHOD',
+      'kubegate refused a CONNECT request: the Kubernetes API does not use it, and kubegate is not a forward proxy.',
+    );
+  });
   // Watches, logs -f and exec sessions are long-lived: no idle timeout on the client side.
   server.setTimeout(0);
   server.on('sessionError', (err) => deps.log.debug({ err }, 'http2 session error'));
@@ -64,4 +92,9 @@ export function createGatewayServer(tls: ServingTls, deps: GatewayDeps): Gateway
         for (const socket of sockets) socket.destroy();
       }),
   };
+}
+
+function refuseRaw(socket: Duplex, code: ErrorCode, message: string): void {
+  if (socket.writable) writeStatusToSocket(socket, new KubegateError(code, message), randomUUID());
+  else socket.destroy();
 }

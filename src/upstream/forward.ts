@@ -58,8 +58,9 @@ export async function forward(
         status = statusCode;
         headersMs = performance.now() - started;
         res.writeHead(statusCode, downstreamHeaders(headers));
-        // Watches and logs: send the head now, not with the first event.
-        if ('flushHeaders' in res) res.flushHeaders();
+        // A streamed answer (watch, logs -f: no Content-Length) gets its head now, not with the
+        // first event; a sized one goes out with its body in one TLS write.
+        if (headers['content-length'] === undefined && 'flushHeaders' in res) res.flushHeaders();
         return res;
       },
     );
