@@ -27,6 +27,7 @@ class FakeApi {
   /** Pages of a list, by continue token ('' for the first). */
   readonly pages = new Map<string, { items: unknown[]; next: string }>();
   listStatus = 200;
+  watchStatus = 200;
   holdGets = false;
   held: (() => void)[] = [];
   readonly server = createServer((req, res) =>
@@ -50,6 +51,8 @@ class FakeApi {
     const [path = '', query = ''] = url.split('?');
     const params = new URLSearchParams(query);
     if (params.get('watch') === '1') {
+      if (this.watchStatus !== 200)
+        return json(res, this.watchStatus, { kind: 'Status', message: 'no watch' });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.flushHeaders();
       this.watches.add(res);
@@ -159,6 +162,7 @@ beforeEach(() => {
   api.statuses.clear();
   api.pages.clear();
   api.listStatus = 200;
+  api.watchStatus = 200;
   api.holdGets = false;
   api.objects.set(POD_PATH, pod('p', '100', { sensitive: 'true' }));
   clock = 1_000_000;
@@ -357,6 +361,21 @@ test('when the watch cannot start, lookups still answer but nothing is cached', 
     1,
     'no new list before the retry time',
   );
+});
+
+test('when the watch is refused, its entries are dropped and no new watch is tried before the retry time', async () => {
+  api.watchStatus = 403;
+  await live.get(POD_REF);
+  const ended = await notice((n) => n.kind === 'ended');
+  assert.equal(ended.kind === 'ended' && ended.reason, 'answered 403');
+  await live.get(POD_REF);
+  assert.equal(api.gets.length, 2);
+  assert.equal(api.seen.filter((s) => s.url.endsWith('?limit=1')).length, 1);
+  clock += 30_000;
+  api.watchStatus = 200;
+  await live.get(POD_REF);
+  await notice((n) => n.kind === 'started');
+  assert.equal(api.seen.filter((s) => s.url.endsWith('?limit=1')).length, 2);
 });
 
 test('list sends the selectors, follows continue tokens, and is never cached', async () => {

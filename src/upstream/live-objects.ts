@@ -271,7 +271,9 @@ export function createLiveObjects(upstream: Upstream, opts: LiveObjectsOptions):
         signal: watch.abort.signal,
       });
       if (response.statusCode !== 200) {
+        // Refused (e.g. no watch permission): lookups go uncached for a while, not re-list each time.
         reason = `answered ${response.statusCode}`;
+        c.retryAt = opts.now() + retryWatchAfterMs;
         await response.body.dump();
         return;
       }
