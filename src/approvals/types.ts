@@ -1,0 +1,145 @@
+// The approvals domain: a request whose decision is `approve` becomes a PendingRequest bound to
+// its fingerprint; reviewers' decisions move it through its requirements' stages; an approved
+// request yields a one-time Grant for the same fingerprint. Plain readonly data: the state
+// machine (state-machine.ts) is pure, the service (service.ts) does the I/O.
+import type { Identity } from '../identity/types.js';
+import type { ApprovalRequirement, MatchedRule } from '../policy/decision.js';
+
+export type PendingState = 'pending' | 'approved' | 'denied' | 'expired';
+
+/** The request as reviewers see it and as the fingerprint binds it. */
+export interface RequestSummary {
+  readonly method: string;
+  readonly path: string;
+  readonly rawQuery: string;
+  readonly verb: string;
+  readonly apiGroup: string;
+  readonly apiVersion: string;
+  readonly resource: string;
+  readonly subresource: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly labelSelector: string;
+  readonly fieldSelector: string;
+  readonly bodyDigest: string;
+  readonly kubectlCommand: string;
+  /** kubegate's rendering of the request as a kubectl command line (request/kubectl-command.ts). */
+  readonly kubectlEquivalent: string;
+}
+
+export interface Review {
+  readonly reviewer: string;
+  readonly reviewerGroups: readonly string[];
+  readonly decision: 'approve' | 'deny';
+  readonly comment: string;
+  readonly at: string; // ISO time
+  /** Set when the requester approved their own request through a rule's break-glass path. */
+  readonly breakGlass: boolean;
+}
+
+/** What reviewers need to see; filled in after the request is created (may stay partial). */
+export interface ReviewerContext {
+  /** Labels of the live target object (the pod for exec/attach/portforward). */
+  readonly targetLabels: Readonly<Record<string, string>> | null;
+  /** Server-side dry run of the request as the requester: the object it would produce. */
+  readonly dryRun: { readonly status: number; readonly object: unknown; readonly message: string | null } | null;
+  /** Unified diff (YAML) between the live object and the dry-run result; '' when unchanged. */
+  readonly diff: string | null;
+  /** For deletes of many objects: what would be deleted (namespace/name). */
+  readonly objects: readonly string[] | null;
+  /** For exec/attach: the command and container. */
+  readonly exec: { readonly command: readonly string[]; readonly container: string } | null;
+  /** Why some of the above is missing (e.g. the dry run was refused). */
+  readonly notes: readonly string[];
+}
+
+export interface PendingRequest {
+  /** Short id users type: `kg-` + 10 lowercase base32 characters. */
+  readonly id: string;
+  readonly fingerprint: string;
+  readonly state: PendingState;
+  readonly requester: Pick<Identity, 'user' | 'groups'>;
+  readonly request: RequestSummary;
+  readonly rules: readonly MatchedRule[];
+  /** Every matching approve rule's requirement; all must be met. */
+  readonly requirements: readonly ApprovalRequirement[];
+  /** Per requirement, the index of the stage under review (== stages.length when done). */
+  readonly stageIndex: readonly number[];
+  readonly reviews: readonly Review[];
+  readonly mode: 'hold' | 'deferred';
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly escalateAt: string | null;
+  readonly escalated: boolean;
+  readonly decidedAt: string | null;
+  readonly context: ReviewerContext | null;
+  /** After approval: the grant lets the same fingerprint through once until this time. */
+  readonly grantExpiresAt: string | null;
+  readonly grantUsed: boolean;
+}
+
+/** Why a reviewer may not act, or null when they may. */
+export type ReviewRefusal =
+  | 'own-request'
+  | 'not-an-approver'
+  | 'already-reviewed'
+  | 'not-pending'
+  | 'break-glass-not-allowed'
+  | 'break-glass-needs-reason';
+
+/** What the pipeline's hold stage learns about a request needing approval. */
+export type HoldOutcome =
+  | { readonly kind: 'proceed'; readonly pending: PendingRequest; readonly viaGrant: boolean }
+  | { readonly kind: 'denied'; readonly pending: PendingRequest }
+  | { readonly kind: 'expired'; readonly pending: PendingRequest }
+  | { readonly kind: 'waiting'; readonly pending: PendingRequest; readonly created: boolean };
+
+export type ApprovalEvent =
+  | { readonly type: 'created'; readonly pending: PendingRequest }
+  | { readonly type: 'reviewed'; readonly pending: PendingRequest; readonly review: Review }
+  | { readonly type: 'escalated'; readonly pending: PendingRequest }
+  | { readonly type: 'decided'; readonly pending: PendingRequest }
+  | { readonly type: 'expired'; readonly pending: PendingRequest }
+  | { readonly type: 'context'; readonly pending: PendingRequest }
+  | { readonly type: 'granted'; readonly pending: PendingRequest };
+
+/** What the gateway's hold stage hands the approval service. */
+export interface HoldRequest {
+  readonly identity: Identity;
+  readonly request: import('../request/types.js').KubeRequest;
+  readonly body: import('../request/types.js').KubeRequestBody;
+  /** The exact body bytes (for the reviewer's dry run); null when none. */
+  readonly bodyBytes: Buffer | null;
+  readonly decision: import('../policy/decision.js').ApproveDecision;
+  readonly requestId: string;
+  readonly sourceAddress: string | null;
+  /** Aborted when the client goes away: the wait ends, the pending request stays. */
+  readonly signal: AbortSignal;
+}
+
+export type ReviewResult =
+  | { readonly ok: true; readonly pending: PendingRequest }
+  | { readonly ok: false; readonly refusal: ReviewRefusal | 'not-found'; readonly message: string };
+
+/** The approval service as the gateway, the REST API, the CLI and the UI use it. */
+export interface ApprovalService {
+  /**
+   * For a request whose decision is approve: uses a matching unused grant, or joins the pending
+   * request with the same fingerprint, or creates one; in hold mode waits (until decided, the
+   * hold limit, or the client leaving). Never forwards anything itself.
+   */
+  hold(input: HoldRequest): Promise<HoldOutcome>;
+  list(filter?: { readonly state?: PendingState }): Promise<readonly PendingRequest[]>;
+  get(id: string): Promise<PendingRequest | null>;
+  /** Why `reviewer` may not review `pending` now, or null when they may (for the UI and API). */
+  eligibility(pending: PendingRequest, reviewer: Pick<Identity, 'user' | 'groups'>): ReviewRefusal | null;
+  review(
+    id: string,
+    reviewer: Pick<Identity, 'user' | 'groups'>,
+    decision: 'approve' | 'deny',
+    comment: string,
+    options?: { readonly breakGlassReason?: string },
+  ): Promise<ReviewResult>;
+  subscribe(listener: (event: ApprovalEvent) => void): () => void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,73 @@
+// The audit trail's unit: one event of one request's life (decided, approval requested, each
+// review, escalation, expiry, grant used, forwarded with the API server's answer, refused).
+// Stored hash-chained (audit/chain.ts); never holds bodies, tokens or certificates.
+import type { AuditDecision, AuditRequestSummary } from './record.js';
+
+export type AuditEventKind =
+  | 'decided' // identity + parsed request + policy decision; for a mutation, durable before forwarding
+  | 'approval-requested'
+  | 'reviewed'
+  | 'escalated'
+  | 'expired'
+  | 'granted' // an approval let this request through (held, or a re-run within grantTTL)
+  | 'forwarded' // the API server answered (any status); latency to its response head
+  | 'refused'; // kubegate answered (unauthenticated, rejected, denied, approval required, upstream down)
+
+export interface AuditEvent {
+  readonly time: string; // ISO 8601 with milliseconds
+  readonly kind: AuditEventKind;
+  /** The gateway request id (sent upstream as Impersonate-Extra-kubegate.dev/request-id). */
+  readonly requestId: string | null;
+  /** The pending request's id, for approval events. */
+  readonly pendingId: string | null;
+  /** Who asked (the requester); null when unauthenticated. */
+  readonly user: string | null;
+  readonly groups: readonly string[];
+  /** Who acted, when not the requester: the reviewer of a 'reviewed' event. */
+  readonly actor: string | null;
+  readonly sourceAddress: string | null;
+  readonly request: AuditRequestSummary | null;
+  readonly decision: AuditDecision | null;
+  readonly rules: readonly string[];
+  readonly status: number | null;
+  readonly errorCode: string | null;
+  readonly latencyMs: number | null;
+  readonly durationMs: number | null;
+  /** Reviewer's comment, break-glass reason, or a refusal's message. */
+  readonly comment: string | null;
+  /** Loud flag for a requester's self-approval through a rule's break-glass path. */
+  readonly breakGlass: boolean;
+}
+
+/** The sink every stage writes to. */
+export interface AuditTrail {
+  /** Resolves once the event is durable (group commit): mutations and approval events. */
+  append(event: AuditEvent): Promise<void>;
+  /** Batched, durable within milliseconds: reads and after-the-fact events. */
+  appendLater(event: AuditEvent): void;
+  close(): Promise<void>;
+}
+
+/** An event with every optional field empty; callers spread what they know over it. */
+export function auditEvent(kind: AuditEventKind, time: Date, fields: Partial<AuditEvent> = {}): AuditEvent {
+  return {
+    time: time.toISOString(),
+    kind,
+    requestId: null,
+    pendingId: null,
+    user: null,
+    groups: [],
+    actor: null,
+    sourceAddress: null,
+    request: null,
+    decision: null,
+    rules: [],
+    status: null,
+    errorCode: null,
+    latencyMs: null,
+    durationMs: null,
+    comment: null,
+    breakGlass: false,
+    ...fields,
+  };
+}
