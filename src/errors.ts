@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   KG_POLICY_DENIED: { status: 403, reason: 'Forbidden' },
   KG_POLICY_UNAVAILABLE: { status: 403, reason: 'Forbidden' },
   KG_APPROVAL_REQUIRED: { status: 403, reason: 'ApprovalRequired' },
+  KG_APPROVAL_DENIED: { status: 403, reason: 'Forbidden' },
+  KG_APPROVAL_EXPIRED: { status: 403, reason: 'Forbidden' },
   KG_UPSTREAM_UNAVAILABLE: { status: 503, reason: 'ServiceUnavailable' },
   KG_UPSTREAM_TIMEOUT: { status: 504, reason: 'Timeout' },
   KG_AUDIT_UNAVAILABLE: { status: 503, reason: 'ServiceUnavailable' },
