@@ -68,7 +68,7 @@ const invalid: readonly InvalidRow[] = [
     name: 'an unknown top-level section is refused',
     input: { text: `${UPSTREAM}loging: {level: debug}\n` },
     want: [
-      `${F}:3:1: loging: unknown field (known: dataDir, listen, tls, upstream, limits, timeouts, audit, policy, log)`,
+      `${F}:3:1: loging: unknown field (known: dataDir, listen, tls, upstream, limits, timeouts, audit, policy, approvals, notifications, publicUrl, log)`,
     ],
   },
   {
@@ -174,8 +174,10 @@ const defaults = (d: string) => ({
   upstream: { kubeconfig: join(d, 'etc', 'upstream.kubeconfig'), inCluster: false },
   limits: { maxBodyBytes: 3145728 },
   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 },
-  audit: { file: join(d, 'etc', '.kubegate', 'audit.jsonl') },
+  audit: { file: join(d, 'etc', '.kubegate', 'audit.db') },
   policy: {},
+  approvals: { holdTimeoutMs: 300000, contextTimeoutMs: 10000 },
+  notifications: { webhooks: [] },
   log: { level: 'info' as const },
 });
 
@@ -198,7 +200,7 @@ const valid: readonly ValidRow[] = [
         keyFile: join(d, 'etc', 'pki', 'gw.key'),
         clientCAFile: '/etc/ca.crt',
       },
-      audit: { file: '/var/lib/kubegate/audit.jsonl' },
+      audit: { file: '/var/lib/kubegate/audit.db' },
       policy: { file: join(d, 'etc', 'policy.yaml') },
     }),
   },
@@ -212,7 +214,7 @@ const valid: readonly ValidRow[] = [
       ...defaults(d),
       dataDir: join(d, 'state'),
       listen: { host: '0.0.0.0', port: 10443 },
-      audit: { file: join(d, 'state', 'audit.jsonl') },
+      audit: { file: join(d, 'state', 'audit.db') },
       log: { level: 'debug' },
     }),
   },
@@ -223,11 +225,11 @@ const valid: readonly ValidRow[] = [
   },
   {
     name: 'in-cluster mode needs no kubeconfig, and an explicit audit file is kept',
-    input: { text: 'upstream: {inCluster: true}\naudit: {file: logs/audit.jsonl}\n' },
+    input: { text: 'upstream: {inCluster: true}\naudit: {file: logs/audit.db}\n' },
     want: (d) => ({
       ...defaults(d),
       upstream: { inCluster: true },
-      audit: { file: join(d, 'etc', 'logs', 'audit.jsonl') },
+      audit: { file: join(d, 'etc', 'logs', 'audit.db') },
     }),
   },
   {
@@ -237,7 +239,7 @@ const valid: readonly ValidRow[] = [
       ...defaults(d),
       dataDir: join(d, '.kubegate'),
       upstream: { inCluster: true },
-      audit: { file: join(d, '.kubegate', 'audit.jsonl') },
+      audit: { file: join(d, '.kubegate', 'audit.db') },
     }),
   },
 ];

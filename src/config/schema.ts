@@ -106,8 +106,27 @@ const TimeoutsSchema = z.strictObject({
 });
 
 const AuditSchema = z.strictObject({
-  /** JSON lines; omitted → <dataDir>/audit.jsonl. */
+  /** The hash-chained audit trail (SQLite); omitted → <dataDir>/audit.db. */
   file: filePath.optional(),
+});
+
+const ApprovalsSchema = z.strictObject({
+  /**
+   * How long a request in `hold` mode keeps the client waiting for reviewers before it is told to
+   * re-run the command once approved (kubectl waits as long as the connection stays open).
+   */
+  holdTimeoutMs: wholeNumber('a number of milliseconds', 1).default(5 * 60_000),
+  /** How long kubegate spends collecting the reviewer's context (dry run, diff, objects). */
+  contextTimeoutMs: wholeNumber('a number of milliseconds', 1).default(10_000),
+});
+
+const WebhookSchema = z.strictObject({
+  url: z.url({ error: 'expected an http(s) URL' }),
+  format: z.enum(['generic', 'slack'], { error: 'expected generic or slack' }).default('generic'),
+});
+
+const NotificationsSchema = z.strictObject({
+  webhooks: z.array(WebhookSchema).default([]),
 });
 
 const PolicySchema = z.strictObject({
@@ -128,11 +147,15 @@ export const ConfigSchema = z
     timeouts: TimeoutsSchema.prefault({}),
     audit: AuditSchema.prefault({}),
     policy: PolicySchema.prefault({}),
+    approvals: ApprovalsSchema.prefault({}),
+    notifications: NotificationsSchema.prefault({}),
+    /** The address people use to reach kubegate (links in messages and notifications). */
+    publicUrl: z.url({ error: 'expected an https URL' }).optional(),
     log: LogSchema.prefault({}),
   })
   .transform((config) => ({
     ...config,
-    audit: { ...config.audit, file: config.audit.file ?? join(config.dataDir, 'audit.jsonl') },
+    audit: { ...config.audit, file: config.audit.file ?? join(config.dataDir, 'audit.db') },
   }));
 
 /**
