@@ -1,0 +1,203 @@
+// The audit hash chain (stage 7, pure): how an AuditEvent becomes the text that is hashed, how
+// each record's hash covers the one before it, and how a stored sequence of records is checked.
+// Input: events, or stored records in seq order. Output: canonical text and hashes, or a
+// VerifyResult naming the first bad seq and what is wrong with it. No I/O and no clock: the
+// SQLite trail and `kubegate audit verify` use these same functions, so what is written and what
+// is checked cannot drift apart. Must never accept a record whose hash it did not recompute.
+//
+// A hash chain without a secret detects edits, deletions and reordering by anyone who does not
+// rewrite every record after the one they touch. Someone able to rewrite the whole tail is caught
+// only by comparing the head with a copy kept elsewhere: `kubegate audit verify` prints the last
+// hash for that reason.
+import { createHash } from 'node:crypto';
+import type { AuditEvent } from './event.js';
+
+/** The previous hash of the first record (seq 1). */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/**
+ * Separates this hash from every other SHA-256 kubegate computes (body digests, token hashes), and
+ * versions the chain's layout: a second layout gets a new tag, never a new meaning for this one.
+ */
+const DOMAIN = 'kubegate.audit.chain.v1';
+
+/**
+ * Canonical JSON: object keys sorted by UTF-16 code unit (as RFC 8785 does), no whitespace,
+ * undefined members left out, strings and numbers as JSON.stringify writes them. Parsing the text
+ * and canonicalizing again gives the same text, so an exported record can be re-hashed by anyone.
+ */
+export function canonicalize(value: unknown): string {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') {
+    // JSON has no NaN or Infinity; JSON.stringify would write null and the hash would cover a lie.
+    if (!Number.isFinite(value)) throw new TypeError('audit events hold finite numbers only');
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map((item: unknown) => canonicalize(item ?? null)).join(',')}]`;
+  if (typeof value === 'object') {
+    const members = Object.keys(value)
+      .sort()
+      .flatMap((key) => {
+        const member: unknown = (value as Record<string, unknown>)[key];
+        return member === undefined ? [] : [`${JSON.stringify(key)}:${canonicalize(member)}`];
+      });
+    return `{${members.join(',')}}`;
+  }
+  throw new TypeError(`audit events hold JSON data only, not ${typeof value}`);
+}
+
+/** The canonical text of one event: what is stored, hashed and exported. */
+export function canonicalEvent(event: AuditEvent): string {
+  return canonicalize(event);
+}
+
+/**
+ * sha256(DOMAIN NUL prevHash NUL seq NUL canonical), hex. prevHash is fixed-length hex and seq a
+ * decimal integer, neither holds NUL, so no two (prevHash, seq, text) triples share an input.
+ * The seq is inside the hash so that a record moved to another position no longer verifies.
+ */
+export function chainHash(prevHash: string, seq: number, canonical: string): string {
+  return createHash('sha256')
+    .update(`${DOMAIN}\0${prevHash}\0${String(seq)}\0`)
+    .update(canonical, 'utf8')
+    .digest('hex');
+}
+
+/** One record as stored: the canonical text is what the hash covers. */
+export interface StoredAuditRecord {
+  readonly seq: number;
+  readonly canonical: string;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** The last record's seq and hash, kept apart from the records (a truncated tail shows). */
+export interface ChainHead {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+export type ChainProblem =
+  | 'edited' // the record's text no longer has the hash it was written with
+  | 'deleted' // records are missing (a seq gap, renumbered records, or a cut tail)
+  | 'reordered' // the record (or its text) was written at another position
+  | 'broken-link'; // the record verifies alone but does not follow the one before it
+
+export type VerifyResult =
+  | { readonly ok: true; readonly count: number; readonly head: ChainHead }
+  | {
+      readonly ok: false;
+      /** Records verified before the bad one. */
+      readonly count: number;
+      /** The first bad record's seq; for a cut tail, the first missing seq. */
+      readonly seq: number;
+      readonly problem: ChainProblem;
+      readonly detail: string;
+    };
+
+export interface VerifyOptions {
+  /** The head recorded beside the records; a chain that ends before it lost its tail. */
+  readonly head?: ChainHead | null;
+  /**
+   * A further check of one record that the hash cannot see (the store's indexed columns agree with
+   * the hashed text); a message means the record was edited.
+   */
+  readonly check?: (record: StoredAuditRecord) => string | null;
+}
+
+type Failure = Extract<VerifyResult, { ok: false }>;
+
+/**
+ * Walks the records in the order given (seq order when they come from a store) and stops at the
+ * first bad one. Constant memory: after a failure it reads on only to tell reordering and deletion
+ * apart from an edit, hashing the bad record once per later record.
+ */
+export function verifyChain(records: Iterable<StoredAuditRecord>, options: VerifyOptions = {}): VerifyResult {
+  const iterator = records[Symbol.iterator]();
+  let count = 0;
+  let last: ChainHead = { seq: 0, hash: GENESIS_HASH };
+  const fail = (seq: number, problem: ChainProblem, detail: string): Failure => {
+    iterator.return?.();
+    return { ok: false, count, seq, problem, detail };
+  };
+
+  for (let next = iterator.next(); next.done !== true; next = iterator.next()) {
+    const record = next.value;
+    if (record.seq <= last.seq) {
+      return fail(record.seq, 'reordered', `seq ${record.seq} comes after seq ${last.seq}`);
+    }
+    if (record.seq > last.seq + 1) {
+      return fail(record.seq, 'deleted', `${missing(last.seq + 1, record.seq - 1)} before it missing`);
+    }
+    const linked = record.prevHash === last.hash;
+    if (chainHash(record.prevHash, record.seq, record.canonical) !== record.hash) {
+      return classify(record, linked, iterator, fail);
+    }
+    if (!linked) {
+      return fail(
+        record.seq,
+        'broken-link',
+        `it does not follow seq ${last.seq}: the record before it was rewritten, or records before it were replaced`,
+      );
+    }
+    const problem = options.check?.(record) ?? null;
+    if (problem !== null) return fail(record.seq, 'edited', problem);
+    last = { seq: record.seq, hash: record.hash };
+    count += 1;
+  }
+
+  const head = options.head;
+  if (head && head.seq > last.seq) {
+    return fail(last.seq + 1, 'deleted', `${missing(last.seq + 1, head.seq)} at the end missing`);
+  }
+  if (head && head.seq < last.seq) {
+    return fail(head.seq + 1, 'broken-link', `it follows the recorded chain head (seq ${head.seq})`);
+  }
+  if (head && head.hash !== last.hash) {
+    return fail(last.seq, 'edited', 'its hash differs from the recorded chain head');
+  }
+  return { ok: true, count, head: last };
+}
+
+/**
+ * A record whose hash does not match. If its link is intact, its text was changed in place —
+ * unless that text verifies at a later position (two records' texts swapped). If its link is
+ * broken too, the whole record may come from a later position: swapped with another record
+ * (reordered), or renumbered down after a deletion (the next record still links to it).
+ */
+function classify(
+  bad: StoredAuditRecord,
+  linked: boolean,
+  rest: Iterator<StoredAuditRecord>,
+  fail: (seq: number, problem: ChainProblem, detail: string) => Failure,
+): Failure {
+  let following: StoredAuditRecord | null = null;
+  for (let next = rest.next(); next.done !== true; next = rest.next()) {
+    const later = next.value;
+    following ??= later;
+    if (linked && chainHash(later.prevHash, later.seq, bad.canonical) === later.hash) {
+      return fail(bad.seq, 'reordered', `its content was written as seq ${later.seq}`);
+    }
+    if (!linked && chainHash(bad.prevHash, later.seq, bad.canonical) === bad.hash) {
+      const shifted = later.seq - bad.seq;
+      if (following.seq === bad.seq + 1 && following.prevHash === bad.hash) {
+        return fail(
+          bad.seq,
+          'deleted',
+          `it was written as seq ${later.seq}: ${shifted === 1 ? '1 record' : `${shifted} records`} before it deleted and the rest renumbered`,
+        );
+      }
+      return fail(bad.seq, 'reordered', `it was written as seq ${later.seq}`);
+    }
+  }
+  if (!linked && following?.seq === bad.seq + 1 && following.prevHash === bad.hash) {
+    return fail(bad.seq, 'deleted', 'records before it were deleted and the rest renumbered');
+  }
+  return linked
+    ? fail(bad.seq, 'edited', 'its content does not match its hash')
+    : fail(bad.seq, 'edited', 'neither its content nor its link to the record before it match its hash');
+}
+
+function missing(from: number, to: number): string {
+  return from === to ? `seq ${from} is` : `seqs ${from}–${to} are`;
+}
