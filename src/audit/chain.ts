@@ -95,14 +95,14 @@ export type VerifyResult =
       readonly detail: string;
     };
 
-export interface VerifyOptions {
+export interface VerifyOptions<R extends StoredAuditRecord = StoredAuditRecord> {
   /** The head recorded beside the records; a chain that ends before it lost its tail. */
   readonly head?: ChainHead | null;
   /**
    * A further check of one record that the hash cannot see (the store's indexed columns agree with
    * the hashed text); a message means the record was edited.
    */
-  readonly check?: (record: StoredAuditRecord) => string | null;
+  readonly check?: (record: R) => string | null;
 }
 
 type Failure = Extract<VerifyResult, { ok: false }>;
@@ -112,7 +112,10 @@ type Failure = Extract<VerifyResult, { ok: false }>;
  * first bad one. Constant memory: after a failure it reads on only to tell reordering and deletion
  * apart from an edit, hashing the bad record once per later record.
  */
-export function verifyChain(records: Iterable<StoredAuditRecord>, options: VerifyOptions = {}): VerifyResult {
+export function verifyChain<R extends StoredAuditRecord>(
+  records: Iterable<R>,
+  options: VerifyOptions<R> = {},
+): VerifyResult {
   const iterator = records[Symbol.iterator]();
   let count = 0;
   let last: ChainHead = { seq: 0, hash: GENESIS_HASH };

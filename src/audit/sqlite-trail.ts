@@ -1,0 +1,369 @@
+// The durable audit trail (stage 7's store): AuditEvents hash-chained into <dataDir>/audit.db.
+// Input: events from every stage, through AuditTrail. Output: one row per event, in seq order,
+// each row's hash covering the row before it (audit/chain.ts); `append` resolves only after the
+// transaction holding the event committed with synchronous=FULL, so a mutation forwarded after
+// it has a record that survives a crash or power loss. Must never resolve an append that is not
+// on disk, never leave half a batch behind (one transaction per batch), and never swallow a
+// failed write: appends reject with KG_AUDIT_UNAVAILABLE (callers fail closed) and lost batched
+// events are reported through onError.
+//
+// Group commit: the cost of a durable write is the WAL fsync, not the rows. Every event queued
+// before the next flush (the next setImmediate for `append`, `laterBatchMs` for `appendLater`)
+// shares one transaction and one fsync, so 32 concurrent mutations pay for one. better-sqlite3 is
+// synchronous: a commit blocks the event loop for its fsync, during which new events wait in the
+// queue for the next batch.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { KubegateError } from '../errors.js';
+import { canonicalEvent, chainHash, GENESIS_HASH } from './chain.js';
+import type { ChainHead } from './chain.js';
+import type { AuditEvent, AuditTrail } from './event.js';
+
+export type AuditDatabase = Database.Database;
+
+/** PRAGMA user_version of the layout below; a newer file is refused rather than misread. */
+const SCHEMA_VERSION = 1;
+
+// `event` is the canonical text the hash covers; the other columns are copies of its fields for
+// the query filters (audit verify checks that they still agree with it). The head row is written
+// in the same transaction as the records, so a cut tail shows in verify.
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit_events (
+  seq INTEGER PRIMARY KEY,
+  time TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  request_id TEXT,
+  pending_id TEXT,
+  user TEXT,
+  actor TEXT,
+  verb TEXT,
+  namespace TEXT,
+  resource TEXT,
+  decision TEXT,
+  event TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS audit_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events (time);
+CREATE INDEX IF NOT EXISTS audit_events_user ON audit_events (user);
+CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (actor);
+CREATE INDEX IF NOT EXISTS audit_events_namespace ON audit_events (namespace);
+CREATE INDEX IF NOT EXISTS audit_events_resource ON audit_events (resource);
+CREATE INDEX IF NOT EXISTS audit_events_request_id ON audit_events (request_id);
+CREATE INDEX IF NOT EXISTS audit_events_pending_id ON audit_events (pending_id);
+CREATE INDEX IF NOT EXISTS audit_events_decision ON audit_events (decision, kind);
+`;
+
+/** The queryable copies of an event's fields, as stored beside its canonical text. */
+export interface AuditColumns {
+  readonly time: string;
+  readonly kind: string;
+  readonly request_id: string | null;
+  readonly pending_id: string | null;
+  readonly user: string | null;
+  readonly actor: string | null;
+  readonly verb: string | null;
+  readonly namespace: string | null;
+  /** `pods`, or `pods/exec` for a subresource: one filter finds both. */
+  readonly resource: string | null;
+  readonly decision: string | null;
+}
+
+export const AUDIT_COLUMN_NAMES = [
+  'time',
+  'kind',
+  'request_id',
+  'pending_id',
+  'user',
+  'actor',
+  'verb',
+  'namespace',
+  'resource',
+  'decision',
+] as const satisfies readonly (keyof AuditColumns)[];
+
+export function auditColumns(event: AuditEvent): AuditColumns {
+  const request = event.request;
+  const resource =
+    request?.resource == null
+      ? null
+      : request.subresource == null || request.subresource === ''
+        ? request.resource
+        : `${request.resource}/${request.subresource}`;
+  return {
+    time: event.time,
+    kind: event.kind,
+    request_id: event.requestId,
+    pending_id: event.pendingId,
+    user: event.user,
+    actor: event.actor,
+    verb: request?.verb ?? null,
+    namespace: request?.namespace ?? null,
+    resource,
+    decision: event.decision,
+  };
+}
+
+/** toISOString's shape: fixed width, UTC, so the time column sorts and compares as text. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+export interface SqliteAuditTrailOptions {
+  /** How long durable appends wait for company; 0 (default): until the next setImmediate. */
+  readonly batchMs?: number;
+  /** How long batched (appendLater) events wait at most; default 20 ms. */
+  readonly laterBatchMs?: number;
+  /** How long a commit waits for another writer's lock before failing; default 2,000 ms. */
+  readonly busyTimeoutMs?: number;
+  /** Batched events that could not be written (the error, and how many were lost). */
+  readonly onError?: (err: KubegateError, lost: number) => void;
+}
+
+interface Queued {
+  readonly canonical: string;
+  readonly columns: AuditColumns;
+  readonly resolve?: () => void;
+  readonly reject?: (err: KubegateError) => void;
+}
+
+interface HeadRow {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+export class SqliteAuditTrail implements AuditTrail {
+  readonly path: string;
+  readonly #db: AuditDatabase;
+  readonly #commit: (batch: readonly Queued[]) => ChainHead;
+  readonly #batchMs: number;
+  readonly #laterBatchMs: number;
+  readonly #onError: (err: KubegateError, lost: number) => void;
+  #queue: Queued[] = [];
+  /** Cancels the scheduled flush for durable appends; null when none is scheduled. */
+  #urgent: (() => void) | null = null;
+  #later: NodeJS.Timeout | null = null;
+  #closed = false;
+  #head: ChainHead;
+  #commits = 0;
+  #records = 0;
+
+  private constructor(path: string, db: AuditDatabase, options: SqliteAuditTrailOptions) {
+    this.path = path;
+    this.#db = db;
+    this.#batchMs = options.batchMs ?? 0;
+    this.#laterBatchMs = options.laterBatchMs ?? 20;
+    this.#onError = options.onError ?? ((err) => process.emitWarning(err));
+    this.#head = readHead(db);
+    const headRow = db.prepare<[], HeadRow>(HEAD_ROW);
+    const lastRow = db.prepare<[], HeadRow>(LAST_ROW);
+    const insert = db.prepare<
+      [AuditColumns & { event: string; prev_hash: string; hash: string; seq: number }]
+    >(
+      `INSERT INTO audit_events (seq, ${AUDIT_COLUMN_NAMES.join(', ')}, event, prev_hash, hash)
+       VALUES (@seq, ${AUDIT_COLUMN_NAMES.map((c) => `@${c}`).join(', ')}, @event, @prev_hash, @hash)`,
+    );
+    const setHead = db.prepare<[number, string]>(
+      'INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
+    );
+    const transaction = db.transaction((batch: readonly Queued[]): ChainHead => {
+      // Read the head inside the write lock: a second writer on the same file continues the
+      // chain instead of forking it.
+      let { seq, hash } = further(headRow.get(), lastRow.get());
+      for (const item of batch) {
+        seq += 1;
+        const next = chainHash(hash, seq, item.canonical);
+        insert.run({ seq, ...item.columns, event: item.canonical, prev_hash: hash, hash: next });
+        hash = next;
+      }
+      setHead.run(seq, hash);
+      return { seq, hash };
+    });
+    // IMMEDIATE takes the write lock at BEGIN, so the head read above cannot go stale.
+    this.#commit = (batch) => transaction.immediate(batch);
+  }
+
+  /** Opens (creating when missing) the trail at `path`, usually <dataDir>/audit.db. */
+  static open(path: string, options: SqliteAuditTrailOptions = {}): Promise<SqliteAuditTrail> {
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      const db = new Database(path, { timeout: options.busyTimeoutMs ?? 2000 });
+      try {
+        prepareForWriting(db);
+        return Promise.resolve(new SqliteAuditTrail(path, db, options));
+      } catch (err) {
+        db.close();
+        throw err;
+      }
+    } catch (cause) {
+      return Promise.reject(unavailable(`cannot open the audit trail at ${path}`, cause));
+    }
+  }
+
+  /** Transactions and records committed since open: records / commits is the group-commit effect. */
+  get stats(): { readonly commits: number; readonly records: number } {
+    return { commits: this.#commits, records: this.#records };
+  }
+
+  /** The writing connection's synchronous setting, as SQLite reports it (per connection). */
+  get synchronous(): string {
+    const level = this.#db.pragma('synchronous', { simple: true }) as number;
+    return ['off', 'normal', 'full', 'extra'][level] ?? String(level);
+  }
+
+  /** The last committed record (seq 0 and GENESIS_HASH when empty). */
+  get head(): ChainHead {
+    return this.#head;
+  }
+
+  append(event: AuditEvent): Promise<void> {
+    if (this.#closed) return Promise.reject(unavailable('the audit trail is closed'));
+    let prepared: Omit<Queued, 'resolve' | 'reject'>;
+    try {
+      prepared = prepare(event);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ ...prepared, resolve, reject });
+      this.#scheduleUrgent();
+    });
+  }
+
+  appendLater(event: AuditEvent): void {
+    let prepared: Omit<Queued, 'resolve' | 'reject'>;
+    try {
+      if (this.#closed) throw unavailable('the audit trail is closed');
+      prepared = prepare(event);
+    } catch (err) {
+      this.#onError(err instanceof KubegateError ? err : unavailable('audit event refused', err), 1);
+      return;
+    }
+    this.#queue.push(prepared);
+    if (this.#urgent === null && this.#later === null) {
+      this.#later = setTimeout(() => this.#flush(), this.#laterBatchMs);
+    }
+  }
+
+  /** Writes what is queued, then closes the file; appends after this reject. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    this.#flush();
+    this.#db.close();
+    return Promise.resolve();
+  }
+
+  #scheduleUrgent(): void {
+    if (this.#urgent !== null) return;
+    // The urgent flush takes the batched events with it.
+    if (this.#later !== null) clearTimeout(this.#later);
+    this.#later = null;
+    if (this.#batchMs === 0) {
+      const immediate = setImmediate(() => this.#flush());
+      this.#urgent = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(() => this.#flush(), this.#batchMs);
+      this.#urgent = () => clearTimeout(timer);
+    }
+  }
+
+  #flush(): void {
+    this.#urgent?.();
+    if (this.#later !== null) clearTimeout(this.#later);
+    this.#urgent = null;
+    this.#later = null;
+    const batch = this.#queue;
+    this.#queue = [];
+    if (batch.length === 0) return;
+    try {
+      this.#head = this.#commit(batch);
+      this.#commits += 1;
+      this.#records += batch.length;
+    } catch (cause) {
+      const err = unavailable('the audit trail could not be written', cause);
+      let lost = 0;
+      for (const item of batch) {
+        if (item.reject) item.reject(err);
+        else lost += 1;
+      }
+      if (lost > 0) this.#onError(err, lost);
+      return;
+    }
+    for (const item of batch) item.resolve?.();
+  }
+}
+
+/** Opens an existing trail for reading (query, verify, export) without taking any write lock. */
+export function openAuditReader(path: string): AuditDatabase {
+  let db: AuditDatabase;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (cause) {
+    throw unavailable(`no audit trail at ${path}`, cause);
+  }
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version !== SCHEMA_VERSION) {
+    db.close();
+    throw unavailable(`${path} has audit layout ${version}; this kubegate reads layout ${SCHEMA_VERSION}`);
+  }
+  return db;
+}
+
+const HEAD_ROW = 'SELECT seq, hash FROM audit_head WHERE id = 1';
+const LAST_ROW = 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1';
+
+/** Where the next record continues the chain: the head row or the last record, whichever is further. */
+export function readHead(db: AuditDatabase): ChainHead {
+  return further(db.prepare<[], HeadRow>(HEAD_ROW).get(), db.prepare<[], HeadRow>(LAST_ROW).get());
+}
+
+function further(head: HeadRow | undefined, last: HeadRow | undefined): ChainHead {
+  // A head behind the last row means rows were added outside kubegate: continuing from the head
+  // would collide with them and refuse every append. A head past the last row means the tail was
+  // cut: continuing from the head keeps the gap visible to verify.
+  const row = head && last ? (head.seq >= last.seq ? head : last) : (head ?? last);
+  return row ? { seq: row.seq, hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
+}
+
+/** The recorded head row alone (verify compares the records with it). */
+export function readRecordedHead(db: AuditDatabase): ChainHead | null {
+  const head = db.prepare<[], HeadRow>(HEAD_ROW).get();
+  return head ? { seq: head.seq, hash: head.hash } : null;
+}
+
+function prepareForWriting(db: AuditDatabase): void {
+  // WAL: readers (audit query, verify) never block the writer. FULL: a commit is on disk (the WAL
+  // fsynced) before it returns; NORMAL could lose the last commits on power loss.
+  const mode = db.pragma('journal_mode = WAL', { simple: true });
+  if (mode !== 'wal') throw new Error(`journal_mode is ${String(mode)}, not wal`);
+  db.pragma('synchronous = FULL');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(`audit layout ${version} is newer than this kubegate's (${SCHEMA_VERSION})`);
+  }
+  db.transaction(() => {
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+function prepare(event: AuditEvent): Omit<Queued, 'resolve' | 'reject'> {
+  // A time in another shape would sort wrongly in the time column and break range queries.
+  if (!ISO_TIME.test(event.time)) {
+    throw new KubegateError('KG_INTERNAL', 'audit event time is not an ISO 8601 UTC time with milliseconds');
+  }
+  try {
+    return { canonical: canonicalEvent(event), columns: auditColumns(event) };
+  } catch (cause) {
+    throw new KubegateError('KG_INTERNAL', 'audit event is not JSON data', { cause });
+  }
+}
+
+function unavailable(message: string, cause?: unknown): KubegateError {
+  return new KubegateError('KG_AUDIT_UNAVAILABLE', message, cause === undefined ? undefined : { cause });
+}
