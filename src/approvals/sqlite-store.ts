@@ -151,7 +151,7 @@ function settle<T>(call: () => T): Promise<T> {
   try {
     return Promise.resolve(call());
   } catch (err) {
-    return Promise.reject(err as Error);
+    return Promise.reject(err);
   }
 }
 
