@@ -221,15 +221,10 @@ export class SqliteAuditTrail implements AuditTrail {
   }
 
   append(event: AuditEvent): Promise<void> {
-    if (this.#closed) return Promise.reject(unavailable('the audit trail is closed'));
-    let prepared: Omit<Queued, 'resolve' | 'reject'>;
-    try {
-      prepared = prepare(event);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    // A throw inside the executor (closed, or an event that cannot be stored) rejects the promise.
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ ...prepared, resolve, reject });
+      if (this.#closed) throw unavailable('the audit trail is closed');
+      this.#queue.push({ ...prepare(event), resolve, reject });
       this.#scheduleUrgent();
     });
   }
