@@ -1,0 +1,411 @@
+// The reviewer context: what a reviewer sees before approving a held request (DESIGN.md,
+// "Approvals": reviewers see what they approve). Runs beside hold, once per pending request.
+// Input: the HoldRequest (identity, parsed request, exact body bytes). Output: ReviewerContext —
+//   - create/update/patch/delete: a server-side dry run of the exact request AS THE REQUESTER
+//     (impersonated; same method, path, query and body, plus dryRun=All), the live object (GET as
+//     the requester) and a YAML diff between the two (a delete removes the live object whole);
+//   - deletecollection: the objects it would delete (listed with its selectors, as the requester);
+//   - exec/attach: the command and container;
+//   - every request naming an object: the live object's labels, read as kubegate itself (the
+//     labels the policy judged; live-objects.ts).
+// Every failure (refused, timed out, unreadable) becomes a note; it never throws, and the whole
+// of it is bounded by timeoutMs.
+//
+// Must never let a mutation take effect. The API server reads dryRun from the query for create,
+// update and patch, but for a DELETE with a body it reads DeleteOptions from the body alone and
+// ignores the query: so dryRun=All goes into the query of every dry run AND into the JSON body of
+// a DELETE (built from the query's options when the request had none); a DELETE body that is not
+// a JSON object is not sent at all. Connect subresources (exec, attach, portforward, proxy) are
+// never sent: they are not mutations and dryRun means nothing to them. The requests go through
+// upstreamHeaders, so the requester's own RBAC decides what the dry run may see and do.
+import { KubegateError } from '../errors.js';
+import type { Upstream } from '../upstream/pool.js';
+import type { LiveObjects, ObjectRef } from '../upstream/live-objects.js';
+import { upstreamHeaders } from '../upstream/headers.js';
+import type { KubeRequest } from '../request/types.js';
+import { withBody } from '../request/body.js';
+import { withoutNoise, yamlDiff } from './diff.js';
+import type { HoldRequest, ReviewerContext } from './types.js';
+
+export interface ReviewerContextDeps {
+  readonly upstream: Upstream;
+  /** kubegate's own reads (labels of the target, as the policy saw them). */
+  readonly liveObjects: Pick<LiveObjects, 'get'>;
+  /** Budget for the whole context; what is not back by then becomes a note. */
+  readonly timeoutMs: number;
+}
+
+const MUTATIONS = new Set(['create', 'update', 'patch', 'delete']);
+const CONNECT = new Set(['exec', 'attach', 'portforward', 'proxy']);
+/** A dry-run answer or live object larger than this is not kept (the API server's own limit is 3 MiB). */
+const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+/** The objects a deletecollection would delete that are listed for the reviewer. */
+export const MAX_LISTED_OBJECTS = 1_000;
+const PAGE_SIZE = 500;
+/** API server messages quoted in notes are cut here. */
+const MAX_MESSAGE = 300;
+
+type Json = Record<string, unknown>;
+
+interface Answer {
+  readonly status: number;
+  readonly json: unknown;
+}
+
+interface Call {
+  readonly method: KubeRequest['method'];
+  /** Path and query, without the upstream's path prefix. */
+  readonly target: string;
+  readonly body: Buffer | string | null;
+  readonly contentType: string | null;
+  readonly accept?: string;
+}
+
+/** What one part found: a value, or null with the notes saying why. */
+interface Part<T> {
+  readonly value: T | null;
+  readonly notes: readonly string[];
+}
+
+export async function buildReviewerContext(
+  deps: ReviewerContextDeps,
+  input: HoldRequest,
+): Promise<ReviewerContext> {
+  const { request } = input;
+  const signal = AbortSignal.timeout(deps.timeoutMs);
+  const call = (c: Call): Promise<Answer> => asRequester(deps, input, c, signal);
+  const connect = CONNECT.has(request.subresource);
+  const mutation = request.isResourceRequest && MUTATIONS.has(request.verb) && !connect;
+
+  const [dryRun, live, labels, objects] = await Promise.all([
+    mutation ? dryRunPart(input, call) : none<DryRun>(),
+    mutation ? livePart(input, call) : none<LiveState>(),
+    labelsPart(deps, request, signal),
+    request.verb === 'deletecollection' ? objectsPart(request, call) : none<string[]>(),
+  ]);
+
+  const notes = [...dryRun.notes, ...live.notes, ...labels.notes, ...objects.notes];
+  let targetLabels = labels.value;
+  // A create names no existing object: the requester's GET (by the body's name) says if one is there.
+  if (targetLabels === null && live.value?.object) targetLabels = labelsOf(live.value.object);
+
+  // Eviction and other creates of a subresource act on an object without producing a new one.
+  const diffable = mutation && !(request.verb === 'create' && request.subresource !== '');
+  let diff: string | null = null;
+  if (diffable && dryRun.value?.ok === true) {
+    if (live.value === null) notes.push('no diff: the live object could not be read');
+    else if (request.verb === 'delete') {
+      if (live.value.object !== null) diff = yamlDiff(live.value.object, null);
+    } else diff = yamlDiff(live.value.object, dryRun.value.object);
+  }
+
+  const exec =
+    request.subresource === 'exec' || request.subresource === 'attach'
+      ? {
+          command: request.subresource === 'exec' ? [...(request.query.command ?? [])] : [],
+          container: request.query.container?.[0] ?? '',
+        }
+      : null;
+
+  return {
+    targetLabels,
+    dryRun:
+      dryRun.value === null
+        ? null
+        : { status: dryRun.value.status, object: dryRun.value.object, message: dryRun.value.message },
+    diff,
+    objects: objects.value,
+    exec,
+    notes,
+  };
+}
+
+function none<T>(): Promise<Part<T>> {
+  return Promise.resolve({ value: null, notes: [] });
+}
+
+// ---- dry run ---------------------------------------------------------------------------------
+
+interface DryRun {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly object: unknown;
+  readonly message: string | null;
+}
+
+async function dryRunPart(input: HoldRequest, call: (c: Call) => Promise<Answer>): Promise<Part<DryRun>> {
+  const { request } = input;
+  let body: Buffer | string | null = input.bodyBytes;
+  let contentType: string | null = request.contentType === '' ? null : request.contentType;
+  if (request.verb === 'delete') {
+    const options = dryRunDeleteOptions(input);
+    if (typeof options !== 'object') return { value: null, notes: [`no dry run: ${options}`] };
+    body = JSON.stringify(options);
+    contentType = 'application/json';
+  }
+  // dryRun=All first, as its own pair: whatever the request's query holds, it cannot swallow it.
+  const target = `${request.path}?dryRun=All${request.rawQuery === '' ? '' : `&${request.rawQuery}`}`;
+  try {
+    const answer = await call({ method: request.method, target, body, contentType });
+    if (answer.status >= 200 && answer.status < 300) {
+      return {
+        value: { ok: true, status: answer.status, object: withoutNoise(answer.json), message: null },
+        notes: [],
+      };
+    }
+    const message = statusText(answer);
+    return {
+      value: { ok: false, status: answer.status, object: null, message },
+      notes: [`dry run refused by the API server: ${message}`],
+    };
+  } catch (err) {
+    return { value: null, notes: [`dry run failed: ${failure(err)}`] };
+  }
+}
+
+/**
+ * The DeleteOptions of the dry run: the request's own body with dryRun set, or — when it had
+ * none — the options the API server would have read from the query, with dryRun set. A string
+ * says why there can be no dry run.
+ */
+function dryRunDeleteOptions(input: HoldRequest): Json | string {
+  const bytes = input.bodyBytes;
+  let options: Json;
+  if (bytes === null || bytes.length === 0) {
+    // withBody reads a body-less DELETE's options from its query, as the API server does.
+    const fromQuery = withBody(input.request, Buffer.alloc(0)).deleteOptions;
+    options = {};
+    if (fromQuery?.gracePeriodSeconds != null) options.gracePeriodSeconds = fromQuery.gracePeriodSeconds;
+    if (fromQuery?.propagationPolicy != null) options.propagationPolicy = fromQuery.propagationPolicy;
+    if (fromQuery?.orphanDependents != null) options.orphanDependents = fromQuery.orphanDependents;
+  } else {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      return 'the DELETE body is not JSON, so kubegate cannot add dryRun to it';
+    }
+    if (!isRecord(parsed)) return 'the DELETE body is not a JSON DeleteOptions object';
+    options = { ...parsed };
+  }
+  // Older API servers decode JSON field names case-insensitively, the last one winning: drop
+  // every spelling of dryRun, then add ours last.
+  for (const key of Object.keys(options)) if (key.toLowerCase() === 'dryrun') delete options[key];
+  options.dryRun = ['All'];
+  return options;
+}
+
+// ---- the live object, as the requester -------------------------------------------------------
+
+interface LiveState {
+  /** null: the object does not exist (404). */
+  readonly object: Json | null;
+}
+
+async function livePart(input: HoldRequest, call: (c: Call) => Promise<Answer>): Promise<Part<LiveState>> {
+  const { request } = input;
+  let target: string;
+  if (request.verb === 'create') {
+    if (request.subresource !== '') return { value: null, notes: [] }; // eviction &c.: no object to diff
+    const name = input.body.object?.metadata;
+    const bodyName = isRecord(name) && typeof name.name === 'string' ? name.name : '';
+    // generateName, or no name: nothing exists yet; the whole result is new.
+    if (bodyName === '') return { value: { object: null }, notes: [] };
+    target = `${request.path}/${encodeURIComponent(bodyName)}`;
+  } else {
+    target = request.path;
+  }
+  try {
+    const answer = await call({ method: 'GET', target, body: null, contentType: null });
+    if (answer.status === 404) return { value: { object: null }, notes: [] };
+    if (answer.status === 200 && isRecord(answer.json)) return { value: { object: answer.json }, notes: [] };
+    return {
+      value: null,
+      notes: [`the live object could not be read as the requester: ${statusText(answer)}`],
+    };
+  } catch (err) {
+    return { value: null, notes: [`the live object could not be read: ${failure(err)}`] };
+  }
+}
+
+// ---- labels of the target, as kubegate ---------------------------------------------------------
+
+async function labelsPart(
+  deps: ReviewerContextDeps,
+  request: KubeRequest,
+  signal: AbortSignal,
+): Promise<Part<Readonly<Record<string, string>>>> {
+  // A create names a collection (its object does not exist yet), except for subresources such as
+  // eviction, which name their object.
+  const named = request.name !== '' && (request.verb !== 'create' || request.subresource !== '');
+  if (!request.isResourceRequest || !named) return { value: null, notes: [] };
+  const ref: ObjectRef = {
+    apiPrefix: request.apiPrefix,
+    apiGroup: request.apiGroup,
+    apiVersion: request.apiVersion,
+    resource: request.resource,
+    // requestinfo sets namespace = name for /api/v1/namespaces/<name>; the object is cluster-scoped.
+    namespace: request.resource === 'namespaces' && request.apiGroup === '' ? '' : request.namespace,
+    name: request.name,
+  };
+  try {
+    const object = await withSignal(deps.liveObjects.get(ref), signal);
+    if (object === null) return { value: null, notes: [`${what(request)} does not exist`] };
+    return { value: labelsOf(object), notes: [] };
+  } catch (err) {
+    return { value: null, notes: [`the labels of ${what(request)} could not be read: ${failure(err)}`] };
+  }
+}
+
+function what(request: KubeRequest): string {
+  const resource = request.apiGroup === '' ? request.resource : `${request.resource}.${request.apiGroup}`;
+  const ns = request.namespace === '' || request.resource === 'namespaces' ? '' : `${request.namespace}/`;
+  return `${resource} ${ns}${request.name}`;
+}
+
+// ---- what a deletecollection would delete ----------------------------------------------------
+
+async function objectsPart(
+  request: KubeRequest,
+  call: (c: Call) => Promise<Answer>,
+): Promise<Part<string[]>> {
+  const objects: string[] = [];
+  let next = '';
+  let remaining: number;
+  try {
+    do {
+      const query = [`limit=${PAGE_SIZE}`];
+      if (request.labelSelector !== '')
+        query.push(`labelSelector=${encodeURIComponent(request.labelSelector)}`);
+      if (request.fieldSelector !== '')
+        query.push(`fieldSelector=${encodeURIComponent(request.fieldSelector)}`);
+      if (next !== '') query.push(`continue=${encodeURIComponent(next)}`);
+      const answer = await call({
+        method: 'GET',
+        target: `${request.path}?${query.join('&')}`,
+        body: null,
+        contentType: null,
+        // Names are all a reviewer needs here: metadata only, when the API server offers it.
+        accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json',
+      });
+      if (answer.status !== 200 || !isRecord(answer.json)) {
+        return {
+          value: objects.length === 0 ? null : objects,
+          notes: [`the objects it would delete could not be listed as the requester: ${statusText(answer)}`],
+        };
+      }
+      const items = Array.isArray(answer.json.items) ? answer.json.items : [];
+      for (const item of items) {
+        if (!isRecord(item) || !isRecord(item.metadata)) continue;
+        const { namespace, name } = item.metadata;
+        if (typeof name !== 'string') continue;
+        objects.push(typeof namespace === 'string' && namespace !== '' ? `${namespace}/${name}` : name);
+      }
+      const metadata = isRecord(answer.json.metadata) ? answer.json.metadata : {};
+      next = typeof metadata.continue === 'string' ? metadata.continue : '';
+      remaining = typeof metadata.remainingItemCount === 'number' ? metadata.remainingItemCount : 0;
+    } while (next !== '' && objects.length < MAX_LISTED_OBJECTS);
+  } catch (err) {
+    return {
+      value: objects.length === 0 ? null : objects,
+      notes: [`the objects it would delete could not be listed: ${failure(err)}`],
+    };
+  }
+  const notes: string[] = [];
+  if (next !== '') {
+    const more = remaining > 0 ? `${remaining} more` : 'more';
+    notes.push(`it would delete ${more} objects than the ${objects.length} listed`);
+  }
+  return { value: objects, notes };
+}
+
+// ---- one request as the requester --------------------------------------------------------------
+
+async function asRequester(
+  deps: ReviewerContextDeps,
+  input: HoldRequest,
+  c: Call,
+  signal: AbortSignal,
+): Promise<Answer> {
+  const raw = ['accept', c.accept ?? 'application/json', 'user-agent', 'kubegate/reviewer-context'];
+  if (c.contentType !== null) raw.push('content-type', c.contentType);
+  const response = await deps.upstream.pool.request({
+    path: deps.upstream.pathPrefix + c.target,
+    method: c.method,
+    headers: upstreamHeaders(raw, input.identity, input.requestId, deps.upstream.authorization()),
+    body: c.body,
+    signal,
+  });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_RESPONSE_BYTES) {
+      response.body.destroy();
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks, size).toString('utf8');
+  let json: unknown;
+  try {
+    json = text === '' ? null : JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  return { status: response.statusCode, json };
+}
+
+function tooLarge(): KubegateError {
+  return new KubegateError(
+    'KG_UPSTREAM_UNAVAILABLE',
+    `the answer is larger than ${MAX_RESPONSE_BYTES} bytes`,
+  );
+}
+
+function withSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
+// ---- text --------------------------------------------------------------------------------------
+
+/** "403 Forbidden: <the API server's message>" from a Status answer. */
+function statusText(answer: Answer): string {
+  const json = isRecord(answer.json) ? answer.json : {};
+  const reason = typeof json.reason === 'string' && json.reason !== '' ? ` ${json.reason}` : '';
+  const message = typeof json.message === 'string' ? `: ${cut(json.message)}` : '';
+  return `${answer.status}${reason}${message}`;
+}
+
+function failure(err: unknown): string {
+  const name = (err as { name?: unknown } | null)?.name;
+  if (name === 'TimeoutError') return 'no answer in time';
+  if (err instanceof KubegateError) return err.message;
+  const code =
+    (err as { code?: unknown; cause?: { code?: unknown } } | null)?.cause?.code ??
+    (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
+  return err instanceof Error ? cut(err.message) : 'unknown error';
+}
+
+function cut(text: string): string {
+  return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text;
+}
+
+function isRecord(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function labelsOf(object: Json): Readonly<Record<string, string>> {
+  const metadata = isRecord(object.metadata) ? object.metadata : {};
+  const labels = isRecord(metadata.labels) ? metadata.labels : {};
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(labels)) if (typeof value === 'string') out[key] = value;
+  return out;
+}
