@@ -130,7 +130,7 @@ export function verifyChain<R extends StoredAuditRecord>(
       return fail(record.seq, 'reordered', `seq ${record.seq} comes after seq ${last.seq}`);
     }
     if (record.seq > last.seq + 1) {
-      return fail(record.seq, 'deleted', `${missing(last.seq + 1, record.seq - 1)} before it missing`);
+      return fail(record.seq, 'deleted', missing(last.seq + 1, record.seq - 1, 'before it'));
     }
     const linked = record.prevHash === last.hash;
     if (chainHash(record.prevHash, record.seq, record.canonical) !== record.hash) {
@@ -151,7 +151,7 @@ export function verifyChain<R extends StoredAuditRecord>(
 
   const head = options.head;
   if (head && head.seq > last.seq) {
-    return fail(last.seq + 1, 'deleted', `${missing(last.seq + 1, head.seq)} at the end missing`);
+    return fail(last.seq + 1, 'deleted', missing(last.seq + 1, head.seq, 'at the end'));
   }
   if (head && head.seq < last.seq) {
     return fail(head.seq + 1, 'broken-link', `it follows the recorded chain head (seq ${head.seq})`);
@@ -201,6 +201,6 @@ function classify(
     : fail(bad.seq, 'edited', 'neither its content nor its link to the record before it match its hash');
 }
 
-function missing(from: number, to: number): string {
-  return from === to ? `seq ${from} is` : `seqs ${from}–${to} are`;
+function missing(from: number, to: number, where: string): string {
+  return from === to ? `seq ${from} ${where} is missing` : `seqs ${from}–${to} ${where} are missing`;
 }

@@ -2,7 +2,7 @@
 // per batch, the chain continued across restarts and kill -9, and failed writes refused loudly.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -80,6 +80,16 @@ test('the file is in WAL mode and the trail commits with synchronous=FULL', asyn
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   db.close();
   assert.equal(trail.synchronous, 'full');
+  await trail.close();
+});
+
+test('the file, its WAL and its shared memory are readable by their owner only', async () => {
+  const path = freshPath();
+  const trail = await SqliteAuditTrail.open(path);
+  await trail.append(event(1));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    assert.equal((await stat(file)).mode & 0o777, 0o600, file);
+  }
   await trail.close();
 });
 

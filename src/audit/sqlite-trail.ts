@@ -12,7 +12,7 @@
 // shares one transaction and one fsync, so 32 concurrent mutations pay for one. better-sqlite3 is
 // synchronous: a commit blocks the event loop for its fsync, during which new events wait in the
 // queue for the next batch.
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { KubegateError } from '../errors.js';
@@ -191,6 +191,9 @@ export class SqliteAuditTrail implements AuditTrail {
   static open(path: string, options: SqliteAuditTrailOptions = {}): Promise<SqliteAuditTrail> {
     try {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      // Who asked for what is for auditors only. SQLite creates its -wal and -shm files with the
+      // database file's mode, so creating the file first with 0600 covers all three.
+      closeSync(openSync(path, 'a', 0o600));
       const db = new Database(path, { timeout: options.busyTimeoutMs ?? 2000 });
       try {
         prepareForWriting(db);

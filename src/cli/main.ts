@@ -8,6 +8,7 @@ import { registerUp } from './up.js';
 import { registerServe } from './serve.js';
 import { registerUser } from './user.js';
 import { registerPolicy } from './policy.js';
+import { registerAudit } from './audit.js';
 
 const pkg = JSON.parse(readFileSync(join(packageRoot(import.meta.dirname), 'package.json'), 'utf8')) as {
   version: string;
@@ -25,6 +26,7 @@ registerUp(program);
 registerServe(program);
 registerUser(program);
 registerPolicy(program);
+registerAudit(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`kubegate: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,0 +1,211 @@
+// `kubegate audit query|verify|export`: commander wiring over src/audit (query.ts, verify.ts,
+// export.ts) reading <dataDir>/audit.db. Input: the command line. Output: a table or JSON lines
+// (query), a verdict and exit code 0/1 (verify), JSON lines (export) on stdout or in a file.
+// Opens the trail read-only, so it runs beside a live gateway; must never write to the trail and
+// never judge a record itself: verify's verdict is verifyChain's.
+import { createWriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import { join } from 'node:path';
+import { InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
+import type { AuditEvent } from '../audit/event.js';
+import { exportJsonl } from '../audit/export.js';
+import { queryAudit } from '../audit/query.js';
+import type { AuditQuery } from '../audit/query.js';
+import { openAuditReader } from '../audit/sqlite-trail.js';
+import type { AuditDatabase } from '../audit/sqlite-trail.js';
+import { verifyAuditDatabase } from '../audit/verify.js';
+
+const DATA_DIR_HELP = 'where kubegate keeps its state (the trail is <dir>/audit.db)';
+const DEFAULT_LIMIT = 100;
+
+interface QueryFlags {
+  readonly dataDir: string;
+  readonly user?: string;
+  readonly verb?: string;
+  readonly namespace?: string;
+  readonly resource?: string;
+  readonly decision?: string;
+  readonly kind?: string;
+  readonly requestId?: string;
+  readonly pendingId?: string;
+  readonly since?: Date;
+  readonly until?: Date;
+  readonly limit: number;
+  readonly json?: boolean;
+}
+
+export function registerAudit(program: Command): void {
+  const audit = program.command('audit').description('query, verify and export the hash-chained audit trail');
+
+  audit
+    .command('query')
+    .description('show audit events, oldest first (the most recent --limit of them)')
+    .option('--data-dir <dir>', DATA_DIR_HELP, '.kubegate')
+    .option('--user <name>', 'requested by, or reviewed by, this user')
+    .option('--verb <verb>', 'Kubernetes verb: get, list, watch, create, update, patch, delete, …')
+    .option('--namespace <namespace>', 'namespace of the request')
+    .option('--resource <resource>', 'resource, e.g. pods (with its subresources) or pods/exec')
+    .option('--decision <decision>', 'allow, deny, approve, reject, unauthenticated, error')
+    .option(
+      '--kind <kind>',
+      'decided, approval-requested, reviewed, escalated, expired, granted, forwarded, refused',
+    )
+    .option('--request-id <id>', "one gateway request's events")
+    .option('--pending-id <id>', "one pending request's events")
+    .option(
+      '--since <time>',
+      'at or after an ISO 8601 time, or a duration back from now (90s, 15m, 1h, 7d)',
+      (v) => parseSince(v, Date.now()),
+    )
+    .option('--until <time>', 'before an ISO 8601 time', parseIsoTime)
+    .option('--limit <n>', 'at most this many, the most recent', parseLimit, DEFAULT_LIMIT)
+    .option('--json', 'one JSON object per line: {seq, prevHash, hash, event}')
+    .action((flags: QueryFlags) => {
+      withTrail(flags.dataDir, (db) => {
+        const query: AuditQuery = {
+          user: flags.user,
+          verb: flags.verb,
+          namespace: flags.namespace,
+          resource: flags.resource,
+          decision: flags.decision,
+          kind: flags.kind,
+          requestId: flags.requestId,
+          pendingId: flags.pendingId,
+          since: flags.since,
+          until: flags.until,
+          limit: flags.limit,
+        };
+        const entries = [...queryAudit(db, query)];
+        if (flags.json === true) {
+          // The same member order as an exported line.
+          for (const { seq, prevHash, hash, event } of entries) {
+            console.log(JSON.stringify({ seq, prevHash, hash, event }));
+          }
+        } else if (entries.length === 0) {
+          console.log('no audit events match');
+        } else {
+          for (const line of table(entries.map((e) => row(e.event)))) console.log(line);
+        }
+      });
+    });
+
+  audit
+    .command('verify')
+    .description('check the hash chain of the whole trail; exit 1 naming the first bad record')
+    .option('--data-dir <dir>', DATA_DIR_HELP, '.kubegate')
+    .action((flags: { dataDir: string }) => {
+      withTrail(flags.dataDir, (db) => {
+        const report = verifyAuditDatabase(db);
+        if (report.ok) {
+          console.log(`audit chain verified: ${report.count} records, last hash ${report.head.hash}`);
+          return;
+        }
+        const where = report.time === null ? `seq ${report.seq}` : `seq ${report.seq} (${report.time})`;
+        console.error(`audit chain broken at ${where}: ${report.problem}: ${report.detail}`);
+        console.error(`${report.count} ${report.count === 1 ? 'record' : 'records'} before it verified`);
+        process.exitCode = 1;
+      });
+    });
+
+  audit
+    .command('export')
+    .description('write every record in seq order, one JSON object per line: {seq, prevHash, hash, event}')
+    .addOption(new Option('--format <format>', 'output format').choices(['jsonl']).makeOptionMandatory())
+    .option('--data-dir <dir>', DATA_DIR_HELP, '.kubegate')
+    .option('--out <file>', 'write to this file (readable by its owner only) instead of stdout')
+    .action(async (flags: { dataDir: string; out?: string }) => {
+      const db = openAuditReader(join(flags.dataDir, 'audit.db'));
+      try {
+        if (flags.out === undefined) {
+          const count = await exportJsonl(db, process.stdout);
+          console.error(`exported ${count} records`);
+        } else {
+          const out = createWriteStream(flags.out, { mode: 0o600 });
+          const count = await exportJsonl(db, out);
+          out.end();
+          await finished(out);
+          console.error(`exported ${count} records to ${flags.out}`);
+        }
+      } finally {
+        db.close();
+      }
+    });
+}
+
+function withTrail(dataDir: string, use: (db: AuditDatabase) => void): void {
+  const db = openAuditReader(join(dataDir, 'audit.db'));
+  try {
+    use(db);
+  } finally {
+    db.close();
+  }
+}
+
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+// A date, or a date-time with its zone: a time without one would be read in the local zone.
+const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+export function parseIsoTime(value: string): Date {
+  const time = new Date(value);
+  if (!ISO.test(value) || Number.isNaN(time.getTime())) {
+    throw new InvalidArgumentError('expected an ISO 8601 date, or a date-time with Z or an offset');
+  }
+  return time;
+}
+
+/** `1h`, `15m`, `1h30m`, `7d` back from `now`, or an ISO time. */
+export function parseSince(value: string, now: number): Date {
+  if (/^(\d+[smhd])+$/.test(value)) {
+    let ms = 0;
+    for (const [, amount, unit] of value.matchAll(/(\d+)([smhd])/g)) {
+      ms += Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
+    }
+    return new Date(now - ms);
+  }
+  if (!ISO.test(value))
+    throw new InvalidArgumentError('expected an ISO 8601 time or a duration such as 15m, 1h, 7d');
+  return parseIsoTime(value);
+}
+
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number from 1');
+  return n;
+}
+
+const HEADER = ['TIME', 'KIND', 'USER', 'VERB', 'RESOURCE', 'NAMESPACE/NAME', 'DECISION', 'STATUS', 'RULES'];
+
+function row(event: AuditEvent): string[] {
+  const r = event.request;
+  const user = event.user ?? '-';
+  const resource = r?.resource == null ? null : r.subresource ? `${r.resource}/${r.subresource}` : r.resource;
+  const place = [r?.namespace, r?.name].filter((part) => part != null && part !== '').join('/');
+  const status = [event.status === null ? null : String(event.status), event.errorCode].filter(
+    (s) => s !== null,
+  );
+  return [
+    event.time,
+    event.kind,
+    // A reviewer acts on someone else's request: show both, requester first.
+    event.actor !== null && event.actor !== event.user ? `${user} (by ${event.actor})` : user,
+    r?.verb ?? '-',
+    resource ?? '-',
+    place === '' ? '-' : place,
+    `${event.decision ?? '-'}${event.breakGlass ? ' BREAK-GLASS' : ''}`,
+    status.length === 0 ? '-' : status.join(' '),
+    event.rules.length === 0 ? '-' : event.rules.join(','),
+  ];
+}
+
+/** Columns padded to their widest cell, three spaces apart, as kubectl prints. */
+function table(rows: readonly string[][]): string[] {
+  const all = [HEADER, ...rows];
+  const widths = HEADER.map((_, i) => Math.max(...all.map((cells) => (cells[i] ?? '').length)));
+  return all.map((cells) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('   ')
+      .trimEnd(),
+  );
+}
