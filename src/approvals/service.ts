@@ -1,0 +1,664 @@
+// The approval service: hold's I/O around the pure state machine. It keeps pending requests in
+// the store, writes every step to the audit trail, holds clients until a decision, runs the
+// escalation and expiry timers, and tells subscribers (SSE, notifications) what happened.
+//
+// Place: stage 5 (hold) of the request path, and the back end of the REST API, CLI and UI.
+// Input: HoldRequest from the gateway; reviews from authenticated reviewers. Output: HoldOutcome
+// (the gateway forwards only on `proceed`) and ReviewResult.
+// Must never: forward anything itself; let a request through without an approval for exactly
+// its fingerprint and the same requirements (invariant 3); resolve a review, or report a grant
+// used, before its audit record is durable (invariant 1); lose a pending request or a review
+// across a crash (the store is written before anyone is told); block the request path on
+// reviewer context or notifications (both run in the background).
+//
+// Ordering, for crash safety and the audit trail:
+// - create: 'approval-requested' durable → store → 'created' emitted. A crash in between leaves a
+//   record of a request nobody can approve, never a request without its record.
+// - review: store (compare-and-set) → 'reviewed' durable → emitted, waiters woken. When the audit
+//   write fails the store is put back and the reviewer gets the error.
+// - grant: store marks it used (compare-and-set, so two clients cannot both use it) → 'granted'
+//   durable → proceed. When the audit write fails the grant is given back.
+// - escalation and expiry: store → audit → emitted. Timers are re-armed from the store at start,
+//   so a restart keeps every deadline; a deadline that passed while down fires at once.
+// Several replicas will need the store to wake waiters on other replicas (PostgreSQL
+// LISTEN/NOTIFY); in this process an in-memory map of waiters does it.
+import { randomBytes } from 'node:crypto';
+import { auditEvent, type AuditEvent, type AuditEventKind, type AuditTrail } from '../audit/event.js';
+import { summarize, type AuditRequestSummary } from '../audit/record.js';
+import { KubegateError } from '../errors.js';
+import type { ApprovalRequirement } from '../policy/decision.js';
+import { fingerprintOf, isTransportFree } from './fingerprint.js';
+import { refusalMessage } from './messages.js';
+import type { ApprovalStore, StoredPending } from './sqlite-store.js';
+import {
+  applyReview,
+  createPending,
+  eligibility,
+  escalate,
+  expire,
+  nextDeadline,
+  useGrant,
+  type Person,
+} from './state-machine.js';
+import type {
+  ApprovalEvent,
+  ApprovalService,
+  HoldOutcome,
+  HoldRequest,
+  PendingRequest,
+  PendingState,
+  RequestSummary,
+  ReviewRefusal,
+  ReviewResult,
+  ReviewerContext,
+} from './types.js';
+
+/** The logger calls the service makes (pino's Logger fits). */
+export interface ApprovalLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** One-shot timers; tests pass a fake that fires on demand. */
+export interface Timers {
+  /** Calls `fn` after `ms`; the returned function cancels it. */
+  set(ms: number, fn: () => void): () => void;
+}
+
+export interface ApprovalsDeps {
+  readonly store: ApprovalStore;
+  readonly audit: AuditTrail;
+  readonly now: () => Date;
+  /** `kg-` + 10 lowercase base32 characters; random by default. */
+  readonly newId?: () => string;
+  /** How long hold mode keeps a client waiting before answering ApprovalRequired. */
+  readonly holdTimeoutMs: number;
+  /**
+   * Builds what reviewers see (dry run, diff, labels). Runs in the background after creation and
+   * must bound its own time; it must not use `input.signal` (the client may leave, the context
+   * is still wanted).
+   */
+  readonly context?: (pending: PendingRequest, input: HoldRequest) => Promise<ReviewerContext>;
+  /** Called for every event; must not block (notify.ts queues). */
+  readonly notify?: (event: ApprovalEvent) => void;
+  readonly log: ApprovalLog;
+  readonly timers?: Timers;
+}
+
+/**
+ * After a hold of an exec/attach/port-forward times out, kubectl ≥1.30 retries the refused
+ * WebSocket as SPDY at once. Within this window that retry is answered at once instead of being
+ * held a second time.
+ */
+export const TRANSPORT_RETRY_GRACE_MS = 10_000;
+
+/** Compare-and-set attempts before a write is given up as contended. */
+const MAX_ATTEMPTS = 8;
+
+/** setTimeout's limit; longer deadlines re-arm when the timer fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/** `kg-` + 10 lowercase base32 characters (50 random bits). */
+export function newPendingId(): string {
+  const bytes = randomBytes(10);
+  let id = 'kg-';
+  for (const b of bytes) id += BASE32[b & 31];
+  return id;
+}
+
+export const realTimers: Timers = {
+  set(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+};
+
+function sameRequirements(a: readonly ApprovalRequirement[], b: readonly ApprovalRequirement[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function auditUnavailable(cause: unknown): KubegateError {
+  return new KubegateError(
+    'KG_AUDIT_UNAVAILABLE',
+    'kubegate cannot record this approval step in its audit trail, so nothing changed. Retry shortly; if it persists, tell the kubegate operators.',
+    { cause },
+  );
+}
+
+function contended(id: string): KubegateError {
+  return new KubegateError('KG_INTERNAL', `too many concurrent updates of ${id}; retry`);
+}
+
+function summaryForAudit(summary: RequestSummary): AuditRequestSummary {
+  const target = summary.rawQuery === '' ? summary.path : `${summary.path}?${summary.rawQuery}`;
+  return {
+    method: summary.method,
+    target: target.length > 2048 ? `${target.slice(0, 2048)}…` : target,
+    verb: summary.verb,
+    apiGroup: summary.apiGroup,
+    apiVersion: summary.apiVersion,
+    resource: summary.resource,
+    subresource: summary.subresource,
+    namespace: summary.namespace,
+    name: summary.name,
+    labelSelector: summary.labelSelector,
+    fieldSelector: summary.fieldSelector,
+    upgrade: null,
+    bodyDigest: summary.bodyDigest === '' ? null : summary.bodyDigest,
+    kubectlCommand: summary.kubectlCommand === '' ? null : summary.kubectlCommand,
+  };
+}
+
+type Waiter = (pending: PendingRequest | null) => void;
+
+type Found =
+  | { readonly kind: 'granted'; readonly pending: PendingRequest }
+  | { readonly kind: 'pending'; readonly pending: PendingRequest; readonly created: boolean };
+
+export class Approvals implements ApprovalService {
+  readonly #deps: ApprovalsDeps;
+  readonly #timers: Timers;
+  readonly #newId: () => string;
+  readonly #listeners = new Set<(event: ApprovalEvent) => void>();
+  readonly #waiters = new Map<string, Set<Waiter>>();
+  readonly #deadlines = new Map<string, () => void>();
+  readonly #locks = new Map<string, Promise<void>>();
+  /** Fingerprints whose hold just timed out, for kubectl's transport retry. */
+  readonly #timedOut = new Map<string, number>();
+  readonly #background = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(deps: ApprovalsDeps) {
+    this.#deps = deps;
+    this.#timers = deps.timers ?? realTimers;
+    this.#newId = deps.newId ?? newPendingId;
+  }
+
+  /** Re-arms escalation and expiry for every pending request in the store (after a restart). */
+  async start(): Promise<void> {
+    for (const stored of await this.#deps.store.list({ state: 'pending' })) {
+      const settled = await this.#settle(stored);
+      if (settled.pending.state === 'pending') this.#arm(settled.pending);
+    }
+  }
+
+  async hold(input: HoldRequest): Promise<HoldOutcome> {
+    if (this.#closed) throw new KubegateError('KG_INTERNAL', 'the approval service is shutting down');
+    const fingerprint = fingerprintOf(input.identity, input.request, input.body);
+    const found = await this.#exclusive(fingerprint, () => this.#findOrCreate(input, fingerprint));
+    if (found.kind === 'granted') return { kind: 'proceed', pending: found.pending, viaGrant: true };
+    const { pending, created } = found;
+    if (pending.mode === 'deferred') return { kind: 'waiting', pending, created };
+    const retriedAt = this.#timedOut.get(fingerprint);
+    if (
+      retriedAt !== undefined &&
+      isTransportFree(input.request) &&
+      this.#deps.now().getTime() - retriedAt < TRANSPORT_RETRY_GRACE_MS
+    ) {
+      return { kind: 'waiting', pending, created };
+    }
+    return this.#wait(pending, input, created, fingerprint);
+  }
+
+  async list(filter?: { readonly state?: PendingState }): Promise<readonly PendingRequest[]> {
+    return (await this.#deps.store.list(filter)).map((s) => s.pending);
+  }
+
+  async get(id: string): Promise<PendingRequest | null> {
+    return (await this.#deps.store.get(id))?.pending ?? null;
+  }
+
+  eligibility(pending: PendingRequest, reviewer: Person): ReviewRefusal | null {
+    return eligibility(pending, reviewer, this.#deps.now());
+  }
+
+  async review(
+    id: string,
+    reviewer: Person,
+    decision: 'approve' | 'deny',
+    comment: string,
+    options: { readonly breakGlassReason?: string } = {},
+  ): Promise<ReviewResult> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const read = await this.#deps.store.get(id);
+      if (read === null) return { ok: false, refusal: 'not-found', message: refusalMessage('not-found', id) };
+      const stored = await this.#settle(read);
+      const now = this.#deps.now();
+      const applied = applyReview(
+        stored.pending,
+        {
+          reviewer,
+          decision,
+          comment,
+          ...(options.breakGlassReason === undefined ? {} : { breakGlassReason: options.breakGlassReason }),
+        },
+        now,
+      );
+      if (!applied.ok)
+        return { ok: false, refusal: applied.refusal, message: refusalMessage(applied.refusal, id) };
+      const written = await this.#deps.store.put(applied.pending, stored.version);
+      if (written === null) continue;
+      const { pending, review } = applied;
+      try {
+        await this.#deps.audit.append(
+          this.#event('reviewed', now, pending, {
+            actor: review.reviewer,
+            comment: review.comment === '' ? null : review.comment,
+            breakGlass: review.breakGlass,
+          }),
+        );
+      } catch (err) {
+        await this.#putBack(stored.pending, written.version);
+        throw auditUnavailable(err);
+      }
+      this.#deps.log.info(
+        {
+          pendingId: id,
+          reviewer: review.reviewer,
+          decision,
+          breakGlass: review.breakGlass,
+          state: pending.state,
+        },
+        'request reviewed',
+      );
+      this.#emit({ type: 'reviewed', pending, review });
+      if (pending.state !== 'pending') this.#decided(pending);
+      return { ok: true, pending };
+    }
+    throw contended(id);
+  }
+
+  subscribe(listener: (event: ApprovalEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Stops the timers and answers held clients (waiting). The store and audit trail stay open: their owner closes them. */
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const cancel of this.#deadlines.values()) cancel();
+    this.#deadlines.clear();
+    for (const waiters of this.#waiters.values()) for (const wake of [...waiters]) wake(null);
+    this.#waiters.clear();
+    return Promise.resolve();
+  }
+
+  /** Background work still running (reviewer context); for tests and orderly shutdown. */
+  async idle(): Promise<void> {
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+  }
+
+  // — hold —
+
+  async #findOrCreate(input: HoldRequest, fingerprint: string): Promise<Found> {
+    const { store } = this.#deps;
+    const candidates = (await store.findActive(fingerprint, this.#deps.now())).filter((c) =>
+      sameRequirements(c.pending.requirements, input.decision.approval),
+    );
+    for (const candidate of candidates) {
+      if (candidate.pending.state !== 'approved') continue;
+      const used = await this.#useGrant(candidate, input);
+      if (used !== null) return { kind: 'granted', pending: used };
+    }
+    for (const candidate of candidates) {
+      if (candidate.pending.state !== 'pending') continue;
+      const settled = await this.#settle(candidate);
+      if (settled.pending.state === 'pending')
+        return { kind: 'pending', pending: settled.pending, created: false };
+    }
+    return { kind: 'pending', pending: await this.#create(input, fingerprint), created: true };
+  }
+
+  async #create(input: HoldRequest, fingerprint: string): Promise<PendingRequest> {
+    const now = this.#deps.now();
+    const pending = createPending(input, fingerprint, this.#newId(), now);
+    try {
+      await this.#deps.audit.append(
+        auditEvent('approval-requested', now, {
+          ...this.#who(pending),
+          requestId: input.requestId,
+          sourceAddress: input.sourceAddress,
+          request: summarize(
+            input.request.method,
+            input.request.rawQuery === ''
+              ? input.request.path
+              : `${input.request.path}?${input.request.rawQuery}`,
+            input.request,
+            input.body,
+          ),
+          comment: input.decision.message ?? null,
+        }),
+      );
+    } catch (err) {
+      throw auditUnavailable(err);
+    }
+    if ((await this.#deps.store.put(pending, 0)) === null) {
+      throw new KubegateError('KG_INTERNAL', `pending request id ${pending.id} is taken; retry`);
+    }
+    this.#deps.log.info(
+      { pendingId: pending.id, requestId: input.requestId, user: pending.requester.user, mode: pending.mode },
+      'approval requested',
+    );
+    this.#emit({ type: 'created', pending });
+    this.#arm(pending);
+    this.#buildContext(pending, input);
+    return pending;
+  }
+
+  /** Marks the grant used and records it; null when it is gone (used, expired, or never there). */
+  async #useGrant(read: StoredPending, input: HoldRequest): Promise<PendingRequest | null> {
+    let stored: StoredPending | null = read;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS && stored !== null; attempt++) {
+      const now = this.#deps.now();
+      const used = useGrant(stored.pending, now);
+      if (used === null) return null;
+      const written = await this.#deps.store.put(used, stored.version);
+      if (written === null) {
+        stored = await this.#deps.store.get(read.pending.id);
+        continue;
+      }
+      try {
+        await this.#deps.audit.append(
+          this.#event('granted', now, used, {
+            requestId: input.requestId,
+            sourceAddress: input.sourceAddress,
+            request: summarize(
+              input.request.method,
+              input.request.rawQuery === ''
+                ? input.request.path
+                : `${input.request.path}?${input.request.rawQuery}`,
+              input.request,
+              input.body,
+            ),
+          }),
+        );
+      } catch (err) {
+        await this.#putBack(stored.pending, written.version);
+        throw auditUnavailable(err);
+      }
+      this.#deps.log.info({ pendingId: used.id, requestId: input.requestId }, 'approval grant used');
+      this.#emit({ type: 'granted', pending: used });
+      return used;
+    }
+    if (stored === null) return null;
+    throw contended(read.pending.id);
+  }
+
+  #wait(
+    pending: PendingRequest,
+    input: HoldRequest,
+    created: boolean,
+    fingerprint: string,
+  ): Promise<HoldOutcome> {
+    const { id } = pending;
+    let latest = pending;
+    return new Promise<HoldOutcome>((resolve, reject) => {
+      let done = false;
+      let cancelTimeout = (): void => undefined;
+      const finish = (): boolean => {
+        if (done) return false;
+        done = true;
+        cancelTimeout();
+        input.signal.removeEventListener('abort', onAbort);
+        const set = this.#waiters.get(id);
+        set?.delete(wake);
+        if (set?.size === 0) this.#waiters.delete(id);
+        return true;
+      };
+      const waiting = (): void => {
+        if (finish()) resolve({ kind: 'waiting', pending: latest, created });
+      };
+      const onAbort = (): void => waiting();
+      const wake: Waiter = (decided) => {
+        if (decided === null) return waiting();
+        latest = decided;
+        if (decided.state === 'pending') return;
+        if (!finish()) return;
+        this.#outcomeOf(decided, input, created).then(resolve, reject);
+      };
+
+      if (input.signal.aborted) return waiting();
+      let set = this.#waiters.get(id);
+      if (set === undefined) this.#waiters.set(id, (set = new Set()));
+      set.add(wake);
+      input.signal.addEventListener('abort', onAbort, { once: true });
+      cancelTimeout = this.#timers.set(this.#deps.holdTimeoutMs, () => {
+        if (done) return;
+        this.#noteTimeout(fingerprint);
+        this.#deps.log.info({ pendingId: id, requestId: input.requestId }, 'hold timed out');
+        waiting();
+      });
+      // A decision may have landed between the lookup and the registration above.
+      this.#deps.store.get(id).then(
+        (stored) => {
+          if (stored !== null && stored.pending.state !== 'pending') wake(stored.pending);
+        },
+        (err: unknown) => {
+          if (finish()) reject(err instanceof Error ? err : new KubegateError('KG_INTERNAL', String(err)));
+        },
+      );
+    });
+  }
+
+  async #outcomeOf(decided: PendingRequest, input: HoldRequest, created: boolean): Promise<HoldOutcome> {
+    switch (decided.state) {
+      case 'approved': {
+        const stored = await this.#deps.store.get(decided.id);
+        const used = stored === null ? null : await this.#useGrant(stored, input);
+        return used === null
+          ? { kind: 'waiting', pending: stored?.pending ?? decided, created }
+          : { kind: 'proceed', pending: used, viaGrant: false };
+      }
+      case 'denied':
+        return { kind: 'denied', pending: decided };
+      case 'expired':
+        return { kind: 'expired', pending: decided };
+      case 'pending':
+        return { kind: 'waiting', pending: decided, created };
+    }
+  }
+
+  #noteTimeout(fingerprint: string): void {
+    const now = this.#deps.now().getTime();
+    for (const [key, at] of this.#timedOut)
+      if (now - at >= TRANSPORT_RETRY_GRACE_MS) this.#timedOut.delete(key);
+    this.#timedOut.set(fingerprint, now);
+  }
+
+  // — time —
+
+  /** Applies a due expiry or escalation (store → audit → emit); the record as it now stands. */
+  async #settle(read: StoredPending): Promise<StoredPending> {
+    let stored = read;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const now = this.#deps.now();
+      const expired = expire(stored.pending, now);
+      const next = expired !== stored.pending ? expired : escalate(stored.pending, now);
+      if (next === stored.pending) return stored;
+      const written = await this.#deps.store.put(next, stored.version);
+      if (written === null) {
+        const again = await this.#deps.store.get(read.pending.id);
+        if (again === null) return stored;
+        stored = again;
+        continue;
+      }
+      const kind = next.state === 'expired' ? 'expired' : 'escalated';
+      try {
+        await this.#deps.audit.append(this.#event(kind, now, next));
+      } catch (err) {
+        // The deadline passed whatever the trail says; keep the new state and report the gap.
+        this.#deps.log.error(
+          { pendingId: next.id, kind, err },
+          'approval event not recorded in the audit trail',
+        );
+      }
+      this.#deps.log.info(
+        { pendingId: next.id },
+        kind === 'expired' ? 'request expired' : 'request escalated',
+      );
+      this.#emit({ type: kind, pending: next });
+      if (kind === 'expired') this.#ended(next);
+      else this.#arm(next);
+      stored = written;
+    }
+    return stored;
+  }
+
+  #arm(pending: PendingRequest): void {
+    this.#deadlines.get(pending.id)?.();
+    this.#deadlines.delete(pending.id);
+    const deadline = nextDeadline(pending);
+    if (deadline === null || this.#closed) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, deadline.getTime() - this.#deps.now().getTime()));
+    const cancel = this.#timers.set(delay, () => {
+      if (this.#deadlines.get(pending.id) !== cancel) return;
+      this.#deadlines.delete(pending.id);
+      this.#track(this.#onDeadline(pending.id));
+    });
+    this.#deadlines.set(pending.id, cancel);
+  }
+
+  async #onDeadline(id: string): Promise<void> {
+    if (this.#closed) return;
+    const stored = await this.#deps.store.get(id);
+    if (stored === null) return;
+    const settled = await this.#settle(stored);
+    // Fired early (a clamped delay or a slow clock): wait again for what is left.
+    if (settled.pending.state === 'pending' && !this.#deadlines.has(id)) this.#arm(settled.pending);
+  }
+
+  // — events —
+
+  /** A reviewer decided (approved or denied): 'decided' for subscribers, then the held clients. */
+  #decided(pending: PendingRequest): void {
+    this.#emit({ type: 'decided', pending });
+    this.#ended(pending);
+  }
+
+  /** The request left `pending` (decided or expired): no more deadlines; wake the held clients. */
+  #ended(pending: PendingRequest): void {
+    this.#deadlines.get(pending.id)?.();
+    this.#deadlines.delete(pending.id);
+    for (const wake of [...(this.#waiters.get(pending.id) ?? [])]) wake(pending);
+  }
+
+  #emit(event: ApprovalEvent): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.#deps.log.error(
+          { pendingId: event.pending.id, event: event.type, err },
+          'approval listener failed',
+        );
+      }
+    }
+    try {
+      this.#deps.notify?.(event);
+    } catch (err) {
+      this.#deps.log.error(
+        { pendingId: event.pending.id, event: event.type, err },
+        'approval notifier failed',
+      );
+    }
+  }
+
+  #who(pending: PendingRequest): Partial<AuditEvent> {
+    return {
+      pendingId: pending.id,
+      user: pending.requester.user,
+      groups: pending.requester.groups,
+      decision: 'approve',
+      rules: pending.rules.map((r) => r.name),
+    };
+  }
+
+  #event(
+    kind: AuditEventKind,
+    now: Date,
+    pending: PendingRequest,
+    fields: Partial<AuditEvent> = {},
+  ): AuditEvent {
+    return auditEvent(kind, now, {
+      ...this.#who(pending),
+      request: summaryForAudit(pending.request),
+      ...fields,
+    });
+  }
+
+  // — background —
+
+  #buildContext(pending: PendingRequest, input: HoldRequest): void {
+    const build = this.#deps.context;
+    if (build === undefined) return;
+    this.#track(
+      (async () => {
+        let context: ReviewerContext;
+        try {
+          context = await build(pending, input);
+        } catch (err) {
+          this.#deps.log.warn({ pendingId: pending.id, err }, 'reviewer context failed');
+          return;
+        }
+        for (let attempt = 0; attempt < MAX_ATTEMPTS && !this.#closed; attempt++) {
+          const stored = await this.#deps.store.get(pending.id);
+          if (stored === null) return;
+          const withContext = { ...stored.pending, context };
+          if ((await this.#deps.store.put(withContext, stored.version)) !== null) {
+            this.#emit({ type: 'context', pending: withContext });
+            return;
+          }
+        }
+      })(),
+    );
+  }
+
+  #track(task: Promise<void>): void {
+    const tracked = task.catch((err: unknown) => {
+      if (!this.#closed) this.#deps.log.error({ err }, 'approval background task failed');
+    });
+    this.#background.add(tracked);
+    void tracked.finally(() => this.#background.delete(tracked));
+  }
+
+  /** Restores `previous` over the version we just wrote (the audit trail refused the step). */
+  async #putBack(previous: PendingRequest, version: number): Promise<void> {
+    try {
+      if ((await this.#deps.store.put(previous, version)) === null) {
+        this.#deps.log.error(
+          { pendingId: previous.id },
+          'could not undo an unaudited approval step: changed meanwhile',
+        );
+      }
+    } catch (err) {
+      this.#deps.log.error({ pendingId: previous.id, err }, 'could not undo an unaudited approval step');
+    }
+  }
+
+  /** Runs `fn` after every earlier call with the same key: one lookup-or-create per fingerprint at a time. */
+  async #exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(key) ?? Promise.resolve();
+    const run = previous.then(fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(key) === tail) this.#locks.delete(key);
+    }
+  }
+}
+
+/** Builds the service and re-arms the deadlines of the pending requests in the store. */
+export async function openApprovals(deps: ApprovalsDeps): Promise<Approvals> {
+  const approvals = new Approvals(deps);
+  await approvals.start();
+  return approvals;
+}
