@@ -1,0 +1,435 @@
+// The reviewer REST API under /kubegate/v1/ (DESIGN.md, "Approvals": reviewer surfaces). The
+// gateway authenticates the caller (same identities as for the Kubernetes API) and hands the
+// request here with its Identity; this module routes, validates and answers, and the
+// ApprovalService decides. JSON in and out; every error is a Kubernetes-style Status.
+//
+//   GET  /kubegate/v1/requests[?state=pending|approved|denied|expired]   list (context omitted)
+//   GET  /kubegate/v1/requests/{id}                                     one, with the caller's eligibility
+//   POST /kubegate/v1/requests/{id}/approve   {"comment"?, "breakGlassReason"?}
+//   POST /kubegate/v1/requests/{id}/deny      {"comment"}  (a denial says why)
+//   GET  /kubegate/v1/watch                                             server-sent events, one per ApprovalEvent
+//
+// Who sees what: a request is visible to its requester, to everyone its rules name as an approver
+// or escalation target, and to whoever reviewed it; to anyone else it does not exist (404, the same
+// answer as for an unknown id). The context can hold what the dry run returned, which is the
+// requester's and the reviewers' business only.
+// Must never decide a review itself (the service does, and says why not), never accept a review
+// from a body that is not JSON (a browser's cross-site form cannot send application/json without
+// a CORS preflight, which this API never grants), and never put anything but kubegate's own
+// words and the service's refusal messages in an error.
+import type { Logger } from 'pino';
+import { toStatus, KubegateError, type Status, type StatusDetails } from '../errors.js';
+import type { ClientRequest } from '../gateway/read-body.js';
+import type { Identity } from '../identity/types.js';
+import type { Approver } from '../policy/decision.js';
+import type {
+  ApprovalEvent,
+  ApprovalService,
+  PendingRequest,
+  PendingState,
+  Review,
+  ReviewRefusal,
+} from './types.js';
+import { openEventStream, type EventStream, type StreamResponse } from './sse.js';
+
+export const API_PREFIX = '/kubegate/v1/';
+export const API_VERSION = 'kubegate.dev/v1';
+
+/** What the caller may do with a request now, and why not. */
+export interface Eligibility {
+  /** The caller may approve or deny now. */
+  readonly canReview: boolean;
+  readonly refusal: ReviewRefusal | null;
+  /** Why not, in words ('you cannot approve your own request'); null when they may. */
+  readonly message: string | null;
+  /** The caller is the requester and a matching rule lets them approve it with a written reason. */
+  readonly breakGlass: boolean;
+}
+
+export interface RequestView {
+  readonly kind: 'ApprovalRequest';
+  readonly apiVersion: typeof API_VERSION;
+  readonly pending: PendingRequest;
+  readonly eligibility: Eligibility;
+  /** The request's address at kubegate's public URL, when one is configured. */
+  readonly url: string | null;
+}
+
+export interface RequestList {
+  readonly kind: 'ApprovalRequestList';
+  readonly apiVersion: typeof API_VERSION;
+  /** Newest first. `pending.context` is null here: GET the request for it. */
+  readonly items: readonly RequestView[];
+}
+
+/** The data of one server-sent event; the event's name is `type`. */
+export interface WatchEvent {
+  readonly type: ApprovalEvent['type'];
+  readonly pending: PendingRequest;
+  readonly review: Review | null;
+  readonly url: string | null;
+}
+
+export interface ReviewerApiDeps {
+  readonly approvals: ApprovalService;
+  /** kubegate's address as people reach it (links); null when not configured. */
+  readonly publicUrl: string | null;
+  readonly log: Pick<Logger, 'warn' | 'error' | 'debug'>;
+  /** Between heartbeat comments on a watch. Default 15 s. */
+  readonly heartbeatMs?: number;
+}
+
+export interface ReviewerApi {
+  /** Answers one request under /kubegate/; the caller is already authenticated. */
+  handle(req: ClientRequest, res: StreamResponse, identity: Identity): Promise<void>;
+  /** Ends every open watch (shutdown). */
+  close(): void;
+}
+
+const STATES: readonly PendingState[] = ['pending', 'approved', 'denied', 'expired'];
+const MAX_BODY_BYTES = 64 * 1024;
+const MAX_TEXT = 4_000;
+const ID = /^[a-z0-9][a-z0-9-]{0,62}$/u;
+
+/** A refusal of this API's own (routing, input, review refusals), answered as a Status. */
+class ApiRefusal extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+    /** A stable word for programs (details.causes[0].reason): 'own-request', 'not-found', … */
+    readonly refusal?: string,
+    /** For a 405: the methods the path takes. */
+    readonly allow?: string,
+  ) {
+    super(message);
+    this.name = 'ApiRefusal';
+  }
+}
+
+const notFound = (id: string): ApiRefusal =>
+  new ApiRefusal(404, 'NotFound', `kubegate has no request ${printable(id)} that you may see`, 'not-found');
+
+/** Review refusals: HTTP status and the words used when the service gives none. */
+const REFUSALS: Readonly<Record<ReviewRefusal, { code: number; reason: string; message: string }>> = {
+  'own-request': { code: 403, reason: 'Forbidden', message: 'you cannot approve your own request' },
+  'not-an-approver': {
+    code: 403,
+    reason: 'Forbidden',
+    message: 'you are not one of the approvers this request needs now',
+  },
+  'break-glass-not-allowed': {
+    code: 403,
+    reason: 'Forbidden',
+    message: 'no rule that matched this request allows break-glass approval',
+  },
+  'already-reviewed': { code: 409, reason: 'Conflict', message: 'you have already reviewed this request' },
+  'not-pending': { code: 409, reason: 'Conflict', message: 'this request is no longer pending' },
+  'break-glass-needs-reason': {
+    code: 400,
+    reason: 'BadRequest',
+    message: 'break-glass approval needs a written reason',
+  },
+};
+
+export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
+  const heartbeatMs = deps.heartbeatMs ?? 15_000;
+  const streams = new Set<EventStream>();
+  const base = deps.publicUrl === null ? null : deps.publicUrl.replace(/\/+$/u, '');
+  const urlOf = (id: string): string | null =>
+    base === null ? null : `${base}${API_PREFIX}requests/${encodeURIComponent(id)}`;
+
+  function view(pending: PendingRequest, who: Identity): RequestView {
+    return {
+      kind: 'ApprovalRequest',
+      apiVersion: API_VERSION,
+      pending,
+      eligibility: eligibilityFor(deps.approvals, pending, who),
+      url: urlOf(pending.id),
+    };
+  }
+
+  async function visible(id: string, who: Identity): Promise<PendingRequest> {
+    if (!ID.test(id)) throw notFound(id);
+    const pending = await deps.approvals.get(id);
+    if (pending === null || !mayView(pending, who)) throw notFound(id);
+    return pending;
+  }
+
+  async function list(query: URLSearchParams, who: Identity): Promise<RequestList> {
+    const state = query.get('state');
+    if (state !== null && !STATES.includes(state as PendingState)) {
+      throw new ApiRefusal(
+        400,
+        'BadRequest',
+        `state must be one of ${STATES.join(', ')}; got ${JSON.stringify(state.slice(0, 40))}`,
+      );
+    }
+    const all = await deps.approvals.list(state === null ? {} : { state: state as PendingState });
+    const items = all
+      .filter((p) => mayView(p, who))
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
+      .map((p) => view({ ...p, context: null }, who));
+    return { kind: 'ApprovalRequestList', apiVersion: API_VERSION, items };
+  }
+
+  async function review(
+    req: ClientRequest,
+    id: string,
+    decision: 'approve' | 'deny',
+    who: Identity,
+  ): Promise<RequestView> {
+    const input = reviewInput(await readJson(req), decision);
+    await visible(id, who);
+    const result = await deps.approvals.review(
+      id,
+      { user: who.user, groups: who.groups },
+      decision,
+      input.comment,
+      input.breakGlassReason === undefined ? undefined : { breakGlassReason: input.breakGlassReason },
+    );
+    if (!result.ok) {
+      if (result.refusal === 'not-found') throw notFound(id);
+      const spec = REFUSALS[result.refusal];
+      const message = result.message.trim() === '' ? spec.message : result.message;
+      throw new ApiRefusal(spec.code, spec.reason, message, result.refusal);
+    }
+    return view(result.pending, who);
+  }
+
+  function watch(res: StreamResponse, who: Identity): Promise<void> {
+    const stream = openEventStream(res, { heartbeatMs });
+    streams.add(stream);
+    const unsubscribe = deps.approvals.subscribe((event) => {
+      if (!mayView(event.pending, who)) return;
+      const data: WatchEvent = {
+        type: event.type,
+        pending: event.pending,
+        review: event.type === 'reviewed' ? event.review : null,
+        url: urlOf(event.pending.id),
+      };
+      stream.send(event.type, data);
+    });
+    return stream.closed.then(() => {
+      unsubscribe();
+      streams.delete(stream);
+    });
+  }
+
+  async function route(req: ClientRequest, res: StreamResponse, who: Identity): Promise<void> {
+    const target = req.url ?? '';
+    const q = target.indexOf('?');
+    const path = q === -1 ? target : target.slice(0, q);
+    const query = new URLSearchParams(q === -1 ? '' : target.slice(q + 1));
+    const method = req.method ?? '';
+    if (!path.startsWith(API_PREFIX)) throw new ApiRefusal(404, 'NotFound', 'no such kubegate API path');
+    const parts = path.slice(API_PREFIX.length).split('/');
+
+    if (parts.length === 1 && parts[0] === 'requests') {
+      allow(method, ['GET']);
+      return sendJson(res, 200, await list(query, who));
+    }
+    if (parts.length === 1 && parts[0] === 'watch') {
+      allow(method, ['GET']);
+      return watch(res, who);
+    }
+    if (parts[0] === 'requests' && parts.length === 2) {
+      allow(method, ['GET']);
+      return sendJson(res, 200, view(await visible(parts[1]!, who), who));
+    }
+    if (parts[0] === 'requests' && parts.length === 3 && (parts[2] === 'approve' || parts[2] === 'deny')) {
+      allow(method, ['POST']);
+      return sendJson(res, 200, await review(req, parts[1]!, parts[2], who));
+    }
+    throw new ApiRefusal(404, 'NotFound', `no such kubegate API path: ${printable(path)}`);
+  }
+
+  return {
+    async handle(req, res, identity) {
+      try {
+        await route(req, res, identity);
+      } catch (err) {
+        if (!(err instanceof ApiRefusal) && !(err instanceof KubegateError)) {
+          deps.log.error({ err, path: req.url }, 'bug: reviewer API request failed');
+        } else if (err instanceof KubegateError && err.status >= 500) {
+          deps.log.warn({ code: err.code, err: err.cause }, 'reviewer API request failed');
+        }
+        writeError(res, err);
+      }
+    },
+    close() {
+      for (const stream of streams) stream.close();
+      streams.clear();
+    },
+  };
+}
+
+// ---- who may see and do what ----------------------------------------------------------------
+
+function named(approver: Approver, who: Pick<Identity, 'user' | 'groups'>): boolean {
+  return approver.kind === 'user' ? approver.name === who.user : who.groups.includes(approver.name);
+}
+
+/** The requester, anyone the rules name as approver or escalation target, and past reviewers. */
+export function mayView(pending: PendingRequest, who: Pick<Identity, 'user' | 'groups'>): boolean {
+  if (pending.requester.user === who.user) return true;
+  if (pending.reviews.some((r) => r.reviewer === who.user)) return true;
+  return pending.requirements.some(
+    (req) =>
+      req.stages.some((stage) => stage.approvers.some((a) => named(a, who))) ||
+      req.escalateTo.some((a) => named(a, who)),
+  );
+}
+
+function eligibilityFor(approvals: ApprovalService, pending: PendingRequest, who: Identity): Eligibility {
+  const refusal = approvals.eligibility(pending, { user: who.user, groups: who.groups });
+  const breakGlass =
+    pending.state === 'pending' &&
+    pending.requester.user === who.user &&
+    pending.requirements.some((r) => r.breakGlass);
+  return {
+    canReview: refusal === null,
+    refusal,
+    message: refusal === null ? null : REFUSALS[refusal].message,
+    breakGlass,
+  };
+}
+
+// ---- input ----------------------------------------------------------------------------------
+
+function allow(method: string, allowed: readonly string[]): void {
+  if (!allowed.includes(method)) {
+    throw new ApiRefusal(
+      405,
+      'MethodNotAllowed',
+      `${printable(method)} is not allowed here; use ${allowed.join(' or ')}`,
+      undefined,
+      allowed.join(', '),
+    );
+  }
+}
+
+interface ReviewInput {
+  readonly comment: string;
+  readonly breakGlassReason: string | undefined;
+}
+
+function reviewInput(body: Record<string, unknown>, decision: 'approve' | 'deny'): ReviewInput {
+  const known = decision === 'approve' ? ['comment', 'breakGlassReason'] : ['comment'];
+  for (const key of Object.keys(body)) {
+    if (!known.includes(key)) {
+      throw badRequest(`unknown field ${JSON.stringify(key.slice(0, 40))}; expected ${known.join(', ')}`);
+    }
+  }
+  const comment = text(body, 'comment') ?? '';
+  const breakGlassReason = text(body, 'breakGlassReason');
+  if (decision === 'deny' && comment.trim() === '') {
+    throw badRequest('a denial needs a comment saying why (the requester sees it)');
+  }
+  if (breakGlassReason !== undefined && breakGlassReason.trim() === '') {
+    throw badRequest('breakGlassReason must say why the rules are being bypassed');
+  }
+  return { comment, breakGlassReason };
+}
+
+function text(body: Record<string, unknown>, key: string): string | undefined {
+  const value = body[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw badRequest(`${key} must be a string`);
+  if (value.length > MAX_TEXT) throw badRequest(`${key} is longer than ${MAX_TEXT} characters`);
+  return value;
+}
+
+function badRequest(message: string): ApiRefusal {
+  return new ApiRefusal(400, 'BadRequest', message);
+}
+
+async function readJson(req: ClientRequest): Promise<Record<string, unknown>> {
+  const type = String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+  if (type !== 'application/json') {
+    throw new ApiRefusal(415, 'UnsupportedMediaType', 'send the review as application/json');
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      throw new ApiRefusal(413, 'RequestEntityTooLarge', `the body is larger than ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  const raw = Buffer.concat(chunks, size).toString('utf8');
+  if (raw.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw badRequest('the body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw badRequest('the body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+/** For messages: at most 100 characters, control and format characters escaped. */
+function printable(s: string): string {
+  return JSON.stringify(s.slice(0, 100)).replace(
+    /[\p{Cf}\p{Zl}\p{Zp}]/gu,
+    (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`,
+  );
+}
+
+// ---- output ---------------------------------------------------------------------------------
+
+function sendJson(res: StreamResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
+
+/** A Status like the API server's: kubegate's own errors through toStatus, this API's refusals here. */
+export interface ApiStatus extends Omit<Status, 'reason'> {
+  readonly reason: string;
+}
+
+function writeError(res: StreamResponse, err: unknown): void {
+  if (res.headersSent) {
+    (res as { destroy(): void }).destroy();
+    return;
+  }
+  let status: ApiStatus;
+  if (err instanceof ApiRefusal) {
+    const details: StatusDetails | undefined =
+      err.refusal === undefined ? undefined : { causes: [{ reason: err.refusal, message: err.message }] };
+    status = {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: err.message,
+      reason: err.reason,
+      code: err.code,
+      ...(details === undefined ? {} : { details }),
+    };
+  } else {
+    status = toStatus(err);
+  }
+  const headers: Record<string, string> = {};
+  if (err instanceof ApiRefusal && err.allow !== undefined) headers.allow = err.allow;
+  const text = JSON.stringify(status);
+  res.writeHead(status.code, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
