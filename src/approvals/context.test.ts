@@ -431,3 +431,43 @@ test('a request that names no object and changes nothing has an empty context', 
   });
   assert.deepEqual(seen, []);
 });
+
+test("a Secret's values never reach the context, though the diff still shows which one changed", async () => {
+  const secret = (password: string, token: string): Record<string, unknown> => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: 'db',
+      namespace: 'prod',
+      annotations: {
+        'kubectl.kubernetes.io/last-applied-configuration': `{"data":{"password":"${password}"}}`,
+      },
+    },
+    data: { password, token },
+  });
+  route = (s) =>
+    s.method === 'PATCH'
+      ? { status: 200, json: secret('bmV3LXBhc3N3b3Jk', 'dG9rZW4=') }
+      : { status: 200, json: secret('b2xkLXBhc3N3b3Jk', 'dG9rZW4=') };
+  const ctx = await buildReviewerContext(
+    deps(),
+    hold(
+      'PATCH',
+      '/api/v1/namespaces/prod/secrets/db',
+      '{"data":{"password":"bmV3LXBhc3N3b3Jk"}}',
+      'application/merge-patch+json',
+    ),
+  );
+  const everything = JSON.stringify(ctx);
+  for (const value of ['bmV3LXBhc3N3b3Jk', 'b2xkLXBhc3N3b3Jk', 'dG9rZW4='])
+    assert.ok(!everything.includes(value), value);
+  const diff = ctx.diff ?? '';
+  assert.match(diff, /^- {2}password: \(redacted [0-9a-f]{12}\)$/mu);
+  assert.match(diff, /^\+ {2}password: \(redacted [0-9a-f]{12}\)$/mu);
+  assert.match(
+    diff,
+    /^ {3}token: \(redacted [0-9a-f]{12}\)$/mu,
+    'an unchanged value is context, not a change',
+  );
+  assert.match(diff, /^-\s+kubectl\.kubernetes\.io\/last-applied-configuration: \(redacted /mu);
+});

@@ -9,7 +9,7 @@
 //   - every request naming an object: the live object's labels, read as kubegate itself (the
 //     labels the policy judged; live-objects.ts).
 // Every failure (refused, timed out, unreadable) becomes a note; it never throws, and the whole
-// of it is bounded by timeoutMs.
+// of it is bounded by timeoutMs. A Secret's values are replaced by markers before anything is kept.
 //
 // Must never let a mutation take effect. The API server reads dryRun from the query for create,
 // update and patch, but for a DELETE with a body it reads DeleteOptions from the body alone and
@@ -19,6 +19,7 @@
 // never sent: they are not mutations and dryRun means nothing to them. The requests go through
 // upstreamHeaders, so the requester's own RBAC decides what the dry run may see and do.
 import { KubegateError } from '../errors.js';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Upstream } from '../upstream/pool.js';
 import type { LiveObjects, ObjectRef } from '../upstream/live-objects.js';
 import { upstreamHeaders } from '../upstream/headers.js';
@@ -77,12 +78,16 @@ export async function buildReviewerContext(
   const connect = CONNECT.has(request.subresource);
   const mutation = request.isResourceRequest && MUTATIONS.has(request.verb) && !connect;
 
-  const [dryRun, live, labels, objects] = await Promise.all([
+  const [dryRunFound, liveFound, labels, objects] = await Promise.all([
     mutation ? dryRunPart(input, call) : none<DryRun>(),
     mutation ? livePart(input, call) : none<LiveState>(),
     labelsPart(deps, request, signal),
     request.verb === 'deletecollection' ? objectsPart(request, call) : none<string[]>(),
   ]);
+  const { dryRun, live } =
+    request.apiGroup === '' && request.resource === 'secrets'
+      ? redactSecrets(dryRunFound, liveFound)
+      : { dryRun: dryRunFound, live: liveFound };
 
   const notes = [...dryRun.notes, ...live.notes, ...labels.notes, ...objects.notes];
   let targetLabels = labels.value;
@@ -194,6 +199,53 @@ function dryRunDeleteOptions(input: HoldRequest): Json | string {
   options.dryRun = ['All'];
   return options;
 }
+
+// ---- secrets ----------------------------------------------------------------------------------
+
+/**
+ * A Secret's values never reach the context (it is stored, listed to reviewers and sent in
+ * notifications): each value in data and stringData, and kubectl's last-applied-configuration
+ * annotation (which repeats them), becomes a marker. The marker is a MAC under a key made for this
+ * context and then forgotten, so equal values on both sides of the diff still look equal and a
+ * changed value looks changed, but no marker can be checked against a guessed value.
+ */
+function redactSecrets(
+  dryRun: Part<DryRun>,
+  live: Part<LiveState>,
+): { dryRun: Part<DryRun>; live: Part<LiveState> } {
+  const key = randomBytes(32);
+  const marker = (value: unknown): string =>
+    `(redacted ${createHmac('sha256', key).update(JSON.stringify(value)).digest('hex').slice(0, 12)})`;
+  const redact = (object: unknown): unknown => {
+    if (!isRecord(object)) return object;
+    const out: Json = { ...object };
+    for (const field of ['data', 'stringData']) {
+      const values = out[field];
+      if (isRecord(values)) {
+        out[field] = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, marker(v)]));
+      }
+    }
+    const metadata = isRecord(out.metadata) ? out.metadata : null;
+    const annotations = metadata !== null && isRecord(metadata.annotations) ? metadata.annotations : null;
+    if (metadata !== null && annotations !== null && LAST_APPLIED in annotations) {
+      out.metadata = {
+        ...metadata,
+        annotations: { ...annotations, [LAST_APPLIED]: marker(annotations[LAST_APPLIED]) },
+      };
+    }
+    return out;
+  };
+  return {
+    dryRun:
+      dryRun.value === null
+        ? dryRun
+        : { ...dryRun, value: { ...dryRun.value, object: redact(dryRun.value.object) } },
+    live:
+      live.value?.object == null ? live : { ...live, value: { object: redact(live.value.object) as Json } },
+  };
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 // ---- the live object, as the requester -------------------------------------------------------
 
