@@ -1,0 +1,309 @@
+// Notification webhooks: approval events → HTTP POSTs to the configured webhooks, as generic JSON
+// or as a Slack incoming-webhook payload ({text, blocks}), each with a link to the request.
+//
+// Place: a subscriber of the approval service (ApprovalsDeps.notify); bytes leave the process
+// here, and only here, for notifications.
+// Input: ApprovalEvent. Output: POSTs, retried with exponential backoff; failures are logged.
+// Must never: block or fail the request path (the notifier returns at once; a queue per webhook
+// delivers in order, in the background); carry the reviewer context (a dry run of a Secret holds
+// its data) or request bodies; log a webhook's URL beyond its origin (a Slack webhook's path is
+// its credential); let request fields (names, comments) inject Slack markup — they go out as
+// plain_text or rich_text, and the fallback text is escaped.
+//
+// Which events: by default 'created', 'escalated', 'decided' and 'expired' (what reviewers and
+// requesters act on). A break-glass approval is always sent, whatever a webhook's event list
+// says: DESIGN.md wants it notified.
+import type { ApprovalEvent, PendingRequest, RequestSummary, Review } from './types.js';
+import { needsText, requestUrl } from './messages.js';
+
+export type WebhookFormat = 'generic' | 'slack';
+export type EventType = ApprovalEvent['type'];
+
+export interface WebhookConfig {
+  readonly url: string;
+  readonly format: WebhookFormat;
+  /** Events to send; DEFAULT_EVENTS when absent. Break-glass approvals are sent regardless. */
+  readonly events?: readonly EventType[];
+}
+
+export interface NotifyLog {
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface NotifierOptions {
+  readonly webhooks: readonly WebhookConfig[];
+  /** kubegate's public address; links point at the reviewer UI under it. */
+  readonly publicUrl?: string | null;
+  readonly log: NotifyLog;
+  readonly fetch?: typeof globalThis.fetch;
+  /** Attempts per notification, the first included (default 5). */
+  readonly attempts?: number;
+  /** Delay before the first retry, doubled for each next one (default 1 s). */
+  readonly backoffMs?: number;
+  /** Longest single attempt (default 10 s). */
+  readonly timeoutMs?: number;
+  /** Notifications waiting per webhook before the oldest is dropped (default 1,000). */
+  readonly maxQueue?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => Date;
+}
+
+export interface Notifier {
+  (event: ApprovalEvent): void;
+  /** Resolves once every queued notification was delivered or given up. */
+  idle(): Promise<void>;
+  /** Stops taking events; resolves when the queues are empty. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_EVENTS: readonly EventType[] = ['created', 'escalated', 'decided', 'expired'];
+
+const MAX_BACKOFF_MS = 60_000;
+const MAX_SLACK_TEXT = 2900;
+
+/** The review that made this event worth a break-glass notice, if any. */
+function breakGlassReview(event: ApprovalEvent): Review | null {
+  return event.type === 'reviewed' && event.review.breakGlass ? event.review : null;
+}
+
+/** True when `event` goes to a webhook that listens for `events`. */
+export function wanted(event: ApprovalEvent, events: readonly EventType[]): boolean {
+  if (breakGlassReview(event) !== null) return true;
+  // The break-glass notice already says it was approved; its 'decided' would repeat it.
+  if (event.type === 'decided' && event.pending.reviews.at(-1)?.breakGlass === true) return false;
+  return events.includes(event.type);
+}
+
+function lastReview(pending: PendingRequest): Review | null {
+  return pending.reviews.at(-1) ?? null;
+}
+
+/** One line saying what happened, plain text (callers escape it for their format). */
+export function headline(event: ApprovalEvent): string {
+  const p = event.pending;
+  const bg = breakGlassReview(event);
+  if (bg !== null) return `BREAK-GLASS: ${bg.reviewer} approved their own request ${p.id}`;
+  switch (event.type) {
+    case 'created':
+      return `Approval requested: ${p.requester.user} wants to run a command that needs approval (${p.id})`;
+    case 'escalated':
+      return `Escalated: ${p.id} from ${p.requester.user} is still waiting for approval`;
+    case 'expired':
+      return `Expired: ${p.id} from ${p.requester.user} was not decided in time`;
+    case 'decided': {
+      const review = lastReview(p);
+      const by = review === null ? '' : ` by ${review.reviewer}`;
+      return p.state === 'approved'
+        ? `Approved${by}: ${p.id} from ${p.requester.user}`
+        : `Denied${by}: ${p.id} from ${p.requester.user}`;
+    }
+    case 'reviewed':
+      return `${event.review.decision === 'approve' ? 'Approved' : 'Denied'} by ${event.review.reviewer}: ${p.id}`;
+    case 'granted':
+      return `Used: the approval of ${p.id} let ${p.requester.user}'s command through`;
+    case 'context':
+      return `Details ready for ${p.id}`;
+  }
+}
+
+function targetText(r: RequestSummary): string {
+  const what = r.subresource === '' ? r.resource : `${r.resource}/${r.subresource}`;
+  return `${r.verb} ${what}${r.name === '' ? '' : ` ${r.name}`}${r.namespace === '' ? '' : ` in ${r.namespace}`}`;
+}
+
+function linkOf(pending: PendingRequest, publicUrl: string | null): string | null {
+  return publicUrl === null ? null : requestUrl(publicUrl, pending.id);
+}
+
+/** The generic JSON body: the event, a link, and the request without its reviewer context. */
+export function genericPayload(event: ApprovalEvent, publicUrl: string | null, at: Date): object {
+  const { context: _context, ...pending } = event.pending;
+  const bg = breakGlassReview(event);
+  return {
+    apiVersion: 'kubegate.dev/v1alpha1',
+    kind: 'ApprovalEvent',
+    type: event.type,
+    at: at.toISOString(),
+    id: pending.id,
+    state: pending.state,
+    url: linkOf(event.pending, publicUrl),
+    text: headline(event),
+    breakGlass: bg !== null,
+    needs: event.pending.state === 'pending' ? needsText(event.pending, at) : null,
+    review: event.type === 'reviewed' ? event.review : null,
+    pending,
+  };
+}
+
+/** Slack's mrkdwn escapes: the only characters that start markup or mentions (<!here>, <@U…>). */
+function mrkdwnEscape(s: string): string {
+  return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+function cut(s: string, max = MAX_SLACK_TEXT): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+const plain = (text: string) => ({ type: 'plain_text', text: cut(text), emoji: false });
+
+/** A Slack incoming-webhook body: fallback `text` and Block Kit `blocks`, user data never as markup. */
+export function slackPayload(event: ApprovalEvent, publicUrl: string | null, at: Date): object {
+  const p = event.pending;
+  const link = linkOf(p, publicUrl);
+  const bg = breakGlassReview(event);
+  const title = headline(event);
+  const text = `${bg !== null ? ':rotating_light: ' : ''}${mrkdwnEscape(title)}${link === null ? '' : ` <${link}|open>`}`;
+  const fields = [
+    plain(`Requester: ${p.requester.user} (${p.requester.groups.join(', ') || 'no groups'})`),
+    plain(`Request: ${targetText(p.request)}`),
+    plain(`Rules: ${p.rules.map((r) => r.name).join(', ') || 'the default policy'}`),
+    plain(`State: ${p.state}`),
+  ];
+  const blocks: object[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: cut(`*${mrkdwnEscape(title)}*`) } },
+    {
+      type: 'rich_text',
+      elements: [
+        {
+          type: 'rich_text_preformatted',
+          elements: [{ type: 'text', text: cut(p.request.kubectlEquivalent) }],
+        },
+      ],
+    },
+    { type: 'section', fields },
+  ];
+  if (p.state === 'pending') blocks.push({ type: 'section', text: plain(`Needs: ${needsText(p, at)}`) });
+  const review = event.type === 'reviewed' ? event.review : event.type === 'decided' ? lastReview(p) : null;
+  if (review !== null && review.comment !== '') {
+    blocks.push({
+      type: 'section',
+      text: plain(`${bg !== null ? 'Reason' : 'Comment'} from ${review.reviewer}: ${review.comment}`),
+    });
+  }
+  blocks.push({
+    type: 'section',
+    text:
+      link === null
+        ? plain(`kubegate requests show ${p.id}`)
+        : { type: 'mrkdwn', text: `<${link}|Open ${p.id}>  ·  \`kubegate requests show ${p.id}\`` },
+  });
+  return { text, blocks };
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+const defaultSleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms).unref();
+  });
+
+interface Queue {
+  readonly webhook: WebhookConfig;
+  readonly items: object[];
+  running: Promise<void> | null;
+}
+
+/** The notifier the approval service calls for every event. */
+export function createNotifier(options: NotifierOptions): Notifier {
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const attempts = Math.max(1, options.attempts ?? 5);
+  const backoffMs = options.backoffMs ?? 1000;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const maxQueue = options.maxQueue ?? 1000;
+  const sleep = options.sleep ?? defaultSleep;
+  const now = options.now ?? (() => new Date());
+  const publicUrl = options.publicUrl ?? null;
+  const queues: Queue[] = options.webhooks.map((webhook) => ({ webhook, items: [], running: null }));
+  let closed = false;
+
+  async function deliver(webhook: WebhookConfig, payload: object): Promise<void> {
+    const origin = originOf(webhook.url);
+    const body = JSON.stringify(payload);
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      let problem: object;
+      try {
+        const res = await doFetch(webhook.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(timeoutMs),
+          redirect: 'error',
+        });
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.ok) return;
+        // Other 4xx answers will not change on a retry (a bad payload, a revoked webhook).
+        const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
+        problem = { status: res.status };
+        if (!retryable) {
+          options.log.error(
+            { webhook: origin, status: res.status, attempt },
+            'notification refused by the webhook',
+          );
+          return;
+        }
+      } catch (err) {
+        problem = { err: err instanceof Error ? err.message : String(err) };
+      }
+      if (attempt === attempts) {
+        options.log.error({ webhook: origin, attempts, ...problem }, 'notification failed; giving up');
+        return;
+      }
+      options.log.warn({ webhook: origin, attempt, ...problem }, 'notification failed; retrying');
+      await sleep(Math.min(MAX_BACKOFF_MS, backoffMs * 2 ** (attempt - 1)));
+    }
+  }
+
+  async function drain(queue: Queue): Promise<void> {
+    for (let item = queue.items.shift(); item !== undefined; item = queue.items.shift()) {
+      await deliver(queue.webhook, item);
+    }
+    queue.running = null;
+  }
+
+  const notifier = ((event: ApprovalEvent): void => {
+    if (closed) return;
+    const at = now();
+    for (const queue of queues) {
+      if (!wanted(event, queue.webhook.events ?? DEFAULT_EVENTS)) continue;
+      let payload: object;
+      try {
+        payload =
+          queue.webhook.format === 'slack'
+            ? slackPayload(event, publicUrl, at)
+            : genericPayload(event, publicUrl, at);
+      } catch (err) {
+        options.log.error({ webhook: originOf(queue.webhook.url), err }, 'notification could not be built');
+        continue;
+      }
+      if (queue.items.length >= maxQueue) {
+        queue.items.shift();
+        options.log.warn(
+          { webhook: originOf(queue.webhook.url), maxQueue },
+          'notification queue full; dropped the oldest',
+        );
+      }
+      queue.items.push(payload);
+      queue.running ??= drain(queue).catch((err: unknown) => {
+        queue.running = null;
+        options.log.error({ webhook: originOf(queue.webhook.url), err }, 'bug: notification queue failed');
+      });
+    }
+  }) as Notifier;
+
+  notifier.idle = async () => {
+    while (queues.some((q) => q.running !== null))
+      await Promise.all(queues.map((q) => q.running ?? Promise.resolve()));
+  };
+  notifier.close = () => {
+    closed = true;
+    return notifier.idle();
+  };
+  return notifier;
+}
