@@ -644,6 +644,7 @@ test('break-glass: the requester self-approves with a reason, flagged in the aud
   assert.equal(reviewed?.breakGlass, true);
   assert.equal(reviewed?.actor, 'alice');
   assert.equal(reviewed?.comment, 'INC-42: prod is down');
+  assert.ok(w.log.entries.some((e) => e.level === 'warn' && e.message.startsWith('break-glass')));
   const notifiedReview = w.notified.find((e) => e.type === 'reviewed');
   assert.ok(notifiedReview?.type === 'reviewed' && notifiedReview.review.breakGlass);
   await done(w);

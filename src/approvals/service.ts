@@ -265,6 +265,18 @@ export class Approvals implements ApprovalService {
         },
         'request reviewed',
       );
+      if (review.breakGlass) {
+        // Loud on purpose: a requester let their own request through (DESIGN.md, invariant 4).
+        this.#deps.log.warn(
+          {
+            pendingId: id,
+            user: review.reviewer,
+            reason: review.comment,
+            rules: pending.rules.map((r) => r.name),
+          },
+          'break-glass: requester approved their own request',
+        );
+      }
       this.#emit({ type: 'reviewed', pending, review });
       if (pending.state !== 'pending') this.#decided(pending);
       return { ok: true, pending };
