@@ -393,6 +393,7 @@ test('hold: the client waits until approved, then the grant is used at once and 
   assert.equal(reviewed?.comment, 'looks fine');
   assert.equal(reviewed?.pendingId, pending.id);
   assert.equal(reviewed?.breakGlass, false);
+  assert.equal(reviewed?.decision, 'approve');
   assert.equal(w.timers.live().length, 0);
   await done(w);
 });
@@ -422,6 +423,7 @@ test('hold: a deny answers the held client with the reviewer and comment', async
   const pending = await onlyPending(w);
   assert.ok((await w.approvals.review(pending.id, people.bob, 'deny', 'not during the freeze')).ok);
   const outcome = await h.outcome;
+  assert.equal(w.audit.events.find((e) => e.kind === 'reviewed')?.decision, 'deny');
   assert.equal(outcome.kind, 'denied');
   const err = holdRefusal(outcome, w.clock.now(), { publicUrl: null, holdTimeoutMs: HOLD_MS });
   assert.equal(err?.code, 'KG_APPROVAL_DENIED');

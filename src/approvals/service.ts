@@ -247,6 +247,8 @@ export class Approvals implements ApprovalService {
         await this.#deps.audit.append(
           this.#event('reviewed', now, pending, {
             actor: review.reviewer,
+            // The reviewer's verdict (the policy's was 'approve', recorded with approval-requested).
+            decision: review.decision,
             comment: review.comment === '' ? null : review.comment,
             breakGlass: review.breakGlass,
           }),
