@@ -265,6 +265,7 @@ test('an unreachable webhook is retried and given up without throwing', async ()
     sleep: () => Promise.resolve(),
   });
   notify(created());
+  await notify.idle();
   await notify.close();
   assert.deepEqual(
     log.entries.map((e) => e.message),
@@ -327,6 +328,27 @@ test('slack: a break-glass notice carries the reason as plain text', async () =>
       JSON.stringify(body.blocks),
       /"type":"plain_text","text":"Reason from alice: INC-42 <!channel>"/,
     );
+  });
+});
+
+test('closing aborts a delivery in flight and drops the queue, saying so', async () => {
+  await withHook({ format: 'generic' }, {}, async (hook, notify, log) => {
+    hook.hold = new Promise(() => undefined); // never answers
+    const arrived = once(hook.server, 'received');
+    notify(created());
+    notify(created());
+    await arrived;
+    await notify.close();
+    assert.deepEqual(
+      log.entries.map((e) => [e.message, e.fields['dropped']]),
+      [
+        ['notification abandoned at shutdown', undefined],
+        ['notifications dropped at shutdown', 1],
+      ],
+    );
+    notify(created());
+    await notify.idle();
+    assert.equal(hook.received.length, 1);
   });
 });
 

@@ -53,7 +53,7 @@ export interface Notifier {
   (event: ApprovalEvent): void;
   /** Resolves once every queued notification was delivered or given up. */
   idle(): Promise<void>;
-  /** Stops taking events; resolves when the queues are empty. */
+  /** Stops taking events, aborts deliveries in flight and drops the queued ones (each logged). */
   close(): Promise<void>;
 }
 
@@ -222,6 +222,8 @@ export function createNotifier(options: NotifierOptions): Notifier {
   const publicUrl = options.publicUrl ?? null;
   const queues: Queue[] = options.webhooks.map((webhook) => ({ webhook, items: [], running: null }));
   let closed = false;
+  // Shutdown aborts the POSTs in flight and drops what is queued: it must not wait out a backoff.
+  const shutdown = new AbortController();
 
   async function deliver(webhook: WebhookConfig, payload: object): Promise<void> {
     const origin = originOf(webhook.url);
@@ -233,7 +235,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body,
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), shutdown.signal]),
           redirect: 'error',
         });
         await res.arrayBuffer().catch(() => undefined);
@@ -251,6 +253,10 @@ export function createNotifier(options: NotifierOptions): Notifier {
       } catch (err) {
         problem = { err: err instanceof Error ? err.message : String(err) };
       }
+      if (closed) {
+        options.log.error({ webhook: origin, attempt, ...problem }, 'notification abandoned at shutdown');
+        return;
+      }
       if (attempt === attempts) {
         options.log.error({ webhook: origin, attempts, ...problem }, 'notification failed; giving up');
         return;
@@ -263,6 +269,13 @@ export function createNotifier(options: NotifierOptions): Notifier {
   async function drain(queue: Queue): Promise<void> {
     for (let item = queue.items.shift(); item !== undefined; item = queue.items.shift()) {
       await deliver(queue.webhook, item);
+      if (closed && queue.items.length > 0) {
+        options.log.error(
+          { webhook: originOf(queue.webhook.url), dropped: queue.items.length },
+          'notifications dropped at shutdown',
+        );
+        queue.items.length = 0;
+      }
     }
     queue.running = null;
   }
@@ -303,6 +316,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
   };
   notifier.close = () => {
     closed = true;
+    shutdown.abort();
     return notifier.idle();
   };
   return notifier;
