@@ -46,10 +46,10 @@ export interface Eligibility {
   readonly breakGlass: boolean;
 }
 
-export interface RequestView {
+/** One request as the API shows it: the PendingRequest's fields, plus what the caller may do. */
+export interface RequestView extends PendingRequest {
   readonly kind: 'ApprovalRequest';
   readonly apiVersion: typeof API_VERSION;
-  readonly pending: PendingRequest;
   readonly eligibility: Eligibility;
   /** The request's address at kubegate's public URL, when one is configured. */
   readonly url: string | null;
@@ -58,7 +58,7 @@ export interface RequestView {
 export interface RequestList {
   readonly kind: 'ApprovalRequestList';
   readonly apiVersion: typeof API_VERSION;
-  /** Newest first. `pending.context` is null here: GET the request for it. */
+  /** Newest first. `context` is null here: GET the request for it. */
   readonly items: readonly RequestView[];
 }
 
@@ -143,7 +143,7 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
     return {
       kind: 'ApprovalRequest',
       apiVersion: API_VERSION,
-      pending,
+      ...pending,
       eligibility: eligibilityFor(deps.approvals, pending, who),
       url: urlOf(pending.id),
     };
