@@ -11,14 +11,19 @@ import { identify } from './identity/identify.js';
 import { TokenStore } from './identity/tokens.js';
 import { upstreamFromKubeconfig, upstreamInCluster, type UpstreamTarget } from './kubeconfig/read.js';
 import { createUpstream, type Upstream } from './upstream/pool.js';
-import { createLiveObjects } from './upstream/live-objects.js';
-import { jsonlSink } from './audit/jsonl-sink.js';
+import { createLiveObjects, type LiveObjects } from './upstream/live-objects.js';
+import { SqliteAuditTrail } from './audit/sqlite-trail.js';
 import { createGatewayServer } from './gateway/server.js';
 import type { GatewayDeps } from './gateway/pipeline.js';
 import type { Decision } from './policy/decision.js';
 import { createDecide } from './policy/decide.js';
 import { PolicyStore } from './policy/reload.js';
-import { refuseForApproval } from './approvals/unavailable.js';
+import { openApprovals } from './approvals/service.js';
+import { openSqliteApprovalStore } from './approvals/sqlite-store.js';
+import { buildReviewerContext } from './approvals/context.js';
+import { createNotifier } from './approvals/notify.js';
+import { createReviewerApi } from './approvals/api.js';
+import { holdRefusal } from './approvals/messages.js';
 import { KubegateError } from './errors.js';
 
 export interface RunningGateway {
@@ -48,7 +53,7 @@ interface PolicyDecide {
  * objects read as kubegate itself. A file that does not load at startup leaves the store's
  * fail-closed policy (every request refused) until it is fixed. No policy file: allow all.
  */
-async function policyDecide(config: Config, upstream: Upstream, log: Logger): Promise<PolicyDecide> {
+async function policyDecide(config: Config, objects: LiveObjects, log: Logger): Promise<PolicyDecide> {
   const file = config.policy.file;
   if (file === undefined) {
     log.warn('no policy configured (policy.file): every request that RBAC allows goes through');
@@ -64,7 +69,6 @@ async function policyDecide(config: Config, upstream: Upstream, log: Logger): Pr
       log.warn({ file, failures, issues: error.message }, 'policy reload failed; the last good policy stays');
   });
   await store.start();
-  const objects = createLiveObjects(upstream, { ttlMs: LIVE_OBJECT_TTL_MS, now: Date.now, log });
   const decide = createDecide({
     policy: () => store.current(),
     objects,
@@ -81,9 +85,9 @@ async function policyDecide(config: Config, upstream: Upstream, log: Logger): Pr
     reload: async () => {
       await store.reload();
     },
-    close: async () => {
+    close: () => {
       store.close();
-      await objects.close();
+      return Promise.resolve();
     },
   };
 }
@@ -113,16 +117,44 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   const tls = await servingTls(config);
   const upstream = createUpstream(await upstreamTarget(config), config.timeouts);
   const tokens = await TokenStore.open(config.dataDir);
-  const audit = jsonlSink(config.audit.file);
-  const policy = await policyDecide(config, upstream, log);
+  const audit = await SqliteAuditTrail.open(config.audit.file, {
+    onError: (err, lost) => log.error({ err, lost }, 'audit events could not be written'),
+  });
+  const objects = createLiveObjects(upstream, { ttlMs: LIVE_OBJECT_TTL_MS, now: Date.now, log });
+  const policy = await policyDecide(config, objects, log);
+  const publicUrl = config.publicUrl ?? null;
+  const notify = createNotifier({ webhooks: config.notifications.webhooks, publicUrl, log });
+  const approvals = await openApprovals({
+    store: await openSqliteApprovalStore(config.dataDir),
+    audit,
+    now: () => new Date(),
+    holdTimeoutMs: config.approvals.holdTimeoutMs,
+    context: (_pending, input) =>
+      buildReviewerContext(
+        { upstream, liveObjects: objects, timeoutMs: config.approvals.contextTimeoutMs },
+        input,
+      ),
+    notify,
+    log,
+  });
+  const reviewerApi = createReviewerApi({ approvals, publicUrl, log });
   const deps: GatewayDeps = {
     identify: (credentials) => identify(credentials, { tokens }),
     decide: policy.decide,
-    hold: refuseForApproval,
+    async hold(input) {
+      const outcome = await approvals.hold(input);
+      const refusal = holdRefusal(outcome, new Date(), {
+        publicUrl,
+        holdTimeoutMs: config.approvals.holdTimeoutMs,
+      });
+      if (refusal !== null) throw refusal;
+    },
+    reviewerApi: (req, res, identity) => reviewerApi.handle(req, res, identity),
     upstream,
     audit,
     log,
     maxBodyBytes: config.limits.maxBodyBytes,
+    now: () => new Date(),
   };
   const gateway = createGatewayServer(tls, deps);
   const server = gateway.server;
@@ -138,8 +170,12 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     log,
     reloadPolicy: () => policy.reload(),
     async close() {
+      reviewerApi.close(); // open watches would hold the listener open
       await gateway.close();
-      await policy.close(); // ends the live-object watches, which would hold the pool open
+      await approvals.close();
+      await notify.close();
+      await policy.close();
+      await objects.close(); // ends the live-object watches, which would hold the pool open
       await upstream.close();
       await audit.close();
       log.flush();

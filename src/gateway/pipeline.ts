@@ -18,7 +18,8 @@ import type { Decision } from '../policy/decision.js';
 import { forward, type ClientResponse } from '../upstream/forward.js';
 import { forwardUpgrade } from '../upstream/upgrade.js';
 import type { Upstream } from '../upstream/pool.js';
-import { identityFields, summarize, type AuditDecision, type AuditSink } from '../audit/record.js';
+import { summarize, type AuditDecision } from '../audit/record.js';
+import { auditEvent, type AuditEventKind, type AuditTrail } from '../audit/event.js';
 import { readBody, type ClientRequest } from './read-body.js';
 import { clientCredentials, tlsSocketOf } from './client-credentials.js';
 import { writeStatus, writeStatusToSocket } from './respond.js';
@@ -32,9 +33,15 @@ export interface DecideInput {
 
 export interface HoldInput extends DecideInput {
   readonly decision: Extract<Decision, { kind: 'approve' }>;
-  /** Aborted when the client goes away: the hold is withdrawn. */
+  /** The exact body bytes, for the reviewers' dry run; null when none. */
+  readonly bodyBytes: Buffer | null;
+  readonly sourceAddress: string | null;
+  /** Aborted when the client goes away: the wait ends (the pending request stays). */
   readonly signal: AbortSignal;
 }
+
+/** Serves kubegate's own API (/kubegate/…) to an authenticated caller. */
+export type ReviewerApi = (req: ClientRequest, res: ClientResponse, identity: Identity) => Promise<void>;
 
 export interface GatewayDeps {
   readonly identify: (credentials: ClientCredentials) => Identity;
@@ -42,10 +49,15 @@ export interface GatewayDeps {
   /** Resolves when the request may go ahead; throws (e.g. KG_APPROVAL_REQUIRED) when not. */
   readonly hold: (input: HoldInput) => Promise<void>;
   readonly upstream: Upstream;
-  readonly audit: AuditSink;
+  readonly reviewerApi: ReviewerApi | null;
+  readonly audit: AuditTrail;
   readonly log: Logger;
   readonly maxBodyBytes: number;
+  readonly now: () => Date;
 }
+
+/** Reads are audited in batches; everything else is durable before it is forwarded. */
+const READ_VERBS = new Set(['get', 'list', 'watch', 'head', 'options']);
 
 const EMPTY_BODY: KubeRequestBody = { digest: '', size: 0, object: null, deleteOptions: null };
 
@@ -84,6 +96,25 @@ function newTrace(
   };
 }
 
+function event(
+  deps: GatewayDeps,
+  trace: Trace,
+  kind: AuditEventKind,
+  fields: Parameters<typeof auditEvent>[2] = {},
+): ReturnType<typeof auditEvent> {
+  return auditEvent(kind, deps.now(), {
+    requestId: trace.requestId,
+    user: trace.identity?.user ?? null,
+    groups: trace.identity?.groups ?? [],
+    sourceAddress: trace.sourceAddress,
+    request: summarize(trace.method, trace.target, trace.request, trace.body),
+    decision: trace.decision,
+    rules: trace.rules,
+    ...fields,
+  });
+}
+
+/** The request's last event: what the API server answered, or what kubegate refused. */
 function record(
   deps: GatewayDeps,
   trace: Trace,
@@ -91,20 +122,36 @@ function record(
   status: number,
   err: unknown,
 ): void {
-  deps.audit.write({
-    time: new Date().toISOString(),
-    requestId: trace.requestId,
-    outcome,
-    ...identityFields(trace.identity),
-    sourceAddress: trace.sourceAddress,
-    request: summarize(trace.method, trace.target, trace.request, trace.body),
-    decision: trace.decision,
-    rules: trace.rules,
-    status,
-    errorCode: err instanceof KubegateError ? err.code : err === null ? null : 'KG_INTERNAL',
-    latencyMs: round(trace.latencyMs || performance.now() - trace.started),
-    durationMs: round(performance.now() - trace.started),
-  });
+  deps.audit.appendLater(
+    event(deps, trace, outcome, {
+      status,
+      errorCode: err instanceof KubegateError ? err.code : err === null ? null : 'KG_INTERNAL',
+      comment: err instanceof KubegateError ? err.message : null,
+      latencyMs: round(trace.latencyMs || performance.now() - trace.started),
+      durationMs: round(performance.now() - trace.started),
+    }),
+  );
+}
+
+/**
+ * The decision's record. For anything but a read it must be durable before the request goes on
+ * (invariant 1): if the trail cannot take it, nothing is forwarded.
+ */
+async function recordDecision(deps: GatewayDeps, trace: Trace, request: KubeRequest): Promise<void> {
+  const decided = event(deps, trace, 'decided');
+  if (READ_VERBS.has(request.verb) && request.upgrade === null) {
+    deps.audit.appendLater(decided);
+    return;
+  }
+  try {
+    await deps.audit.append(decided);
+  } catch (err) {
+    throw new KubegateError(
+      'KG_AUDIT_UNAVAILABLE',
+      'kubegate cannot record this request in its audit trail, so it was not forwarded. Retry shortly; if it persists, tell the kubegate operators.',
+      { cause: err },
+    );
+  }
 }
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
@@ -143,13 +190,15 @@ async function admit(
   trace.rules = decision.rules.map((r) => r.name);
   switch (decision.kind) {
     case 'allow':
+      await recordDecision(deps, trace, request);
       return bytes;
     case 'deny':
       throw new KubegateError('KG_POLICY_DENIED', decision.message, {
         details: { name: request.name, kind: request.resource, group: request.apiGroup },
       });
     case 'approve':
-      await deps.hold({ ...input, decision, signal });
+      await recordDecision(deps, trace, request);
+      await deps.hold({ ...input, decision, bodyBytes: bytes, sourceAddress: trace.sourceAddress, signal });
       return bytes;
     default: {
       const unreachable: never = decision;
@@ -171,6 +220,13 @@ export async function handleRequest(
   let bytes: Buffer | null;
   try {
     const socket = tlsSocketOf(req);
+    if (deps.reviewerApi !== null && trace.target.startsWith('/kubegate/')) {
+      // kubegate's own API: same identities, never forwarded; reviews are audited by the service.
+      trace.decision = 'unauthenticated';
+      const identity = deps.identify(clientCredentials(socket, req.headers.authorization));
+      await deps.reviewerApi(req, res, identity);
+      return;
+    }
     bytes = await admit(
       deps,
       trace,

@@ -146,9 +146,9 @@ test('a request with no credentials gets a 401 Status and is not forwarded', asy
   assert.equal(r.code, 1);
   assert.match(r.stderr, /You must be logged in to the server/);
   assert.equal((await readAuditEvents(tb)).filter((e) => e.requestURI.includes(marker)).length, 0);
-  const records = await gw.waitForAudit((rec) => rec.request.target.includes(marker));
+  const records = await gw.waitForAudit((rec) => rec.request?.target.includes(marker) === true);
   assert.equal(records[0]?.decision, 'unauthenticated');
-  assert.equal(records[0]?.outcome, 'refused');
+  assert.equal(records[0]?.kind, 'refused');
   await agent.close();
 });
 
