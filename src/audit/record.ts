@@ -1,7 +1,5 @@
-// Stage 7, audit: the record of one request — who asked for what, what was decided, and what the
-// API server answered. Built from plain data; sinks decide where it goes. Never holds bodies,
-// tokens or certificates.
-import type { Identity } from '../identity/types.js';
+// Stage 7, audit: how a request appears in its audit events (audit/event.ts) — the parsed
+// request in summary, without bodies, tokens or certificates.
 import type { KubeRequest, KubeRequestBody } from '../request/types.js';
 
 export type AuditDecision = 'allow' | 'deny' | 'approve' | 'reject' | 'unauthenticated' | 'error';
@@ -22,31 +20,6 @@ export interface AuditRequestSummary {
   readonly upgrade: string | null;
   readonly bodyDigest: string | null;
   readonly kubectlCommand: string | null;
-}
-
-export interface AuditRecord {
-  readonly time: string;
-  readonly requestId: string;
-  /** 'forwarded': the API server answered (with any status); 'refused': kubegate answered. */
-  readonly outcome: 'forwarded' | 'refused';
-  readonly user: string | null;
-  readonly groups: readonly string[];
-  readonly authMethod: string | null;
-  readonly sourceAddress: string | null;
-  readonly request: AuditRequestSummary;
-  readonly decision: AuditDecision;
-  readonly rules: readonly string[];
-  readonly status: number;
-  readonly errorCode: string | null;
-  /** Milliseconds from receiving the request to the response head. */
-  readonly latencyMs: number;
-  /** Milliseconds from receiving the request to the end of the response (or session). */
-  readonly durationMs: number;
-}
-
-export interface AuditSink {
-  write(record: AuditRecord): void;
-  close(): Promise<void>;
 }
 
 const MAX_TARGET = 2048;
@@ -72,15 +45,5 @@ export function summarize(
     upgrade: request?.upgrade ?? null,
     bodyDigest: body && body.digest !== '' ? body.digest : null,
     kubectlCommand: request && request.kubectlCommand !== '' ? request.kubectlCommand : null,
-  };
-}
-
-export function identityFields(
-  identity: Identity | null,
-): Pick<AuditRecord, 'user' | 'groups' | 'authMethod'> {
-  return {
-    user: identity?.user ?? null,
-    groups: identity?.groups ?? [],
-    authMethod: identity?.method ?? null,
   };
 }
