@@ -2,7 +2,7 @@
 // per batch, the chain continued across restarts and kill -9, and failed writes refused loudly.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -195,6 +195,25 @@ test('an append rejects with KG_AUDIT_UNAVAILABLE when the write fails, and lost
   ]);
   assert.equal(verified(path), 2);
 });
+
+const replacements: readonly { name: string; change: (path: string) => Promise<void> }[] = [
+  { name: 'the file removed', change: (path) => unlink(path) },
+  { name: 'the file replaced', change: (path) => rename(`${path}.other`, path) },
+  { name: 'its WAL removed', change: (path) => unlink(`${path}-wal`) },
+];
+
+for (const row of replacements) {
+  test(`an append rejects with KG_AUDIT_UNAVAILABLE after ${row.name} under the open trail`, async () => {
+    const path = freshPath();
+    const trail = await SqliteAuditTrail.open(path);
+    await trail.append(event(1));
+    await SqliteAuditTrail.open(`${path}.other`).then((t) => t.close());
+    await row.change(path);
+    await rejectsWith(trail.append(event(2)), 'KG_AUDIT_UNAVAILABLE');
+    await rejectsWith(trail.append(event(3)), 'KG_AUDIT_UNAVAILABLE');
+    await trail.close();
+  });
+}
 
 test('appends after close reject with KG_AUDIT_UNAVAILABLE, batched ones are reported', async () => {
   const reported: string[] = [];

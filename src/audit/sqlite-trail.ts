@@ -12,7 +12,7 @@
 // shares one transaction and one fsync, so 32 concurrent mutations pay for one. better-sqlite3 is
 // synchronous: a commit blocks the event loop for its fsync, during which new events wait in the
 // queue for the next batch.
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { KubegateError } from '../errors.js';
@@ -182,8 +182,18 @@ export class SqliteAuditTrail implements AuditTrail {
       setHead.run(seq, hash);
       return { seq, hash };
     });
+    // The files as opened. A file removed (or replaced) under an open connection still takes
+    // writes, into an inode nobody will read again: every append would resolve and every record
+    // be lost. One stat per file per batch turns that into a refused append.
+    const files = [path, `${path}-wal`].map((file) => ({ file, ...identity(file) }));
     // IMMEDIATE takes the write lock at BEGIN, so the head read above cannot go stale.
-    this.#commit = (batch) => transaction.immediate(batch);
+    this.#commit = (batch) => {
+      for (const { file, dev, ino } of files) {
+        const now = identity(file);
+        if (now.dev !== dev || now.ino !== ino) throw new Error(`${file} was removed or replaced`);
+      }
+      return transaction.immediate(batch);
+    };
   }
 
   /** Opens (creating when missing) the trail at `path`, usually <dataDir>/audit.db. */
@@ -331,6 +341,11 @@ function further(head: HeadRow | undefined, last: HeadRow | undefined): ChainHea
 export function readRecordedHead(db: AuditDatabase): ChainHead | null {
   const head = db.prepare<[], HeadRow>(HEAD_ROW).get();
   return head ? { seq: head.seq, hash: head.hash } : null;
+}
+
+function identity(file: string): { readonly dev: number; readonly ino: number } {
+  const stat = statSync(file, { throwIfNoEntry: false });
+  return stat ? { dev: stat.dev, ino: stat.ino } : { dev: -1, ino: -1 };
 }
 
 function prepareForWriting(db: AuditDatabase): void {
