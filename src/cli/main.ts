@@ -9,6 +9,7 @@ import { registerServe } from './serve.js';
 import { registerUser } from './user.js';
 import { registerPolicy } from './policy.js';
 import { registerAudit } from './audit.js';
+import { registerRequests } from './requests.js';
 
 const pkg = JSON.parse(readFileSync(join(packageRoot(import.meta.dirname), 'package.json'), 'utf8')) as {
   version: string;
@@ -27,6 +28,7 @@ registerServe(program);
 registerUser(program);
 registerPolicy(program);
 registerAudit(program);
+registerRequests(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`kubegate: ${err instanceof Error ? err.message : String(err)}`);

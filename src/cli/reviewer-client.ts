@@ -1,0 +1,267 @@
+// The reviewer API's client, for `kubegate requests …`: reads a reviewer kubeconfig (the current
+// context's server, CA, and client certificate or token — the same credential kubectl uses with
+// kubegate) and talks to /kubegate/v1/ on that server with undici. Input: a kubeconfig path, or a
+// connection for tests. Output: the API's JSON, typed as src/approvals/api.ts defines it.
+// Must never weaken TLS (the kubeconfig reader refuses insecure-skip-tls-verify and plain http),
+// never print or log the credential, and never turn a refusal into anything but a
+// ReviewerClientError carrying kubegate's own message.
+import { Agent, type Dispatcher } from 'undici';
+import { StringDecoder } from 'node:string_decoder';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { KubegateError } from '../errors.js';
+import { upstreamFromKubeconfig, type UpstreamTarget } from '../kubeconfig/read.js';
+import type { RequestList, RequestView, WatchEvent } from '../approvals/api.js';
+import { API_PREFIX } from '../approvals/api.js';
+import type { PendingState } from '../approvals/types.js';
+
+/** Where kubegate is and how to prove who we are (kubeconfig/read.ts's UpstreamTarget). */
+export type ReviewerConnection = UpstreamTarget;
+
+/** A refusal or failure, with what kubegate said. */
+export class ReviewerClientError extends Error {
+  constructor(
+    message: string,
+    /** HTTP status; 0 when kubegate could not be reached or did not answer properly. */
+    readonly status: number,
+    /** The Status reason (Forbidden, NotFound, …), or '' when there is none. */
+    readonly reason: string,
+    /** The API's stable word for a review refusal (details.causes[0].reason), or ''. */
+    readonly refusal: string,
+  ) {
+    super(message);
+    this.name = 'ReviewerClientError';
+  }
+}
+
+export interface ReviewerClient {
+  readonly server: string;
+  list(filter?: { readonly state?: PendingState }): Promise<RequestList>;
+  get(id: string): Promise<RequestView>;
+  approve(
+    id: string,
+    input?: { readonly comment?: string; readonly breakGlassReason?: string },
+  ): Promise<RequestView>;
+  deny(id: string, comment: string): Promise<RequestView>;
+  /** Calls onEvent per server-sent event until the stream ends (resolves) or `signal` aborts. */
+  watch(onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** $KUBECONFIG's first file, else ~/.kube/config (as kubectl, without merging several files). */
+export function defaultKubeconfig(env: NodeJS.ProcessEnv = process.env): string {
+  const first = (env.KUBECONFIG ?? '').split(':').find((p) => p !== '');
+  return first ?? join(homedir(), '.kube', 'config');
+}
+
+/** The connection the kubeconfig's context (default: current-context) describes. */
+export async function connectionFromKubeconfig(path: string, context?: string): Promise<ReviewerConnection> {
+  try {
+    return await upstreamFromKubeconfig(path, context);
+  } catch (err) {
+    // The reader was written for kubegate's own upstream identity; say what it means here.
+    if (err instanceof KubegateError) {
+      throw new ReviewerClientError(
+        err.message
+          .replaceAll('upstream kubeconfig', 'kubeconfig')
+          .replace('name one with upstream.context', 'name one with --context'),
+        0,
+        '',
+        '',
+      );
+    }
+    throw err;
+  }
+}
+
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+const MAX_EVENT_BYTES = 16 * 1024 * 1024;
+
+export function createReviewerClient(connection: ReviewerConnection): ReviewerClient {
+  const url = new URL(connection.server);
+  const auth = connection.auth;
+  const agent = new Agent({
+    connect: {
+      rejectUnauthorized: true,
+      ...(connection.caPem !== null ? { ca: connection.caPem } : {}),
+      ...(connection.tlsServerName !== null ? { servername: connection.tlsServerName } : {}),
+      ...(auth.kind === 'client-certificate' ? { cert: auth.certPem, key: auth.keyPem } : {}),
+    },
+  });
+  const origin = url.origin;
+
+  function headers(extra: Record<string, string> = {}): Record<string, string> {
+    const out: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': 'kubegate-cli',
+      ...extra,
+    };
+    if (auth.kind === 'token') out.authorization = `Bearer ${auth.token()}`;
+    return out;
+  }
+
+  async function send(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<Dispatcher.ResponseData> {
+    try {
+      return await agent.request({
+        origin,
+        path,
+        method,
+        headers: headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(signal === undefined ? {} : { signal }),
+      });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new ReviewerClientError(`cannot reach kubegate at ${origin}: ${describe(err)}`, 0, '', '');
+    }
+  }
+
+  async function json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<T> {
+    const response = await send(method, path, body);
+    const text = await readText(response.body, MAX_RESPONSE_BYTES);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = null;
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300 && value !== null) return value as T;
+    throw refusal(response.statusCode, value);
+  }
+
+  return {
+    server: origin,
+    list(filter = {}) {
+      const query = filter.state === undefined ? '' : `?state=${encodeURIComponent(filter.state)}`;
+      return json<RequestList>('GET', `${API_PREFIX}requests${query}`);
+    },
+    get(id) {
+      return json<RequestView>('GET', `${API_PREFIX}requests/${encodeURIComponent(id)}`);
+    },
+    approve(id, input = {}) {
+      return json<RequestView>('POST', `${API_PREFIX}requests/${encodeURIComponent(id)}/approve`, input);
+    },
+    deny(id, comment) {
+      return json<RequestView>('POST', `${API_PREFIX}requests/${encodeURIComponent(id)}/deny`, { comment });
+    },
+    async watch(onEvent, signal) {
+      const response = await send('GET', `${API_PREFIX}watch`, undefined, signal);
+      if (response.statusCode !== 200) {
+        const text = await readText(response.body, MAX_RESPONSE_BYTES);
+        let value: unknown = null;
+        try {
+          value = JSON.parse(text);
+        } catch {
+          // not a Status: refusal() says what it can
+        }
+        throw refusal(response.statusCode, value);
+      }
+      await readEvents(response.body, onEvent, signal);
+    },
+    close: () => agent.close(),
+  };
+}
+
+/** Parses the event stream (WHATWG: fields per line, events end at a blank line). */
+async function readEvents(
+  body: Dispatcher.ResponseData['body'],
+  onEvent: (event: WatchEvent) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  let data: string[] = [];
+  const onAbort = (): void => {
+    body.destroy();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      pending += decoder.write(chunk);
+      let newline: number;
+      while ((newline = pending.search(/\r\n|\n|\r/u)) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + (pending.startsWith('\r\n', newline) ? 2 : 1));
+        if (line === '') {
+          if (data.length > 0) {
+            const value = parseEvent(data.join('\n'));
+            if (value !== null) onEvent(value);
+          }
+          data = [];
+        } else if (line.startsWith('data:')) {
+          data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
+        }
+        // `event:`, `id:`, `retry:` and comments: the data says its own type.
+      }
+      if (pending.length > MAX_EVENT_BYTES)
+        throw new ReviewerClientError('an event from kubegate is too large', 0, '', '');
+    }
+  } catch (err) {
+    if (!signal.aborted) throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function parseEvent(text: string): WatchEvent | null {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return typeof value === 'object' && value !== null && 'pending' in value ? (value as WatchEvent) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function readText(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new ReviewerClientError(`kubegate's answer is larger than ${limit} bytes`, 0, '', '');
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** The error for a non-2xx answer: kubegate's Status message, prefixed by what kind of refusal it is. */
+function refusal(status: number, value: unknown): ReviewerClientError {
+  const s = (typeof value === 'object' && value !== null ? value : {}) as {
+    kind?: unknown;
+    message?: unknown;
+    reason?: unknown;
+    details?: { causes?: { reason?: unknown }[] };
+  };
+  const message = typeof s.message === 'string' && s.message !== '' ? s.message : `HTTP ${status}`;
+  const reason = typeof s.reason === 'string' ? s.reason : '';
+  const cause = s.details?.causes?.[0]?.reason;
+  const prefix =
+    status === 401
+      ? ''
+      : status === 404
+        ? 'kubegate: '
+        : status >= 500
+          ? 'kubegate failed: '
+          : 'kubegate refused: ';
+  return new ReviewerClientError(
+    `${prefix}${message}`,
+    status,
+    reason,
+    typeof cause === 'string' ? cause : '',
+  );
+}
+
+function describe(err: unknown): string {
+  const code =
+    (err as { code?: unknown; cause?: { code?: unknown } } | null)?.cause?.code ??
+    (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
+  return err instanceof Error ? err.message : 'connection failed';
+}
