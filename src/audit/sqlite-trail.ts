@@ -227,7 +227,7 @@ export class SqliteAuditTrail implements AuditTrail {
     return ['off', 'normal', 'full', 'extra'][level] ?? String(level);
   }
 
-  /** The last committed record (seq 0 and GENESIS_HASH when empty). */
+  /** The last record this trail committed, or found at open (seq 0 and GENESIS_HASH when empty). */
   get head(): ChainHead {
     return this.#head;
   }
@@ -325,7 +325,7 @@ const HEAD_ROW = 'SELECT seq, hash FROM audit_head WHERE id = 1';
 const LAST_ROW = 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1';
 
 /** Where the next record continues the chain: the head row or the last record, whichever is further. */
-export function readHead(db: AuditDatabase): ChainHead {
+function readHead(db: AuditDatabase): ChainHead {
   return further(db.prepare<[], HeadRow>(HEAD_ROW).get(), db.prepare<[], HeadRow>(LAST_ROW).get());
 }
 
