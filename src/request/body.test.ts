@@ -1,5 +1,5 @@
-// Table tests for withBody: digest and size of the exact bytes, the object of create/update/patch,
-// and DeleteOptions with the API server's precedence (a non-empty body wins; the query is read only
+// Table tests for withBody: digest and size of the exact bytes, the object of create/update/patch
+// and how it was read (JSON, YAML, or only the metadata of a protobuf body), and DeleteOptions with the API server's precedence (a non-empty body wins; the query is read only
 // when the body is empty).
 
 import assert from 'node:assert/strict';
@@ -25,7 +25,24 @@ function run(input: Input): KubeRequestBody {
 }
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+/** A protobuf envelope cut off inside its typeMeta: not readable. */
 const PROTOBUF = Buffer.from([0x6b, 0x38, 0x73, 0x00, 0x0a, 0x0f, 0x0a, 0x02, 0x76, 0x31, 0x12, 0x09]);
+/** `kubectl create configmap prod-x --from-literal=k=v` with a label env=prod, as kubectl ≥ 1.32 sends it. */
+const PROTOBUF_CONFIGMAP = Buffer.from([
+  ...[0x6b, 0x38, 0x73, 0x00], // k8s\0
+  ...[0x0a, 0x0f, 0x0a, 0x02, ...Buffer.from('v1'), 0x12, 0x09, ...Buffer.from('ConfigMap')], // typeMeta
+  ...[0x12, 0x1f], // raw, 31 bytes:
+  ...[0x0a, 0x15, 0x0a, 0x06, ...Buffer.from('prod-x')], //   ObjectMeta { name,
+  ...[0x5a, 0x0b, 0x0a, 0x03, ...Buffer.from('env'), 0x12, 0x04, ...Buffer.from('prod')], //   labels }
+  ...[0x12, 0x06, 0x0a, 0x01, 0x6b, 0x12, 0x01, 0x76], //   data { k: v }
+  ...[0x1a, 0x00, 0x22, 0x00], // contentEncoding "", contentType ""
+]);
+const CM = '/api/v1/namespaces/d/configmaps';
+const configMapMetadata = {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'prod-x', labels: { env: 'prod' } },
+};
 const POD = '/api/v1/namespaces/d/pods';
 
 const digestRows: { name: string; input: Input; want: { digest: string; size: number } }[] = [
@@ -71,7 +88,13 @@ for (const row of digestRows) {
 const podJson = '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","labels":{"app":"web"}}}';
 const podObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', labels: { app: 'web' } } };
 
-const objectRows: { name: string; input: Input; want: Record<string, unknown> | null }[] = [
+const objectRows: {
+  name: string;
+  input: Input;
+  want: Record<string, unknown> | null;
+  /** objectSource; by default 'json' when there is an object, null otherwise. */
+  source?: KubeRequestBody['objectSource'];
+}[] = [
   {
     name: 'a JSON create body is read as an object',
     input: { method: 'POST', target: POD, contentType: 'application/json', body: podJson },
@@ -136,20 +159,64 @@ const objectRows: { name: string; input: Input; want: Record<string, unknown> | 
       body: 'kind: Pod\nspec:\n  hostNetwork: yes\n  mode: 0777\n  when: 2024-01-01\n',
     },
     want: { kind: 'Pod', spec: { hostNetwork: true, mode: 511, when: '2024-01-01' } },
+    source: 'yaml',
   },
   {
     name: 'an application/yaml create body is read',
     input: { method: 'POST', target: POD, contentType: 'application/yaml', body: 'metadata:\n  name: web\n' },
     want: { metadata: { name: 'web' } },
+    source: 'yaml',
   },
   {
-    name: 'a protobuf create body is not read',
+    name: 'a protobuf create body yields apiVersion, kind and metadata, and nothing else',
+    input: {
+      method: 'POST',
+      target: CM,
+      contentType: 'application/vnd.kubernetes.protobuf',
+      body: PROTOBUF_CONFIGMAP,
+    },
+    want: configMapMetadata,
+    source: 'protobuf-metadata',
+  },
+  {
+    name: 'a protobuf update body yields its metadata too',
+    input: {
+      method: 'PUT',
+      target: `${CM}/prod-x`,
+      contentType: 'application/vnd.kubernetes.protobuf',
+      body: PROTOBUF_CONFIGMAP,
+    },
+    want: configMapMetadata,
+    source: 'protobuf-metadata',
+  },
+  {
+    name: 'a protobuf patch body is not read, since the API server takes no protobuf patch',
+    input: {
+      method: 'PATCH',
+      target: `${CM}/prod-x`,
+      contentType: 'application/vnd.kubernetes.protobuf',
+      body: PROTOBUF_CONFIGMAP,
+    },
+    want: null,
+  },
+  {
+    name: 'a truncated protobuf create body gives no object',
     input: {
       method: 'POST',
       target: POD,
       contentType: 'application/vnd.kubernetes.protobuf',
       body: PROTOBUF,
     },
+    want: null,
+  },
+  {
+    name: 'a JSON body sent under the protobuf type gives no object, as the API server cannot read it',
+    input: { method: 'POST', target: CM, contentType: 'application/vnd.kubernetes.protobuf', body: podJson },
+    want: null,
+  },
+  {
+    name: 'a CBOR create body is not read',
+    input: { method: 'POST', target: CM, contentType: 'application/cbor', body: Buffer.from([0xa0]) },
     want: null,
   },
   {
@@ -196,7 +263,12 @@ const objectRows: { name: string; input: Input; want: Record<string, unknown> | 
 
 for (const row of objectRows) {
   test(row.name, () => {
-    assert.deepEqual(run(row.input).object, row.want);
+    const got = run(row.input);
+    assert.deepEqual(got.object, row.want);
+    assert.equal(
+      got.objectSource,
+      row.source === undefined ? (row.want === null ? null : 'json') : row.source,
+    );
   });
 }
 

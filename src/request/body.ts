@@ -3,8 +3,12 @@
 // Place in the pipeline: the end of stage 2, once the gateway has read the body; decide, hold,
 // forward and audit receive its result.
 // Input: the parsed KubeRequest and the exact body bytes. Output: digest, size, the object for
-// create/update/patch, and the DeleteOptions the API server will apply for delete and
-// deletecollection.
+// create/update/patch with how it was read (objectSource), and the DeleteOptions the API server
+// will apply for delete and deletecollection.
+// A protobuf body (kubectl ≥ 1.32 sends them for `create <generator>`, `create token`, `auth
+// can-i`) yields only apiVersion, kind and ObjectMeta's name, generateName, namespace, labels and
+// annotations (protobuf-meta.ts): enough for names and objectSelector, while CEL's `body.spec`
+// and every other field are absent. Such an object has objectSource 'protobuf-metadata'.
 // Must never: alter the bytes (they are forwarded as read), or report delete options the API
 // server would not apply: options come from the body when it is non-empty, otherwise from the
 // query, never a mix. A DELETE body the API server would reject is refused here too.
@@ -14,6 +18,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Tags } from 'yaml';
 import { KubegateError } from '../errors.js';
 import { queryBool } from './list-options.js';
+import { decodeProtobufMetadata } from './protobuf-meta.js';
 import { isGoInt64 } from './selectors.js';
 import type { DeleteOptions, KubeRequest, KubeRequestBody } from './types.js';
 
@@ -23,11 +28,14 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+type ObjectSource = KubeRequestBody['objectSource'];
+
 /** How the API server will decode a body of this media type ('' means JSON, as the server defaults). */
-function bodyFormat(contentType: string): 'json' | 'yaml' | 'other' {
+function bodyFormat(contentType: string): 'json' | 'yaml' | 'protobuf' | 'other' {
   if (contentType === '' || contentType === 'application/json' || contentType.endsWith('+json'))
     return 'json';
   if (contentType === 'application/yaml' || contentType === 'application/apply-patch+yaml') return 'yaml';
+  if (contentType === 'application/vnd.kubernetes.protobuf') return 'protobuf';
   return 'other';
 }
 
@@ -41,25 +49,41 @@ function goYamlTags(tags: Tags): Tags {
   });
 }
 
-/** JSON first (kubectl sends JSON even under the yaml media type), then YAML 1.1. Throws when neither parses. */
-function decode(format: 'json' | 'yaml', body: Buffer): unknown {
+/**
+ * JSON first (kubectl sends JSON even under the yaml media type), then YAML 1.1; `source` says
+ * which parser read it. Throws when neither parses.
+ */
+function decode(format: 'json' | 'yaml', body: Buffer): { value: unknown; source: 'json' | 'yaml' } {
   const text = body.toString('utf8');
-  if (format === 'json') return JSON.parse(text) as unknown;
+  if (format === 'json') return { value: JSON.parse(text) as unknown, source: 'json' };
   try {
-    return JSON.parse(text) as unknown;
+    return { value: JSON.parse(text) as unknown, source: 'json' };
   } catch {
-    return parseYaml(text, { version: '1.1', customTags: goYamlTags }) as unknown;
+    return { value: parseYaml(text, { version: '1.1', customTags: goYamlTags }) as unknown, source: 'yaml' };
   }
 }
 
-function objectOf(contentType: string, body: Buffer): JsonObject | null {
+interface ReadObject {
+  readonly object: JsonObject | null;
+  readonly objectSource: ObjectSource;
+}
+
+const NO_OBJECT: ReadObject = { object: null, objectSource: null };
+
+function objectOf(verb: string, contentType: string, body: Buffer): ReadObject {
   const format = bodyFormat(contentType);
-  if (format === 'other') return null; // protobuf, CBOR, …: not readable here
+  if (format === 'protobuf') {
+    // The API server takes protobuf for create and update only; patch types are JSON or YAML.
+    if (verb === 'patch') return NO_OBJECT;
+    const decoded = decodeProtobufMetadata(body);
+    return decoded === null ? NO_OBJECT : { object: { ...decoded }, objectSource: 'protobuf-metadata' };
+  }
+  if (format === 'other') return NO_OBJECT; // CBOR, …: not readable here
   try {
-    const value = decode(format, body);
-    return isObject(value) ? value : null;
+    const { value, source } = decode(format, body);
+    return isObject(value) ? { object: value, objectSource: source } : NO_OBJECT;
   } catch {
-    return null; // the API server rejects an unparseable body too
+    return NO_OBJECT; // the API server rejects an unparseable body too
   }
 }
 
@@ -73,11 +97,11 @@ function invalidBody(reason: string, cause?: unknown): never {
 
 function deleteOptionsFromBody(contentType: string, body: Buffer): DeleteOptions {
   const format = bodyFormat(contentType);
-  if (format === 'other')
+  if (format === 'other' || format === 'protobuf')
     invalidBody(`its media type "${contentType.slice(0, 100)}" cannot be read by kubegate`);
   let value: unknown;
   try {
-    value = decode(format, body);
+    value = decode(format, body).value;
   } catch (err) {
     invalidBody('it is not valid JSON', err);
   }
@@ -139,14 +163,14 @@ export function withBody(request: KubeRequest, body: Buffer): KubeRequestBody {
   const size = body.length;
   const digest = size === 0 ? '' : createHash('sha256').update(body).digest('hex');
   const { verb } = request;
-  const object =
+  const { object, objectSource } =
     size > 0 && (verb === 'create' || verb === 'update' || verb === 'patch')
-      ? objectOf(request.contentType, body)
-      : null;
+      ? objectOf(verb, request.contentType, body)
+      : NO_OBJECT;
   let deleteOptions: DeleteOptions | null = null;
   if (verb === 'delete' || verb === 'deletecollection') {
     deleteOptions =
       size > 0 ? deleteOptionsFromBody(request.contentType, body) : deleteOptionsFromQuery(request.query);
   }
-  return { digest, size, object, deleteOptions };
+  return { digest, size, object, objectSource, deleteOptions };
 }

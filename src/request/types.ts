@@ -62,8 +62,19 @@ export interface KubeRequestBody {
   /** sha256 hex of the exact body bytes ('' when there is no body). */
   readonly digest: string;
   readonly size: number;
-  /** Parsed JSON (or YAML for apply) body for create/update/patch, when it is an object. */
+  /**
+   * The body of a create/update/patch as an object: parsed JSON or YAML, or for a protobuf body
+   * only `{apiVersion, kind, metadata: {name, generateName, namespace, labels, annotations}}`
+   * (see objectSource). null when there is none or it cannot be read.
+   */
   readonly object: Readonly<Record<string, unknown>> | null;
+  /**
+   * How `object` was read: 'json' or 'yaml' (the whole body), 'protobuf-metadata' (a protobuf body
+   * of which only apiVersion, kind and part of metadata are known: `spec`, `data` and the rest are
+   * absent, not empty), null when `object` is null. Optional only so that bodies built by hand
+   * for an empty request can omit it; withBody always sets it.
+   */
+  readonly objectSource?: 'json' | 'yaml' | 'protobuf-metadata' | null;
   /** For DELETE: the options the API server will apply (body first, query when the body is empty). */
   readonly deleteOptions: DeleteOptions | null;
 }
