@@ -4,6 +4,12 @@
 // request's selector does not parse, CEL fails), deny and approve rules are taken as matching
 // and allow rules as not matching, so the outcome is the strictest one the rule could have had.
 //
+// A create names and labels its object only in the body. When that body is present but could not
+// be read (a content type kubegate cannot decode, or malformed bytes), `names` and
+// `objectSelector` are unknown too: otherwise `kubectl create configmap prod-x` sent in a form
+// kubegate cannot read would slip past a deny on `prod-*`. (Protobuf bodies are read for their
+// metadata: request/protobuf-meta.ts.)
+//
 // Semantics (DESIGN.md "Policy"): a rule matches when every field of `match` matches and its
 // `exclude` (if any) does not; the strictest matching rule wins, deny > approve > allow; every
 // matching approve rule's requirement applies; no matching rule → the policy's defaults.
@@ -76,6 +82,8 @@ class RequestView {
   readonly anySubresourceKey: string;
   readonly namespace: string;
   readonly name: string;
+  /** Why the name cannot be known ('' when it can): a create whose body could not be read. */
+  readonly nameUnknown: string;
   readonly apiGroup: string;
   readonly user: string;
   readonly groups: readonly string[];
@@ -105,6 +113,10 @@ class RequestView {
     // A create names its object only in the body; the API server refuses a body name that differs
     // from the URL's, so the body name is the name the object will have.
     this.name = r.name !== '' ? r.name : this.isCreateOfNewObject() ? bodyName(input.body) : '';
+    this.nameUnknown =
+      r.name === '' && this.isCreateOfNewObject() && bodyUnreadable(input.body)
+        ? 'the request body could not be read, so the name of the object it creates is unknown'
+        : '';
     this.user = input.identity.user;
     this.groups = input.identity.groups;
   }
@@ -167,15 +179,17 @@ class RequestView {
   #resolveTargetLabels(): Readonly<Record<string, string>> | string {
     const bodyObject = this.input.body?.object ?? null;
     if (this.isCreateOfNewObject()) {
-      return bodyObject === null ? 'the request body could not be read as an object' : labelsOf(bodyObject);
+      return bodyObject === null ? UNREADABLE_BODY : labelsOf(bodyObject);
     }
     const object = this.input.object ?? null;
     if (object === 'unavailable') return 'the target object could not be fetched';
     if (object !== null) return labelsOf(object);
     if (this.name === '') return 'the request acts on a collection, not on one object';
     // Not found: the request will fail upstream, unless it creates the object (server-side
-    // apply), in which case the body carries its labels.
-    return bodyObject === null ? {} : labelsOf(bodyObject);
+    // apply, or an update of a kind the API server creates on update), in which case the body
+    // carries its labels; a body that could not be read leaves them unknown.
+    if (bodyObject !== null) return labelsOf(bodyObject);
+    return bodyUnreadable(this.input.body) ? UNREADABLE_BODY : {};
   }
 
   celVariables(): CelVariables {
@@ -204,6 +218,8 @@ class RequestView {
         upgrade: r.upgrade ?? '',
         kubectlCommand: r.kubectlCommand,
         deleteOptions: this.input.body?.deleteOptions ?? null,
+        // 'protobuf-metadata' when `body` holds only apiVersion, kind and part of metadata.
+        objectSource: this.input.body?.objectSource ?? null,
       },
       object: object === 'unavailable' || object === undefined ? null : object,
       body: this.input.body?.object ?? null,
@@ -212,6 +228,13 @@ class RequestView {
       now: this.input.now ?? new Date(0),
     };
   }
+}
+
+const UNREADABLE_BODY = 'the request body could not be read as an object';
+
+/** A body was sent but could not be read as an object: what it says about the object is unknown. */
+function bodyUnreadable(body: KubeRequestBody | null): boolean {
+  return body !== null && body.size > 0 && body.object === null;
 }
 
 function bodyName(body: KubeRequestBody | null): string {
@@ -249,13 +272,17 @@ function matchSelector(c: SelectorCondition, kind: SelectorKind, view: RequestVi
   return YES;
 }
 
-/** Request-only fields: everything but objectSelector and CEL. Never UNKNOWN except selectors. */
+/**
+ * Request-only fields: everything but objectSelector and CEL. UNKNOWN only for a selector that
+ * does not parse, or `names` on a create whose body could not be read.
+ */
 function matchRequestFields(m: CompiledMatch, view: RequestView): Tri {
   if (m.verbs !== null && !m.verbs.has(view.verb)) return NO;
   if (m.resources !== null && !matchResource(m.resources, view)) return NO;
   if (m.apiGroups !== null && !m.apiGroups.test(view.apiGroup)) return NO;
   if (m.namespaces !== null && !m.namespaces.test(view.namespace)) return NO;
-  if (m.names !== null && !m.names.test(view.name)) return NO;
+  const nameUnknown = m.names !== null && view.nameUnknown !== '';
+  if (m.names !== null && !nameUnknown && !m.names.test(view.name)) return NO;
   if (m.hasSubjects) {
     let subject = m.users !== null && m.users.test(view.user);
     if (!subject && m.groups !== null) {
@@ -275,7 +302,7 @@ function matchRequestFields(m: CompiledMatch, view: RequestView): Tri {
       if (q.values !== null && (value === undefined || !q.values.test(value))) return NO;
     }
   }
-  let result: Tri = YES;
+  let result: Tri = nameUnknown ? unknown(view, `names: ${view.nameUnknown}`) : YES;
   if (m.selector !== null) {
     const r = matchSelector(m.selector, 'label', view);
     if (r === NO) return NO;
@@ -423,7 +450,11 @@ function lookUpBucket(
     if (length > view.namespace.length) break;
     take(bucket.byNamespacePrefix.get(view.namespace.slice(0, length)), scratch, out);
   }
-  if (bucket.byName.size > 0 && view.name !== '') take(bucket.byName.get(view.name), scratch, out);
+  if (bucket.byName.size > 0) {
+    // An unknown name could be any of them.
+    if (view.nameUnknown !== '') for (const rules of bucket.byName.values()) take(rules, scratch, out);
+    else if (view.name !== '') take(bucket.byName.get(view.name), scratch, out);
+  }
   if (bucket.byUser.size > 0) take(bucket.byUser.get(view.user), scratch, out);
   if (bucket.byGroup.size > 0) for (const g of view.groups) take(bucket.byGroup.get(g), scratch, out);
   if (bucket.rest.length > 0) take(bucket.rest, scratch, out);
