@@ -124,8 +124,9 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   const policy = await policyDecide(config, objects, log);
   const publicUrl = config.publicUrl ?? null;
   const notify = createNotifier({ webhooks: config.notifications.webhooks, publicUrl, log });
+  const approvalStore = await openSqliteApprovalStore(config.dataDir);
   const approvals = await openApprovals({
-    store: await openSqliteApprovalStore(config.dataDir),
+    store: approvalStore,
     audit,
     now: () => new Date(),
     holdTimeoutMs: config.approvals.holdTimeoutMs,
@@ -173,6 +174,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
       reviewerApi.close(); // open watches would hold the listener open
       await gateway.close();
       await approvals.close();
+      await approvalStore.close();
       await notify.close();
       await policy.close();
       await objects.close(); // ends the live-object watches, which would hold the pool open

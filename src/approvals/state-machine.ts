@@ -150,13 +150,21 @@ function summaryOf(input: Pick<HoldRequest, 'request' | 'body'>): RequestSummary
     resource: request.resource,
     subresource: request.subresource,
     namespace: request.namespace,
-    name: request.name,
+    // A create names its object in the body only; reviewers want to see that name.
+    name: request.name !== '' ? request.name : bodyName(body),
     labelSelector: request.labelSelector,
     fieldSelector: request.fieldSelector,
     bodyDigest: body.digest,
     kubectlCommand: request.kubectlCommand,
     kubectlEquivalent: kubectlEquivalent(request, body),
   };
+}
+
+function bodyName(body: HoldRequest['body']): string {
+  const metadata = body.object?.metadata;
+  if (metadata === null || typeof metadata !== 'object') return '';
+  const name = (metadata as { name?: unknown }).name;
+  return typeof name === 'string' ? name : '';
 }
 
 /** A new pending request for a request whose decision is approve. */
