@@ -10,7 +10,7 @@ import { ensureGatewayPki } from './identity/gateway-pki.js';
 import { identify } from './identity/identify.js';
 import { TokenStore } from './identity/tokens.js';
 import { upstreamFromKubeconfig, upstreamInCluster, type UpstreamTarget } from './kubeconfig/read.js';
-import { createUpstream, type Upstream } from './upstream/pool.js';
+import { createUpstream } from './upstream/pool.js';
 import { createLiveObjects, type LiveObjects } from './upstream/live-objects.js';
 import { SqliteAuditTrail } from './audit/sqlite-trail.js';
 import { createGatewayServer } from './gateway/server.js';
