@@ -166,10 +166,12 @@ export function registerUp(program: Command): void {
             out,
             overwrite: true,
           });
-          kubeconfigs[person.name] = relative(process.cwd(), out) || out;
+          const rel = relative(process.cwd(), out);
+          kubeconfigs[person.name] = rel.startsWith('..') ? out : rel;
         }
         const k = (who: string) => `kubectl --kubeconfig ${kubeconfigs[who]}`;
-        const kg = (who: string) => `npm run kubegate -- requests --kubeconfig ${kubeconfigs[who]}`;
+        const kg = (who: string, args: string) =>
+          `npm run kubegate -- requests ${args} --kubeconfig ${kubeconfigs[who]}`;
         console.log(
           `\nkubegate is listening on ${gateway.url}${testbed ? ` in front of Kubernetes ${testbed.kubernetesVersion} (demo)` : ''}.`,
         );
@@ -183,8 +185,8 @@ export function registerUp(program: Command): void {
         console.log('Needs approval — exec into a pod labelled sensitive=true waits for security:');
         console.log(`  ${k('alice')} exec -n prod vault-0 -- cat /etc/hostname`);
         console.log('  …and in another shell, carol looks and approves:');
-        console.log(`  ${kg('carol')} list`);
-        console.log(`  ${kg('carol')} approve <id>`);
+        console.log(`  ${kg('carol', 'list')}`);
+        console.log(`  ${kg('carol', 'approve <id>')}`);
         console.log('\nPress Ctrl-C to stop.');
         await untilSignalled();
       } finally {
