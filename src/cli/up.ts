@@ -140,7 +140,7 @@ export function registerUp(program: Command): void {
             opts.kubeconfig ??
             process.env.KUBECONFIG?.split(':')[0] ??
             join(process.env.HOME ?? '.', '.kube', 'config');
-          upstream = { kubeconfig, context: opts.context! };
+          upstream = { kubeconfig, context: opts.context };
         }
         const policyFile = join(dataDir, 'policy.yaml');
         if (!(await exists(policyFile)))
