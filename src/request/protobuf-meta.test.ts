@@ -55,7 +55,23 @@ const rows: readonly Row[] = [
     want: cm({ name: 'prod-x' }),
   },
   {
-    name: 'the same body spelled out byte by byte reads the same',
+    name: 'a body kubectl 1.33.1 sent for create configmap probe --from-literal=k=v reads as it was meant',
+    // Captured with -v=8 against the test bed. kubectl sends every ObjectMeta string, empty ones
+    // included, plus generation 0 and an empty creationTimestamp.
+    input: Buffer.from(
+      [
+        '6b 38 73 00 0a 0f 0a 02 76 31 12 09 43 6f 6e 66 69 67 4d 61 70 12 2c 0a 22 0a 05 70 72 6f 62 65',
+        '12 00 1a 0d 70 62 2d 30 39 65 36 36 34 2d 31 33 33 22 00 2a 00 32 00 38 00 42 00 12 06 0a 01 6b',
+        '12 01 76 1a 00 22 00',
+      ]
+        .join(' ')
+        .replaceAll(' ', ''),
+      'hex',
+    ),
+    want: cm({ name: 'probe', namespace: 'pb-09e664-133' }),
+  },
+  {
+    name: 'the configmap body spelled out byte by byte reads as the built one',
     input: Buffer.from([
       ...[0x6b, 0x38, 0x73, 0x00], // k8s\0
       ...[0x0a, 0x0f, 0x0a, 0x02, 0x76, 0x31, 0x12, 0x09, ...Buffer.from('ConfigMap')], // typeMeta
