@@ -257,29 +257,41 @@ export async function startControlPlane(options: StartOptions): Promise<TestbedS
         ),
       );
       const kwokConfig = await writeKwokConfig(dir, bins);
-      track(
-        startProcess(
-          'kwok',
-          bins.kwok,
-          [
-            `--kubeconfig=${await kubeconfigFor('kwok-controller')}`,
-            `--config=${kwokConfig}`,
-            '--manage-all-nodes=false',
-            '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-            '--node-ip=127.0.0.1',
-            `--node-port=${kwokPort}`,
-            `--server-address=127.0.0.1:${kwokPort}`,
-            `--tls-cert-file=${file('kwok.crt')}`,
-            `--tls-private-key-file=${file('kwok.key')}`,
-            '--cidr=10.244.0.1/16',
-          ],
-          join(logsDir, 'kwok.log'),
-        ),
-      );
+      const kwokKubeconfig = await kubeconfigFor('kwok-controller');
+      const startKwok = (): Managed =>
+        track(
+          startProcess(
+            'kwok',
+            bins.kwok,
+            [
+              `--kubeconfig=${kwokKubeconfig}`,
+              `--config=${kwokConfig}`,
+              '--manage-all-nodes=false',
+              '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+              '--node-ip=127.0.0.1',
+              `--node-port=${kwokPort}`,
+              `--server-address=127.0.0.1:${kwokPort}`,
+              `--tls-cert-file=${file('kwok.crt')}`,
+              `--tls-private-key-file=${file('kwok.key')}`,
+              '--cidr=10.244.0.1/16',
+            ],
+            join(logsDir, 'kwok.log'),
+          ),
+        );
+      let kwok = startKwok();
+      // kwok 0.8 was seen to panic once while starting up; a restart then came up normally.
+      let kwokRestarts = 0;
       await writeState();
       say('creating the kwok node');
       await createNode(admin);
       await waitFor(`node ${NODE_NAME} to be Ready and schedulable`, 60_000, async () => {
+        if ((await Promise.race([kwok.exited, Promise.resolve(null)])) !== null && kwokRestarts < 2) {
+          kwokRestarts++;
+          say(`kwok exited during start; restarting it (${kwokRestarts})`);
+          procs.splice(procs.indexOf(kwok), 1);
+          kwok = startKwok();
+          await writeState();
+        }
         for (const p of procs) await assertAlive(p);
         const res = await admin.call('GET', `/api/v1/nodes/${NODE_NAME}`);
         const node = res.json as NodeJson;
