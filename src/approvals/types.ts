@@ -3,7 +3,8 @@
 // request yields a one-time Grant for the same fingerprint. Plain readonly data: the state
 // machine (state-machine.ts) is pure, the service (service.ts) does the I/O.
 import type { Identity } from '../identity/types.js';
-import type { ApprovalRequirement, MatchedRule } from '../policy/decision.js';
+import type { ApprovalRequirement, ApproveDecision, MatchedRule } from '../policy/decision.js';
+import type { KubeRequest, KubeRequestBody } from '../request/types.js';
 
 export type PendingState = 'pending' | 'approved' | 'denied' | 'expired';
 
@@ -42,7 +43,11 @@ export interface ReviewerContext {
   /** Labels of the live target object (the pod for exec/attach/portforward). */
   readonly targetLabels: Readonly<Record<string, string>> | null;
   /** Server-side dry run of the request as the requester: the object it would produce. */
-  readonly dryRun: { readonly status: number; readonly object: unknown; readonly message: string | null } | null;
+  readonly dryRun: {
+    readonly status: number;
+    readonly object: unknown;
+    readonly message: string | null;
+  } | null;
   /** Unified diff (YAML) between the live object and the dry-run result; '' when unchanged. */
   readonly diff: string | null;
   /** For deletes of many objects: what would be deleted (namespace/name). */
@@ -106,11 +111,11 @@ export type ApprovalEvent =
 /** What the gateway's hold stage hands the approval service. */
 export interface HoldRequest {
   readonly identity: Identity;
-  readonly request: import('../request/types.js').KubeRequest;
-  readonly body: import('../request/types.js').KubeRequestBody;
+  readonly request: KubeRequest;
+  readonly body: KubeRequestBody;
   /** The exact body bytes (for the reviewer's dry run); null when none. */
   readonly bodyBytes: Buffer | null;
-  readonly decision: import('../policy/decision.js').ApproveDecision;
+  readonly decision: ApproveDecision;
   readonly requestId: string;
   readonly sourceAddress: string | null;
   /** Aborted when the client goes away: the wait ends, the pending request stays. */

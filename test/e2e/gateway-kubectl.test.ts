@@ -271,7 +271,7 @@ test('the API server saw every request as the impersonated user, tagged with its
   assert.ok(!wanted.includes(undefined), 'every upstream request carries a kubegate request id');
   // Reads are audited in batches a few milliseconds later: wait for all of them.
   const deadline = Date.now() + 15_000;
-  let missing: (string | undefined)[] = [];
+  let missing: (string | undefined)[];
   do {
     const ids = new Set((await gw.auditRecords()).map((r) => r.requestId));
     missing = wanted.filter((id) => !ids.has(id!));
