@@ -26,6 +26,7 @@
 import type { Identity } from '../identity/types.js';
 import type { ApprovalRequirement, ApprovalStage, Approver } from '../policy/decision.js';
 import { kubectlEquivalent } from '../request/kubectl-command.js';
+import { bodyObjectName } from '../request/body.js';
 import type { HoldRequest, PendingRequest, RequestSummary, Review, ReviewRefusal } from './types.js';
 
 export const DEFAULT_GRANT_TTL_MS = 10 * 60_000;
@@ -151,20 +152,13 @@ function summaryOf(input: Pick<HoldRequest, 'request' | 'body'>): RequestSummary
     subresource: request.subresource,
     namespace: request.namespace,
     // A create names its object in the body only; reviewers want to see that name.
-    name: request.name !== '' ? request.name : bodyName(body),
+    name: request.name !== '' ? request.name : bodyObjectName(body),
     labelSelector: request.labelSelector,
     fieldSelector: request.fieldSelector,
     bodyDigest: body.digest,
     kubectlCommand: request.kubectlCommand,
     kubectlEquivalent: kubectlEquivalent(request, body),
   };
-}
-
-function bodyName(body: HoldRequest['body']): string {
-  const metadata = body.object?.metadata;
-  if (metadata === null || typeof metadata !== 'object') return '';
-  const name = (metadata as { name?: unknown }).name;
-  return typeof name === 'string' ? name : '';
 }
 
 /** A new pending request for a request whose decision is approve. */

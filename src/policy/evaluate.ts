@@ -23,6 +23,7 @@
 import type { Identity } from '../identity/types.js';
 import type { KubeRequest, KubeRequestBody } from '../request/types.js';
 import { SelectorError, parseFieldSelector, parseLabelSelector } from '../request/selectors.js';
+import { bodyObjectName } from '../request/body.js';
 import type { CelVariables } from './cel.js';
 import { ANY, requirementKey, requirementSignature } from './compile.js';
 import type {
@@ -112,7 +113,7 @@ class RequestView {
     this.apiGroup = r.apiGroup;
     // A create names its object only in the body; the API server refuses a body name that differs
     // from the URL's, so the body name is the name the object will have.
-    this.name = r.name !== '' ? r.name : this.isCreateOfNewObject() ? bodyName(input.body) : '';
+    this.name = r.name !== '' ? r.name : this.isCreateOfNewObject() ? bodyObjectName(input.body) : '';
     this.nameUnknown =
       r.name === '' && this.isCreateOfNewObject() && bodyUnreadable(input.body)
         ? 'the request body could not be read, so the name of the object it creates is unknown'
@@ -235,13 +236,6 @@ const UNREADABLE_BODY = 'the request body could not be read as an object';
 /** A body was sent but could not be read as an object: what it says about the object is unknown. */
 function bodyUnreadable(body: KubeRequestBody | null): boolean {
   return body !== null && body.size > 0 && body.object === null;
-}
-
-function bodyName(body: KubeRequestBody | null): string {
-  const metadata = body?.object?.metadata;
-  if (typeof metadata !== 'object' || metadata === null) return '';
-  const name = (metadata as Record<string, unknown>).name;
-  return typeof name === 'string' ? name : '';
 }
 
 function labelsOf(object: Readonly<Record<string, unknown>>): Readonly<Record<string, string>> {

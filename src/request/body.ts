@@ -174,3 +174,11 @@ export function withBody(request: KubeRequest, body: Buffer): KubeRequestBody {
   }
   return { digest, size, object, objectSource, deleteOptions };
 }
+
+/** The object name a body carries (metadata.name), '' when none: a create names its object only there. */
+export function bodyObjectName(body: KubeRequestBody | null): string {
+  const metadata = body?.object?.metadata;
+  if (typeof metadata !== 'object' || metadata === null) return '';
+  const name = (metadata as Record<string, unknown>).name;
+  return typeof name === 'string' ? name : '';
+}
