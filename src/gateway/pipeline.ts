@@ -18,7 +18,7 @@ import type { Decision } from '../policy/decision.js';
 import { forward, type ClientResponse } from '../upstream/forward.js';
 import { forwardUpgrade } from '../upstream/upgrade.js';
 import type { Upstream } from '../upstream/pool.js';
-import { summarize, type AuditDecision } from '../audit/record.js';
+import { summarize, type AuditDecision, type AuditRequestSummary } from '../audit/record.js';
 import { auditEvent, type AuditEventKind, type AuditTrail } from '../audit/event.js';
 import { readBody, type ClientRequest } from './read-body.js';
 import { clientCredentials, tlsSocketOf } from './client-credentials.js';
@@ -71,6 +71,8 @@ interface Trace {
   identity: Identity | null;
   request: KubeRequest | null;
   body: KubeRequestBody | null;
+  /** The audit summary, made once the body is read (it no longer changes after that). */
+  summary: AuditRequestSummary | null;
   decision: AuditDecision;
   rules: readonly string[];
   latencyMs: number;
@@ -90,10 +92,18 @@ function newTrace(
     identity: null,
     request: null,
     body: null,
+    summary: null,
     decision: 'error',
     rules: [],
     latencyMs: 0,
   };
+}
+
+function summaryOf(trace: Trace): AuditRequestSummary {
+  if (trace.summary !== null) return trace.summary;
+  const summary = summarize(trace.method, trace.target, trace.request, trace.body);
+  if (trace.body !== null) trace.summary = summary;
+  return summary;
 }
 
 function event(
@@ -107,7 +117,7 @@ function event(
     user: trace.identity?.user ?? null,
     groups: trace.identity?.groups ?? [],
     sourceAddress: trace.sourceAddress,
-    request: summarize(trace.method, trace.target, trace.request, trace.body),
+    request: summaryOf(trace),
     decision: trace.decision,
     rules: trace.rules,
     ...fields,
