@@ -412,7 +412,7 @@ const errorRows: readonly ErrorRow[] = [
     contentType: 'application/x-www-form-urlencoded',
     code: 415,
     reason: 'UnsupportedMediaType',
-    message: /^send the review as application\/json$/u,
+    message: /^send the body as application\/json$/u,
   },
   {
     name: 'a body that does not parse is a bad request',

@@ -18,10 +18,24 @@
 // a CORS preflight, which this API never grants), and never put anything but kubegate's own
 // words and the service's refusal messages in an error.
 import type { Logger } from 'pino';
-import { toStatus, KubegateError, type Status, type StatusDetails } from '../errors.js';
+import { KubegateError } from '../errors.js';
 import type { ClientRequest } from '../gateway/read-body.js';
 import type { Identity } from '../identity/types.js';
 import type { Approver } from '../policy/decision.js';
+import {
+  API_PREFIX,
+  API_VERSION,
+  ApiRefusal,
+  allowMethods,
+  apiTarget,
+  badRequest,
+  onlyFields,
+  printable,
+  readJson,
+  sendJson,
+  textField,
+  writeApiError,
+} from '../web/http.js';
 import type {
   ApprovalEvent,
   ApprovalService,
@@ -32,8 +46,7 @@ import type {
 } from './types.js';
 import { openEventStream, type EventStream, type StreamResponse } from './sse.js';
 
-export const API_PREFIX = '/kubegate/v1/';
-export const API_VERSION = 'kubegate.dev/v1';
+export { API_PREFIX, API_VERSION };
 
 /** What the caller may do with a request now, and why not. */
 export interface Eligibility {
@@ -87,25 +100,7 @@ export interface ReviewerApi {
 }
 
 const STATES: readonly PendingState[] = ['pending', 'approved', 'denied', 'expired'];
-const MAX_BODY_BYTES = 64 * 1024;
-const MAX_TEXT = 4_000;
 const ID = /^[a-z0-9][a-z0-9-]{0,62}$/u;
-
-/** A refusal of this API's own (routing, input, review refusals), answered as a Status. */
-class ApiRefusal extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-    /** A stable word for programs (details.causes[0].reason): 'own-request', 'not-found', … */
-    readonly refusal?: string,
-    /** For a 405: the methods the path takes. */
-    readonly allow?: string,
-  ) {
-    super(message);
-    this.name = 'ApiRefusal';
-  }
-}
 
 const notFound = (id: string): ApiRefusal =>
   new ApiRefusal(404, 'NotFound', `kubegate has no request ${printable(id)} that you may see`, 'not-found');
@@ -217,28 +212,22 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
   }
 
   async function route(req: ClientRequest, res: StreamResponse, who: Identity): Promise<void> {
-    const target = req.url ?? '';
-    const q = target.indexOf('?');
-    const path = q === -1 ? target : target.slice(0, q);
-    const query = new URLSearchParams(q === -1 ? '' : target.slice(q + 1));
+    const { path, parts, query } = apiTarget(req.url ?? '');
     const method = req.method ?? '';
-    if (!path.startsWith(API_PREFIX)) throw new ApiRefusal(404, 'NotFound', 'no such kubegate API path');
-    const parts = path.slice(API_PREFIX.length).split('/');
-
     if (parts.length === 1 && parts[0] === 'requests') {
-      allow(method, ['GET']);
+      allowMethods(method, ['GET']);
       return sendJson(res, 200, await list(query, who));
     }
     if (parts.length === 1 && parts[0] === 'watch') {
-      allow(method, ['GET']);
+      allowMethods(method, ['GET']);
       return watch(res, who);
     }
     if (parts[0] === 'requests' && parts.length === 2) {
-      allow(method, ['GET']);
+      allowMethods(method, ['GET']);
       return sendJson(res, 200, view(await visible(parts[1]!, who), who));
     }
     if (parts[0] === 'requests' && parts.length === 3 && (parts[2] === 'approve' || parts[2] === 'deny')) {
-      allow(method, ['POST']);
+      allowMethods(method, ['POST']);
       return sendJson(res, 200, await review(req, parts[1]!, parts[2], who));
     }
     throw new ApiRefusal(404, 'NotFound', `no such kubegate API path: ${printable(path)}`);
@@ -254,7 +243,7 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
         } else if (err instanceof KubegateError && err.status >= 500) {
           deps.log.warn({ code: err.code, err: err.cause }, 'reviewer API request failed');
         }
-        writeError(res, err);
+        writeApiError(res, err);
       }
     },
     close() {
@@ -297,32 +286,15 @@ function eligibilityFor(approvals: ApprovalService, pending: PendingRequest, who
 
 // ---- input ----------------------------------------------------------------------------------
 
-function allow(method: string, allowed: readonly string[]): void {
-  if (!allowed.includes(method)) {
-    throw new ApiRefusal(
-      405,
-      'MethodNotAllowed',
-      `${printable(method)} is not allowed here; use ${allowed.join(' or ')}`,
-      undefined,
-      allowed.join(', '),
-    );
-  }
-}
-
 interface ReviewInput {
   readonly comment: string;
   readonly breakGlassReason: string | undefined;
 }
 
 function reviewInput(body: Record<string, unknown>, decision: 'approve' | 'deny'): ReviewInput {
-  const known = decision === 'approve' ? ['comment', 'breakGlassReason'] : ['comment'];
-  for (const key of Object.keys(body)) {
-    if (!known.includes(key)) {
-      throw badRequest(`unknown field ${JSON.stringify(key.slice(0, 40))}; expected ${known.join(', ')}`);
-    }
-  }
-  const comment = text(body, 'comment') ?? '';
-  const breakGlassReason = text(body, 'breakGlassReason');
+  onlyFields(body, decision === 'approve' ? ['comment', 'breakGlassReason'] : ['comment']);
+  const comment = textField(body, 'comment') ?? '';
+  const breakGlassReason = textField(body, 'breakGlassReason');
   if (decision === 'deny' && comment.trim() === '') {
     throw badRequest('a denial needs a comment saying why (the requester sees it)');
   }
@@ -330,106 +302,4 @@ function reviewInput(body: Record<string, unknown>, decision: 'approve' | 'deny'
     throw badRequest('breakGlassReason must say why the rules are being bypassed');
   }
   return { comment, breakGlassReason };
-}
-
-function text(body: Record<string, unknown>, key: string): string | undefined {
-  const value = body[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw badRequest(`${key} must be a string`);
-  if (value.length > MAX_TEXT) throw badRequest(`${key} is longer than ${MAX_TEXT} characters`);
-  return value;
-}
-
-function badRequest(message: string): ApiRefusal {
-  return new ApiRefusal(400, 'BadRequest', message);
-}
-
-async function readJson(req: ClientRequest): Promise<Record<string, unknown>> {
-  const type = String(req.headers['content-type'] ?? '')
-    .split(';')[0]!
-    .trim()
-    .toLowerCase();
-  if (type !== 'application/json') {
-    throw new ApiRefusal(415, 'UnsupportedMediaType', 'send the review as application/json');
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      throw new ApiRefusal(413, 'RequestEntityTooLarge', `the body is larger than ${MAX_BODY_BYTES} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  const raw = Buffer.concat(chunks, size).toString('utf8');
-  if (raw.trim() === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw badRequest('the body is not valid JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw badRequest('the body must be a JSON object');
-  }
-  return value as Record<string, unknown>;
-}
-
-/** For messages: at most 100 characters, control and format characters escaped. */
-function printable(s: string): string {
-  return JSON.stringify(s.slice(0, 100)).replace(
-    /[\p{Cf}\p{Zl}\p{Zp}]/gu,
-    (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`,
-  );
-}
-
-// ---- output ---------------------------------------------------------------------------------
-
-function sendJson(res: StreamResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(code, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  res.end(text);
-}
-
-/** A Status like the API server's: kubegate's own errors through toStatus, this API's refusals here. */
-export interface ApiStatus extends Omit<Status, 'reason'> {
-  readonly reason: string;
-}
-
-function writeError(res: StreamResponse, err: unknown): void {
-  if (res.headersSent) {
-    (res as { destroy(): void }).destroy();
-    return;
-  }
-  let status: ApiStatus;
-  if (err instanceof ApiRefusal) {
-    const details: StatusDetails | undefined =
-      err.refusal === undefined ? undefined : { causes: [{ reason: err.refusal, message: err.message }] };
-    status = {
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Failure',
-      message: err.message,
-      reason: err.reason,
-      code: err.code,
-      ...(details === undefined ? {} : { details }),
-    };
-  } else {
-    status = toStatus(err);
-  }
-  const headers: Record<string, string> = {};
-  if (err instanceof ApiRefusal && err.allow !== undefined) headers.allow = err.allow;
-  const text = JSON.stringify(status);
-  res.writeHead(status.code, {
-    ...headers,
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(text)),
-    'cache-control': 'no-store',
-  });
-  res.end(text);
 }
