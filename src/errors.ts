@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   KG_AUTHN_MISSING: { status: 401, reason: 'Unauthorized' },
   KG_AUTHN_TOKEN_INVALID: { status: 401, reason: 'Unauthorized' },
   KG_AUTHN_CERT_INVALID: { status: 401, reason: 'Unauthorized' },
+  KG_AUTHN_CSRF: { status: 403, reason: 'Forbidden' },
   KG_POLICY_DENIED: { status: 403, reason: 'Forbidden' },
   KG_POLICY_UNAVAILABLE: { status: 403, reason: 'Forbidden' },
   KG_APPROVAL_REQUIRED: { status: 403, reason: 'ApprovalRequired' },

@@ -1,6 +1,7 @@
 // The composition root: builds the real deps of every stage from the config and starts the
 // listener. The only place that knows which implementation backs each seam.
 import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import type { Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +24,14 @@ import { openSqliteApprovalStore } from './approvals/sqlite-store.js';
 import { buildReviewerContext } from './approvals/context.js';
 import { createNotifier } from './approvals/notify.js';
 import { createReviewerApi } from './approvals/api.js';
+import { createAuditApi } from './audit/api.js';
+import { createChainVerifier } from './audit/verifier.js';
+import { openAuditReader } from './audit/sqlite-trail.js';
+import { createPolicyApi, type PolicySource } from './policy/api.js';
+import { createUiAssets } from './web/assets.js';
+import { createOwnApi } from './web/own-api.js';
+import { SessionStore } from './web/session.js';
+import { packageRoot } from '../testbed/package-root.js';
 import { holdRefusal } from './approvals/messages.js';
 import { KubegateError } from './errors.js';
 
@@ -44,6 +53,8 @@ const LIVE_OBJECT_TIMEOUT_MS = 3_000;
 
 interface PolicyDecide {
   readonly decide: GatewayDeps['decide'];
+  /** The store behind it, for the policy view; null without a policy file. */
+  readonly source: PolicySource | null;
   reload(): Promise<void>;
   close(): Promise<void>;
 }
@@ -57,7 +68,12 @@ async function policyDecide(config: Config, objects: LiveObjects, log: Logger): 
   const file = config.policy.file;
   if (file === undefined) {
     log.warn('no policy configured (policy.file): every request that RBAC allows goes through');
-    return { decide: () => ALLOW_ALL, reload: () => Promise.resolve(), close: () => Promise.resolve() };
+    return {
+      decide: () => ALLOW_ALL,
+      source: null,
+      reload: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
   }
   const store = new PolicyStore({ file });
   store.on('loaded', (policy) => log.info({ file, rules: policy.rules.length }, 'policy loaded'));
@@ -82,6 +98,7 @@ async function policyDecide(config: Config, objects: LiveObjects, log: Logger): 
   });
   return {
     decide,
+    source: store,
     reload: async () => {
       await store.reload();
     },
@@ -138,7 +155,22 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     notify,
     log,
   });
-  const reviewerApi = createReviewerApi({ approvals, publicUrl, log });
+  const auditReader = openAuditReader(config.audit.file);
+  const ownApi = createOwnApi({
+    identify: (credentials) => identify(credentials, { tokens }),
+    tokens,
+    sessions: new SessionStore({ ttlMs: config.web.sessionTtlMs }),
+    sessionTtlMs: config.web.sessionTtlMs,
+    reviewer: createReviewerApi({ approvals, publicUrl, log }),
+    audit: createAuditApi({
+      db: auditReader,
+      verifier: createChainVerifier({ file: config.audit.file }),
+      readers: config.audit.readers,
+    }),
+    policy: createPolicyApi({ policy: policy.source, now: () => new Date() }),
+    assets: createUiAssets(join(packageRoot(import.meta.dirname), 'dist', 'ui')),
+    log,
+  });
   const deps: GatewayDeps = {
     identify: (credentials) => identify(credentials, { tokens }),
     decide: policy.decide,
@@ -150,7 +182,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
       });
       if (refusal !== null) throw refusal;
     },
-    reviewerApi: (req, res, identity) => reviewerApi.handle(req, res, identity),
+    ownApi,
     upstream,
     audit,
     log,
@@ -171,7 +203,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     log,
     reloadPolicy: () => policy.reload(),
     async close() {
-      reviewerApi.close(); // open watches would hold the listener open
+      ownApi.close(); // open watches would hold the listener open
       await gateway.close();
       await approvals.close();
       await approvalStore.close();
@@ -179,6 +211,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
       await policy.close();
       await objects.close(); // ends the live-object watches, which would hold the pool open
       await upstream.close();
+      auditReader.close();
       await audit.close();
       log.flush();
     },

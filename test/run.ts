@@ -1,6 +1,7 @@
 // `npm test`: starts one test bed (a real control plane) for the whole run, runs every test file
 // with node's test runner, stops the test bed, and ends with "N passed, N failed".
-// Unit tests sit beside their modules (src/**/*.test.ts); end-to-end tests in test/e2e.
+// Unit tests sit beside their modules (src/**/*.test.ts, ui/src/**/*.test.ts); end-to-end tests in
+// test/e2e. The reviewer UI's assets are built first: the gateway under test serves them.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,11 @@ async function findTests(dir: string): Promise<string[]> {
 async function main(): Promise<number> {
   // Optional filter: `npm test -- request` runs only files whose path contains "request".
   const filters = process.argv.slice(2);
-  const files = [...(await findTests(join(root, 'src'))), ...(await findTests(join(root, 'test')))]
+  const files = [
+    ...(await findTests(join(root, 'src'))),
+    ...(await findTests(join(root, 'ui'))),
+    ...(await findTests(join(root, 'test'))),
+  ]
     .map((f) => relative(root, f))
     .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
     .sort();
@@ -36,6 +41,7 @@ async function main(): Promise<number> {
   const tap = join(await mkdtemp(join(tmpdir(), 'kubegate-tap-')), 'results.tap');
   let code = 1;
   try {
+    if (needsTestbed) await buildUi();
     if (dir) {
       const state = await startControlPlane({ dir, verbose: true });
       console.log(
@@ -75,6 +81,18 @@ async function main(): Promise<number> {
   const count = (key: string): number => lastCount(summary, key);
   console.log(`${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
   return code;
+}
+
+/** `npm run build:ui`: the e2e tests' gateways serve dist/ui (esbuild; about a second). */
+function buildUi(): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'ui/build.ts')], {
+      cwd: root,
+      stdio: 'inherit',
+    });
+    child.on('error', reject);
+    child.on('exit', (c) => (c === 0 ? resolvePromise() : reject(new Error(`ui build failed (${c})`))));
+  });
 }
 
 function lastCount(tap: string, key: string): number {

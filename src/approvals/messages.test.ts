@@ -85,7 +85,7 @@ test('deferred with a public URL: the reviewer UI link is given too', () => {
   const message = approvalRequiredMessage(pendingFor([requirement()]), T0, URL);
   assert.match(
     message,
-    /A reviewer runs `kubegate requests approve kg-7x2k9q4m1a` or opens https:\/\/kubegate\.example\.com\/kubegate\/ui\/requests\/kg-7x2k9q4m1a;/,
+    /A reviewer runs `kubegate requests approve kg-7x2k9q4m1a` or opens https:\/\/kubegate\.example\.com\/ui\/requests\/kg-7x2k9q4m1a;/,
   );
 });
 
@@ -249,6 +249,6 @@ test('every review refusal has a sentence that names the request', () => {
 });
 
 test('the UI link is built from the public URL with or without a trailing slash', () => {
-  assert.equal(requestUrl('https://k.example/', ID), `https://k.example/kubegate/ui/requests/${ID}`);
-  assert.equal(requestUrl('https://k.example/base', ID), `https://k.example/base/kubegate/ui/requests/${ID}`);
+  assert.equal(requestUrl('https://k.example/', ID), `https://k.example/ui/requests/${ID}`);
+  assert.equal(requestUrl('https://k.example/base', ID), `https://k.example/base/ui/requests/${ID}`);
 });

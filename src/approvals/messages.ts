@@ -33,7 +33,7 @@ export function printable(s: string): string {
 
 /** Where a person opens the request in the reviewer UI. */
 export function requestUrl(publicUrl: string, id: string): string {
-  return `${publicUrl.replace(/\/+$/, '')}/kubegate/ui/requests/${encodeURIComponent(id)}`;
+  return `${publicUrl.replace(/\/+$/, '')}/ui/requests/${encodeURIComponent(id)}`;
 }
 
 /** The CLI command a reviewer runs to approve. */

@@ -181,7 +181,7 @@ test('generic: a JSON POST with the event, a link to the request, and no reviewe
     const body = got.body as Record<string, unknown>;
     assert.equal(body['type'], 'created');
     assert.equal(body['id'], ID);
-    assert.equal(body['url'], `https://kubegate.example.com/kubegate/ui/requests/${ID}`);
+    assert.equal(body['url'], `https://kubegate.example.com/ui/requests/${ID}`);
     assert.equal(body['breakGlass'], false);
     assert.match(String(body['needs']), /2 of group sre/);
     assert.equal((body['pending'] as Record<string, unknown>)['id'], ID);
@@ -196,7 +196,7 @@ test('slack: an incoming-webhook payload with text, blocks and the link; names c
     const body = hook.received[0]?.body as { text: string; blocks: { type: string }[] };
     assert.match(
       body.text,
-      /^Approval requested: alice wants .* \(kg-7x2k9q4m1a\) <https:\/\/kubegate\.example\.com\/kubegate\/ui\/requests\/kg-7x2k9q4m1a\|open>$/,
+      /^Approval requested: alice wants .* \(kg-7x2k9q4m1a\) <https:\/\/kubegate\.example\.com\/ui\/requests\/kg-7x2k9q4m1a\|open>$/,
     );
     const json = JSON.stringify(body.blocks);
     assert.ok(body.blocks.some((b) => b.type === 'rich_text'));

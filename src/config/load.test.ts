@@ -68,7 +68,7 @@ const invalid: readonly InvalidRow[] = [
     name: 'an unknown top-level section is refused',
     input: { text: `${UPSTREAM}loging: {level: debug}\n` },
     want: [
-      `${F}:3:1: loging: unknown field (known: dataDir, listen, tls, upstream, limits, timeouts, audit, policy, approvals, notifications, publicUrl, log)`,
+      `${F}:3:1: loging: unknown field (known: dataDir, listen, tls, upstream, limits, timeouts, audit, policy, approvals, web, notifications, publicUrl, log)`,
     ],
   },
   {
@@ -167,6 +167,8 @@ interface ValidRow {
   readonly want: (d: string) => Config;
 }
 
+const NO_READERS = { users: [], groups: [] };
+
 const defaults = (d: string) => ({
   dataDir: join(d, 'etc', '.kubegate'),
   listen: { host: '127.0.0.1', port: 8443 },
@@ -174,9 +176,10 @@ const defaults = (d: string) => ({
   upstream: { kubeconfig: join(d, 'etc', 'upstream.kubeconfig'), inCluster: false },
   limits: { maxBodyBytes: 3145728 },
   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 },
-  audit: { file: join(d, 'etc', '.kubegate', 'audit.db') },
+  audit: { file: join(d, 'etc', '.kubegate', 'audit.db'), readers: NO_READERS },
   policy: {},
   approvals: { holdTimeoutMs: 300000, contextTimeoutMs: 10000 },
+  web: { sessionTtlMs: 28_800_000 },
   notifications: { webhooks: [] },
   log: { level: 'info' as const },
 });
@@ -200,7 +203,7 @@ const valid: readonly ValidRow[] = [
         keyFile: join(d, 'etc', 'pki', 'gw.key'),
         clientCAFile: '/etc/ca.crt',
       },
-      audit: { file: '/var/lib/kubegate/audit.db' },
+      audit: { file: '/var/lib/kubegate/audit.db', readers: NO_READERS },
       policy: { file: join(d, 'etc', 'policy.yaml') },
     }),
   },
@@ -214,7 +217,7 @@ const valid: readonly ValidRow[] = [
       ...defaults(d),
       dataDir: join(d, 'state'),
       listen: { host: '0.0.0.0', port: 10443 },
-      audit: { file: join(d, 'state', 'audit.db') },
+      audit: { file: join(d, 'state', 'audit.db'), readers: NO_READERS },
       log: { level: 'debug' },
     }),
   },
@@ -229,7 +232,7 @@ const valid: readonly ValidRow[] = [
     want: (d) => ({
       ...defaults(d),
       upstream: { inCluster: true },
-      audit: { file: join(d, 'etc', 'logs', 'audit.db') },
+      audit: { file: join(d, 'etc', 'logs', 'audit.db'), readers: NO_READERS },
     }),
   },
   {
@@ -239,7 +242,7 @@ const valid: readonly ValidRow[] = [
       ...defaults(d),
       dataDir: join(d, '.kubegate'),
       upstream: { inCluster: true },
-      audit: { file: join(d, '.kubegate', 'audit.db') },
+      audit: { file: join(d, '.kubegate', 'audit.db'), readers: NO_READERS },
     }),
   },
 ];

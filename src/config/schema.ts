@@ -11,7 +11,8 @@
 //   upstream: { kubeconfig, context } | { inCluster: true }   exactly one
 //   limits:   { maxBodyBytes: 3145728 }
 //   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 }
-//   audit:    { file: <dataDir>/audit.jsonl }
+//   audit:    { file: <dataDir>/audit.db, readers: { users: [], groups: [] } }
+//   web:      { sessionTtlMs: 28800000 }
 //   policy:   { file }
 //   log:      { level: info }
 
@@ -105,9 +106,19 @@ const TimeoutsSchema = z.strictObject({
   upstreamHeadersMs: wholeNumber('a number of milliseconds', 1).default(60_000),
 });
 
+const names = (what: string) =>
+  z.array(z.string({ error: `expected a ${what} name` }).min(1, { error: 'must not be empty' })).default([]);
+
 const AuditSchema = z.strictObject({
   /** The hash-chained audit trail (SQLite); omitted → <dataDir>/audit.db. */
   file: filePath.optional(),
+  /** Who may read the trail over kubegate's API and UI (the CLI reads the file directly). */
+  readers: z.strictObject({ users: names('user'), groups: names('group') }).prefault({}),
+});
+
+const WebSchema = z.strictObject({
+  /** How long a web UI sign-in lasts. Sessions are in memory: a restart signs everyone out. */
+  sessionTtlMs: wholeNumber('a number of milliseconds', 60_000).default(8 * 60 * 60_000),
 });
 
 const ApprovalsSchema = z.strictObject({
@@ -148,6 +159,7 @@ export const ConfigSchema = z
     audit: AuditSchema.prefault({}),
     policy: PolicySchema.prefault({}),
     approvals: ApprovalsSchema.prefault({}),
+    web: WebSchema.prefault({}),
     notifications: NotificationsSchema.prefault({}),
     /** The address people use to reach kubegate (links in messages and notifications). */
     publicUrl: z.url({ error: 'expected an https URL' }).optional(),

@@ -40,8 +40,11 @@ export interface HoldInput extends DecideInput {
   readonly signal: AbortSignal;
 }
 
-/** Serves kubegate's own API (/kubegate/…) to an authenticated caller. */
-export type ReviewerApi = (req: ClientRequest, res: ClientResponse, identity: Identity) => Promise<void>;
+/** kubegate's own API and web UI (/kubegate/…, /ui): authenticates and answers by itself. */
+export interface OwnApi {
+  owns(target: string): boolean;
+  handle(req: ClientRequest, res: ClientResponse, credentials: ClientCredentials): Promise<void>;
+}
 
 export interface GatewayDeps {
   readonly identify: (credentials: ClientCredentials) => Identity;
@@ -49,7 +52,7 @@ export interface GatewayDeps {
   /** Resolves when the request may go ahead; throws (e.g. KG_APPROVAL_REQUIRED) when not. */
   readonly hold: (input: HoldInput) => Promise<void>;
   readonly upstream: Upstream;
-  readonly reviewerApi: ReviewerApi | null;
+  readonly ownApi: OwnApi | null;
   readonly audit: AuditTrail;
   readonly log: Logger;
   readonly maxBodyBytes: number;
@@ -230,11 +233,9 @@ export async function handleRequest(
   let bytes: Buffer | null;
   try {
     const socket = tlsSocketOf(req);
-    if (deps.reviewerApi !== null && trace.target.startsWith('/kubegate/')) {
-      // kubegate's own API: same identities, never forwarded; reviews are audited by the service.
-      trace.decision = 'unauthenticated';
-      const identity = deps.identify(clientCredentials(socket, req.headers.authorization));
-      await deps.reviewerApi(req, res, identity);
+    if (deps.ownApi !== null && deps.ownApi.owns(trace.target)) {
+      // kubegate's own API and UI: never forwarded; reviews are audited by the approval service.
+      await deps.ownApi.handle(req, res, clientCredentials(socket, req.headers.authorization));
       return;
     }
     bytes = await admit(

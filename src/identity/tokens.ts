@@ -73,7 +73,16 @@ export class TokenStore {
   /** The identity a token was issued for, or null for a token kubegate does not know. */
   lookup(token: string): Identity | null {
     if (this.#now() - this.#checkedAt >= TOKEN_FILE_RECHECK_MS) this.#recheck();
-    return this.#byHash.get(sha256(token)) ?? null;
+    return this.#byHash.get(tokenDigest(token)) ?? null;
+  }
+
+  /**
+   * The identity for a token's SHA-256 (hex), or null once it is revoked: web sessions keep the
+   * digest, never the token, and re-check it on every request so that revocation ends them.
+   */
+  lookupDigest(digest: string): Identity | null {
+    if (this.#now() - this.#checkedAt >= TOKEN_FILE_RECHECK_MS) this.#recheck();
+    return this.#byHash.get(digest) ?? null;
   }
 
   /** A new token for `user` in `groups`. The plaintext is returned here and stored nowhere. */
@@ -81,7 +90,7 @@ export class TokenStore {
     checkSubject(user, groups);
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const record: TokenRecord = {
-      sha256: sha256(token),
+      sha256: tokenDigest(token),
       user,
       groups: [...groups],
       createdAt: new Date(this.#now()).toISOString(),
@@ -187,7 +196,8 @@ function damaged(file: string, why: string, cause?: unknown): KubegateError {
   );
 }
 
-function sha256(token: string): string {
+/** How a token is stored and looked up: its SHA-256, hex. */
+export function tokenDigest(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 

@@ -80,6 +80,8 @@ export interface CompiledRule {
   /** Position in the document; decisions list rules in this order. */
   readonly index: number;
   readonly name: string;
+  /** The author's note on why the rule exists (shown in the UI's policy view). */
+  readonly description: string | undefined;
   readonly action: RuleAction;
   readonly message: string | undefined;
   readonly approval: ApprovalRequirement | null;
@@ -134,6 +136,7 @@ export function compilePolicy(doc: PolicyDocument, options: CompileOptions): Com
     return {
       index,
       name: r.name,
+      description: r.description,
       action: r.action,
       message: r.message,
       approval: r.approval === undefined ? null : compileApproval(r.approval, r.name, r.message),

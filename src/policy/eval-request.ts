@@ -118,7 +118,8 @@ export function evalRequest(policy: CompiledPolicy, spec: EvalRequestSpec): Eval
 const approverText = (a: Approver): string => `${a.kind}:${a.name}`;
 const durationText = (ms: number | null): string | null => (ms === null ? null : formatDuration(ms));
 
-function approvalJson(a: ApprovalRequirement): ApprovalJson {
+/** A requirement as reports and the UI show it: approvers as kind:name, durations as text. */
+export function approvalJson(a: ApprovalRequirement): ApprovalJson {
   return {
     rule: a.rule,
     stages: a.stages.map((s) => ({ name: s.name, approvers: s.approvers.map(approverText), count: s.count })),

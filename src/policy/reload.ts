@@ -71,6 +71,7 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
   #everLoaded = false;
   #lastError: PolicyLoadError | null = null;
   #lastDigest: string | null = null;
+  #source: { readonly text: string; readonly digest: string } | null = null;
   #loads = 0;
   #failures = 0;
   #lastLoadedAt: Date | null = null;
@@ -111,6 +112,11 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
 
   current(): CompiledPolicy {
     return this.#policy;
+  }
+
+  /** The text and SHA-256 of the policy in force (for the UI's policy view); null before one loads. */
+  source(): { readonly text: string; readonly digest: string } | null {
+    return this.#source;
   }
 
   lastError(): PolicyLoadError | null {
@@ -172,6 +178,7 @@ export class PolicyStore extends EventEmitter<PolicyStoreEvents> {
     const loaded = loadPolicy(text, this.#file);
     if (!loaded.ok) return this.#fail(loaded.issues);
     this.#policy = loaded.policy;
+    this.#source = { text, digest };
     this.#everLoaded = true;
     this.#lastError = null;
     this.#loads++;

@@ -1,0 +1,112 @@
+// The audit trail over kubegate's own API, for the web UI's audit view:
+//
+//   GET /kubegate/v1/audit?user=&namespace=&verb=&resource=&decision=&kind=&pendingId=&since=&until=&limit=
+//       → {kind: AuditRecordList, items: [{seq, prevHash, hash, event}]}, newest first
+//   GET /kubegate/v1/audit/verify → {kind: AuditVerification, ok, count, …, verifiedAt}
+//
+// Only the users and groups in audit.readers may read it: the trail names everyone's requests.
+// Input: an authenticated caller and the query. Output: what queryAudit and the chain verifier
+// say. Must never write to the trail, and never build a query from anything but the known filters.
+import type { Identity } from '../identity/types.js';
+import {
+  API_VERSION,
+  ApiRefusal,
+  allowMethods,
+  badRequest,
+  printable,
+  sendJson,
+  type ApiResponse,
+  type ApiTarget,
+} from '../web/http.js';
+import { queryAudit, type AuditEntry, type AuditQuery } from './query.js';
+import type { AuditDatabase } from './sqlite-trail.js';
+import type { ChainVerifier } from './verifier.js';
+
+export interface AuditReaders {
+  readonly users: readonly string[];
+  readonly groups: readonly string[];
+}
+
+export interface AuditApiDeps {
+  readonly db: AuditDatabase;
+  readonly verifier: ChainVerifier;
+  readonly readers: AuditReaders;
+}
+
+export interface AuditApi {
+  /** Answers a path whose first part is `audit`. */
+  handle(method: string, target: ApiTarget, res: ApiResponse, who: Identity): Promise<void>;
+}
+
+export const DEFAULT_LIMIT = 200;
+export const MAX_LIMIT = 1000;
+
+const TEXT_FILTERS = ['user', 'namespace', 'verb', 'resource', 'decision', 'kind', 'pendingId'] as const;
+const KNOWN = new Set<string>([...TEXT_FILTERS, 'since', 'until', 'limit']);
+
+export function mayReadAudit(readers: AuditReaders, who: Pick<Identity, 'user' | 'groups'>): boolean {
+  return readers.users.includes(who.user) || who.groups.some((g) => readers.groups.includes(g));
+}
+
+/** The URL query as an AuditQuery; anything unknown or malformed is a 400 naming it. */
+export function auditQueryOf(params: URLSearchParams): AuditQuery {
+  for (const key of params.keys()) {
+    if (!KNOWN.has(key)) {
+      throw badRequest(`unknown filter ${printable(key)}; use ${[...KNOWN].join(', ')}`);
+    }
+  }
+  const query: { -readonly [K in keyof AuditQuery]: AuditQuery[K] } = { limit: DEFAULT_LIMIT };
+  for (const key of TEXT_FILTERS) {
+    const value = params.get(key);
+    if (value !== null && value !== '') query[key] = value.slice(0, 253);
+  }
+  query.since = time(params, 'since');
+  query.until = time(params, 'until');
+  const limit = params.get('limit');
+  if (limit !== null && limit !== '') {
+    const n = Number(limit);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) {
+      throw badRequest(`limit must be a whole number from 1 to ${MAX_LIMIT}; got ${printable(limit)}`);
+    }
+    query.limit = n;
+  }
+  return query;
+}
+
+function time(params: URLSearchParams, key: string): Date | undefined {
+  const value = params.get(key);
+  if (value === null || value === '') return undefined;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    throw badRequest(`${key} must be an ISO 8601 time such as 2026-11-25T10:00:00Z; got ${printable(value)}`);
+  }
+  return date;
+}
+
+export function createAuditApi(deps: AuditApiDeps): AuditApi {
+  return {
+    async handle(method, target, res, who) {
+      allowMethods(method, ['GET']);
+      if (!mayReadAudit(deps.readers, who)) {
+        throw new ApiRefusal(
+          403,
+          'Forbidden',
+          `${who.user} may not read the audit trail; kubegate's operators grant it with audit.readers in its config`,
+          'not-an-audit-reader',
+        );
+      }
+      const { parts } = target;
+      if (parts.length === 1) {
+        const items: AuditEntry[] = [...queryAudit(deps.db, auditQueryOf(target.query))].reverse();
+        sendJson(res, 200, { kind: 'AuditRecordList', apiVersion: API_VERSION, items });
+        return;
+      }
+      if (parts.length === 2 && parts[1] === 'verify') {
+        const status = await deps.verifier.status();
+        sendJson(res, 200, { kind: 'AuditVerification', apiVersion: API_VERSION, ...status });
+        return;
+      }
+      throw new ApiRefusal(404, 'NotFound', `no such kubegate API path: ${printable(target.path)}`);
+    },
+  };
+}

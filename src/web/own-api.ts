@@ -1,0 +1,242 @@
+// kubegate's own surface on the gateway's port, beside the Kubernetes API it fronts:
+//
+//   /ui, /ui/…                  the reviewer web UI's files (assets.ts); no data, no sign-in needed
+//   /kubegate/v1/session        POST {token} signs in (sets the session cookie), GET who am I, DELETE signs out
+//   /kubegate/v1/requests…, /kubegate/v1/watch   approvals (approvals/api.ts)
+//   /kubegate/v1/audit…         the audit trail (audit/api.ts)
+//   /kubegate/v1/policy…        the policy in force and its simulator (policy/api.ts)
+//
+// Who the caller is: a client certificate or bearer token, exactly as for the Kubernetes API
+// (kubegate's CLI), or else a web session cookie (the browser). Must never forward anything
+// upstream, never accept a session cookie on the Kubernetes API (the pipeline never asks this
+// module), and never act on a session for a changing request without its CSRF token and a
+// same-origin Origin: the browser sends the cookie to kubegate whoever's page asks it to.
+import type { Logger } from 'pino';
+import { KubegateError } from '../errors.js';
+import type { ClientRequest } from '../gateway/read-body.js';
+import type { ClientCredentials } from '../identity/identify.js';
+import { tokenDigest } from '../identity/tokens.js';
+import type { Identity } from '../identity/types.js';
+import type { AuditApi } from '../audit/api.js';
+import type { PolicyApi } from '../policy/api.js';
+import type { ReviewerApi } from '../approvals/api.js';
+import { isUiPath, type UiAssets } from './assets.js';
+import {
+  API_PREFIX,
+  API_VERSION,
+  ApiRefusal,
+  allowMethods,
+  apiTarget,
+  badRequest,
+  onlyFields,
+  readJson,
+  sendJson,
+  textField,
+  writeApiError,
+  type ApiResponse,
+} from './http.js';
+import {
+  CSRF_HEADER,
+  clearedSessionCookie,
+  secretsEqual,
+  sessionCookie,
+  sessionIdOf,
+  type Session,
+  type SessionStore,
+} from './session.js';
+
+export interface OwnApiDeps {
+  readonly identify: (credentials: ClientCredentials) => Identity;
+  readonly tokens: {
+    lookup(token: string): Identity | null;
+    lookupDigest(digest: string): Identity | null;
+  };
+  readonly sessions: SessionStore;
+  readonly sessionTtlMs: number;
+  readonly reviewer: ReviewerApi;
+  /** Only audit.readers get past its door. */
+  readonly audit: AuditApi;
+  readonly policy: PolicyApi;
+  readonly assets: UiAssets;
+  readonly log: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
+}
+
+export interface OwnApi {
+  /** True for the paths this module answers (the pipeline sends nothing else here). */
+  owns(target: string): boolean;
+  handle(req: ClientRequest, res: ApiResponse, credentials: ClientCredentials): Promise<void>;
+  close(): void;
+}
+
+/** What the session endpoint answers: who is signed in, and the token for changing requests. */
+export interface SessionView {
+  readonly kind: 'Session';
+  readonly apiVersion: typeof API_VERSION;
+  readonly user: string;
+  readonly groups: readonly string[];
+  /** Send as X-Kubegate-CSRF on every POST and DELETE; null when not signed in by cookie. */
+  readonly csrfToken: string | null;
+  readonly expiresAt: string | null;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+const SIGN_IN = 'Sign in again at /ui/sign-in with your kubegate token.';
+
+type Caller =
+  | { readonly via: 'credential'; readonly identity: Identity }
+  | { readonly via: 'session'; readonly identity: Identity; readonly id: string; readonly session: Session };
+
+const pathOf = (target: string): string => {
+  const q = target.indexOf('?');
+  return q === -1 ? target : target.slice(0, q);
+};
+
+export function createOwnApi(deps: OwnApiDeps): OwnApi {
+  /** The caller's identity: certificate or bearer token first, else the session cookie. */
+  function authenticate(req: ClientRequest, credentials: ClientCredentials): Caller {
+    if (credentials.certificate !== null || credentials.authorization !== undefined) {
+      return { via: 'credential', identity: deps.identify(credentials) };
+    }
+    const id = sessionIdOf(req.headers.cookie);
+    const session = id === null ? null : deps.sessions.get(id);
+    if (id === null || session === null) {
+      throw new KubegateError(
+        'KG_AUTHN_MISSING',
+        `kubegate could not authenticate you: no client certificate, bearer token or web session. ${SIGN_IN}`,
+      );
+    }
+    // The token behind the session must still be valid: revoking it ends the session now.
+    const current = deps.tokens.lookupDigest(session.tokenDigest);
+    if (current === null || current.user !== session.user) {
+      deps.sessions.delete(id);
+      throw new KubegateError(
+        'KG_AUTHN_TOKEN_INVALID',
+        `the token this web session was opened with has been revoked. ${SIGN_IN}`,
+      );
+    }
+    return { via: 'session', identity: { ...current, method: 'token' }, id, session };
+  }
+
+  /** A changing request on a session must come from kubegate's own page (CSRF token, Origin). */
+  function checkCsrf(req: ClientRequest, caller: Caller): void {
+    if (caller.via !== 'session' || SAFE_METHODS.has(req.method ?? '')) return;
+    checkOrigin(req);
+    const sent = req.headers[CSRF_HEADER];
+    if (typeof sent !== 'string' || !secretsEqual(sent, caller.session.csrfToken)) {
+      throw new KubegateError(
+        'KG_AUTHN_CSRF',
+        'kubegate refused the request: it came without the web session’s CSRF token, so it may not come from kubegate’s own page. Nothing was done; reload the page and try again.',
+      );
+    }
+  }
+
+  async function signIn(req: ClientRequest, res: ApiResponse): Promise<void> {
+    checkOrigin(req);
+    const body = await readJson(req);
+    onlyFields(body, ['token']);
+    const token = (textField(body, 'token', 512) ?? '').trim();
+    if (token === '') throw badRequest('paste your kubegate token (it starts with kg_) to sign in');
+    const identity = deps.tokens.lookup(token);
+    if (identity === null) {
+      throw new KubegateError(
+        'KG_AUTHN_TOKEN_INVALID',
+        'kubegate does not know this token (mistyped, or revoked). Use the token from your kubegate kubeconfig, or ask an operator for one: kubegate user add NAME --token.',
+      );
+    }
+    const { id, session } = deps.sessions.create(identity, tokenDigest(token));
+    deps.log.info({ user: identity.user, groups: identity.groups }, 'web UI sign-in');
+    sendJson(res, 200, sessionView(identity, session), {
+      'set-cookie': sessionCookie(id, deps.sessionTtlMs),
+    });
+  }
+
+  async function session(
+    req: ClientRequest,
+    res: ApiResponse,
+    credentials: ClientCredentials,
+  ): Promise<void> {
+    const method = req.method ?? '';
+    allowMethods(method, ['GET', 'POST', 'DELETE']);
+    if (method === 'POST') return signIn(req, res);
+    const caller = authenticate(req, credentials);
+    checkCsrf(req, caller);
+    if (method === 'GET') {
+      sendJson(res, 200, sessionView(caller.identity, caller.via === 'session' ? caller.session : null));
+      return;
+    }
+    if (caller.via === 'session') deps.sessions.delete(caller.id);
+    sendJson(
+      res,
+      200,
+      { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 200 },
+      { 'set-cookie': clearedSessionCookie() },
+    );
+  }
+
+  async function route(req: ClientRequest, res: ApiResponse, credentials: ClientCredentials): Promise<void> {
+    const target = req.url ?? '';
+    const path = pathOf(target);
+    if (isUiPath(path)) return deps.assets.serve(req.method ?? '', path, res);
+    const parsed = apiTarget(target);
+    const first = parsed.parts[0];
+    if (first === 'session' && parsed.parts.length === 1) return session(req, res, credentials);
+    const caller = authenticate(req, credentials);
+    checkCsrf(req, caller);
+    if (first === 'audit') return deps.audit.handle(req.method ?? '', parsed, res, caller.identity);
+    if (first === 'policy') return deps.policy.handle(req, parsed, res, caller.identity);
+    // requests, watch, and the reviewer API's own answer to anything else.
+    return deps.reviewer.handle(req, res, caller.identity);
+  }
+
+  return {
+    owns(target) {
+      const path = pathOf(target);
+      return (
+        path.startsWith(API_PREFIX) || path === '/kubegate' || path.startsWith('/kubegate/') || isUiPath(path)
+      );
+    },
+    async handle(req, res, credentials) {
+      try {
+        await route(req, res, credentials);
+      } catch (err) {
+        if (!(err instanceof ApiRefusal) && !(err instanceof KubegateError)) {
+          deps.log.error({ err, path: req.url }, 'bug: kubegate API request failed');
+        }
+        writeApiError(res, err);
+      }
+    },
+    close() {
+      deps.reviewer.close();
+    },
+  };
+}
+
+function sessionView(identity: Pick<Identity, 'user' | 'groups'>, session: Session | null): SessionView {
+  return {
+    kind: 'Session',
+    apiVersion: API_VERSION,
+    user: identity.user,
+    groups: identity.groups,
+    csrfToken: session?.csrfToken ?? null,
+    expiresAt: session === null ? null : new Date(session.expiresAt).toISOString(),
+  };
+}
+
+/**
+ * A browser names the page that made a request in Origin (always on POST and DELETE from
+ * fetch) and says whether it was another site in Sec-Fetch-Site. Either pointing elsewhere is
+ * refused; a client that sends neither is not a browser acting for someone else.
+ */
+function checkOrigin(req: ClientRequest): void {
+  const site = req.headers['sec-fetch-site'];
+  const origin = req.headers.origin;
+  const host = req.headers[':authority'] ?? req.headers.host;
+  const crossSite = site !== undefined && site !== 'same-origin' && site !== 'none';
+  const otherOrigin = origin !== undefined && (typeof host !== 'string' || origin !== `https://${host}`);
+  if (crossSite || otherOrigin) {
+    throw new KubegateError(
+      'KG_AUTHN_CSRF',
+      'kubegate refused a request made by another site’s page on your behalf. Nothing was done; use kubegate’s own UI.',
+    );
+  }
+}
