@@ -3,11 +3,12 @@
 // with sample workloads; with --context it fronts that kubeconfig context instead. Runs until
 // Ctrl-C, then stops everything it started.
 import type { Command } from 'commander';
-import { copyFile, mkdir, access } from 'node:fs/promises';
+import { copyFile, mkdir, access, writeFile } from 'node:fs/promises';
 import { resolve, join, relative } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { startGateway, type RunningGateway } from '../main.js';
 import { addUser } from '../identity/users.js';
+import { TokenStore } from '../identity/tokens.js';
 import { untilSignalled } from './signals.js';
 import { startControlPlane, stopControlPlane, type TestbedState } from '../../testbed/control-plane.js';
 import { apiClient, type ApiClient } from '../../testbed/api.js';
@@ -27,6 +28,12 @@ const PEOPLE: readonly { name: string; groups: string[] }[] = [
   { name: 'bob', groups: ['sre'] },
   { name: 'carol', groups: ['sre', 'security'] },
 ];
+
+/** A path as the user can type it: relative to the working directory when below it. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? path : rel;
+}
 
 const exists = (path: string): Promise<boolean> =>
   access(path).then(
@@ -151,9 +158,16 @@ export function registerUp(program: Command): void {
             listen: { host: '127.0.0.1', port: Number(opts.port) },
             upstream,
             policy: { file: policyFile },
+            // The reviewers may read the audit trail in the UI; alice, a developer, may not.
+            audit: { readers: { users: [], groups: ['sre', 'security'] } },
+            publicUrl: `https://127.0.0.1:${Number(opts.port)}`,
           },
         });
         gateway = await startGateway(config);
+        // Web UI sign-in: one token per person, in a file only they (the owner) can read. Each
+        // start replaces the previous demo tokens rather than piling them up.
+        const tokens = await TokenStore.open(dataDir);
+        const tokenFiles: Record<string, string> = {};
         const kubeconfigs: Record<string, string> = {};
         for (const person of PEOPLE) {
           const out = join(dataDir, `${person.name}.kubeconfig`);
@@ -166,8 +180,11 @@ export function registerUp(program: Command): void {
             out,
             overwrite: true,
           });
-          const rel = relative(process.cwd(), out);
-          kubeconfigs[person.name] = rel.startsWith('..') ? out : rel;
+          kubeconfigs[person.name] = shown(out);
+          await tokens.revoke(person.name);
+          const tokenFile = join(dataDir, `${person.name}.token`);
+          await writeFile(tokenFile, `${await tokens.issue(person.name, person.groups)}\n`, { mode: 0o600 });
+          tokenFiles[person.name] = shown(tokenFile);
         }
         const k = (who: string) => `kubectl --kubeconfig ${kubeconfigs[who]}`;
         const kg = (who: string, args: string) =>
@@ -187,6 +204,9 @@ export function registerUp(program: Command): void {
         console.log('  …and in another shell, carol looks and approves:');
         console.log(`  ${kg('carol', 'list')}`);
         console.log(`  ${kg('carol', 'approve <id>')}`);
+        console.log(`\nReviewer web UI: ${gateway.url}/ui — kubegate's own CA signs it, so the browser warns once`);
+        console.log(`(or trust ${shown(join(dataDir, 'pki', 'ca.crt'))}). Sign in with a token from a file:`);
+        console.log(`  bob: ${tokenFiles.bob}   carol: ${tokenFiles.carol}   alice: ${tokenFiles.alice}`);
         console.log('\nPress Ctrl-C to stop.');
         await untilSignalled();
       } finally {
