@@ -180,6 +180,12 @@ test('a held delete reaches the queue live; two SREs approve in the browser; kub
   }, pendingId);
   assert.equal(forced.status, 403);
   assert.match(forced.body.message, /own request/u);
+  // The session cookie is for kubegate's own API only: the Kubernetes API does not take it.
+  const kubeApi = await alice.evaluate(async (namespace) => {
+    const res = await fetch(`/apis/apps/v1/namespaces/${namespace}/statefulsets`);
+    return res.status;
+  }, ns);
+  assert.equal(kubeApi, 401);
   await screenshot(alice, 'ui-own-request');
 
   // bob approves with a comment: one of two.
