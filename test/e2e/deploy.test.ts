@@ -1,0 +1,873 @@
+// The deployment: deploy/kubernetes (kubegate in a cluster) and the Containerfile, checked against
+// the real test bed and the repository.
+//   - Every manifest, alone and as the kustomization renders them, passes `kubectl apply
+//     --dry-run=server` in the namespace kubegate, which enforces Pod Security "restricted";
+//     broken copies (a misspelt field, a bad port, a loosened securityContext) are refused.
+//   - kubegate.yaml in the kubegate-config ConfigMap passes kubegate's own config loader and
+//     agrees with the StatefulSet and the image; the kubegate-policy ConfigMap equals
+//     examples/policy.yaml and passes `kubegate policy check`.
+//   - The ServiceAccount may impersonate callers and read objects, nothing else.
+//   - With the ConfigMap's listen address the generated serving certificate does not name the
+//     address clients dial; a kubeconfig with tls-server-name: localhost reaches kubegate
+//     (docs/DEPLOY.md, TLS).
+//   - No container engine runs here, so the Containerfile is checked statically: its COPY sources
+//     exist or are built, its ENTRYPOINT is what `npm run build` emits, it runs as a non-root uid.
+// The namespace kubegate is created for real (a server dry run of namespaced objects needs it) and
+// deleted afterwards; nothing else is persisted.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, posix, resolve } from 'node:path';
+import ts from 'typescript';
+import { parseAllDocuments, stringify } from 'yaml';
+import { useTestbed } from '../fixtures/testbed.js';
+import { kubectl, type KubectlResult, type KubectlVersion } from '../fixtures/kubectl.js';
+import { kubegate } from '../fixtures/gateway.js';
+import { loadConfig } from '../../src/config/load.js';
+import { freePort } from '../../testbed/ports.js';
+import { stopPid } from '../../testbed/processes.js';
+import type { TestbedState } from '../../testbed/control-plane.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const deployDir = join(root, 'deploy/kubernetes');
+const NAMESPACE = 'kubegate';
+
+let tb: TestbedState;
+let createdNamespace = false;
+const scratch: string[] = [];
+
+// Registered at the file's root so that it runs when the file's tests end (see fixtures/testbed.ts).
+after(async () => {
+  if (createdNamespace) await admin(['delete', 'namespace', NAMESPACE, '--wait=false']);
+  for (const dir of scratch) await rm(dir, { recursive: true, force: true });
+});
+
+before(async () => {
+  tb = await useTestbed();
+  const existing = await admin(['get', 'namespace', NAMESPACE, '-o', 'name']);
+  const r = await admin(['apply', '-f', join(deployDir, 'namespace.yaml')]);
+  assert.equal(r.code, 0, r.stderr);
+  createdNamespace = existing.code !== 0;
+});
+
+function admin(args: readonly string[], stdin?: string, version?: KubectlVersion): Promise<KubectlResult> {
+  return kubectl(args, {
+    kubeconfig: tb.adminKubeconfig,
+    ...(stdin === undefined ? {} : { stdin }),
+    ...(version === undefined ? {} : { version }),
+  });
+}
+
+async function scratchDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'kubegate-deploy-'));
+  scratch.push(dir);
+  return dir;
+}
+
+// --- the manifests, as plain data -------------------------------------------------------------
+
+interface KubeObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Readonly<Record<string, string>>;
+  };
+}
+
+interface ConfigMap extends KubeObject {
+  readonly data: Readonly<Record<string, string>>;
+}
+
+interface Binding extends KubeObject {
+  readonly subjects: readonly { readonly kind: string; readonly name: string; readonly namespace?: string }[];
+}
+
+interface Container {
+  readonly name: string;
+  readonly image: string;
+  readonly args?: readonly string[];
+  readonly ports?: readonly { readonly name?: string; readonly containerPort: number }[];
+  readonly securityContext?: {
+    readonly allowPrivilegeEscalation?: boolean;
+    readonly readOnlyRootFilesystem?: boolean;
+    readonly runAsNonRoot?: boolean;
+    readonly runAsUser?: number;
+    readonly capabilities?: { readonly drop?: readonly string[]; readonly add?: readonly string[] };
+    readonly seccompProfile?: { readonly type: string };
+  };
+  readonly volumeMounts?: readonly {
+    readonly name: string;
+    readonly mountPath: string;
+    readonly subPath?: string;
+    readonly readOnly?: boolean;
+  }[];
+}
+
+interface StatefulSet extends KubeObject {
+  readonly spec: {
+    readonly replicas: number;
+    readonly template: {
+      readonly spec: {
+        readonly serviceAccountName: string;
+        readonly securityContext: {
+          readonly runAsNonRoot?: boolean;
+          readonly runAsUser?: number;
+          readonly fsGroup?: number;
+          readonly seccompProfile?: { readonly type: string };
+        };
+        readonly containers: readonly Container[];
+        readonly volumes: readonly {
+          readonly name: string;
+          readonly configMap?: { readonly name: string };
+        }[];
+      };
+    };
+    readonly volumeClaimTemplates: readonly { readonly metadata: { readonly name: string } }[];
+  };
+}
+
+interface Service extends KubeObject {
+  readonly spec: {
+    readonly type: string;
+    readonly ports: readonly { readonly port: number; readonly targetPort: number | string }[];
+  };
+}
+
+function parseObjects(text: string, where: string): KubeObject[] {
+  return parseAllDocuments(text)
+    .map((doc) => {
+      if (doc.errors.length > 0) throw new Error(`${where}: ${doc.errors[0]!.message}`);
+      return doc.toJS() as KubeObject | null;
+    })
+    .filter((o): o is KubeObject => o !== null);
+}
+
+async function objectsIn(file: string): Promise<KubeObject[]> {
+  return parseObjects(await readFile(join(deployDir, file), 'utf8'), file);
+}
+
+function find<T extends KubeObject>(objects: readonly KubeObject[], kind: string, name: string): T {
+  const found = objects.filter((o) => o.kind === kind && o.metadata.name === name);
+  assert.equal(found.length, 1, `expected one ${kind} ${name}, found ${found.length}`);
+  return found[0] as T;
+}
+
+/** The manifests the kustomization lists, in its order. */
+async function kustomizationResources(): Promise<string[]> {
+  const [k] = parseObjects(await readFile(join(deployDir, 'kustomization.yaml'), 'utf8'), 'kustomization');
+  return (k as unknown as { resources: string[] }).resources;
+}
+
+async function allObjects(): Promise<KubeObject[]> {
+  const out: KubeObject[] = [];
+  for (const file of await kustomizationResources()) out.push(...(await objectsIn(file)));
+  return out;
+}
+
+const MANIFESTS = readdirSync(deployDir)
+  .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+  .sort();
+
+/** Each object a dry-run apply printed, e.g. `configmap/kubegate-config created (server dry run)`. */
+function dryRunLines(stdout: string): string[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '');
+}
+
+function assertServerDryRun(r: KubectlResult, objects: readonly KubeObject[]): void {
+  assert.equal(r.code, 0, r.stderr);
+  const lines = dryRunLines(r.stdout);
+  assert.equal(lines.length, objects.length, r.stdout);
+  for (const line of lines) assert.match(line, /\(server dry run\)$/);
+  // Warnings are printed, not failed: Pod Security "warn" names a pod spec "enforce" would refuse.
+  assert.doesNotMatch(r.stderr, /would violate PodSecurity/);
+  assert.doesNotMatch(r.stderr, /error/i);
+}
+
+// --- manifests against the API server ----------------------------------------------------------
+
+test('the kustomization lists every manifest in deploy/kubernetes, and each exists', async () => {
+  const resources = await kustomizationResources();
+  assert.deepEqual([...resources].sort(), MANIFESTS);
+});
+
+for (const file of MANIFESTS) {
+  test(`${file} passes kubectl apply --dry-run=server`, async () => {
+    const r = await admin(['apply', '--dry-run=server', '-f', join(deployDir, file)]);
+    assertServerDryRun(r, await objectsIn(file));
+  });
+}
+
+test('the kustomization renders every manifest once, binds both roles to the ServiceAccount only, and passes a server dry run', async () => {
+  const rendered = await admin(['kustomize', deployDir]);
+  assert.equal(rendered.code, 0, rendered.stderr);
+  const objects = parseObjects(rendered.stdout, 'kubectl kustomize');
+  const ids = (list: readonly KubeObject[]) =>
+    list.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort();
+  assert.deepEqual(ids(objects), ids(await allObjects()));
+  // upstream-rbac.yaml also names the User "kubegate" (the test bed's identity); in a cluster
+  // only the ServiceAccount may impersonate.
+  for (const name of ['kubegate-impersonator', 'kubegate-object-reader']) {
+    assert.deepEqual(find<Binding>(objects, 'ClusterRoleBinding', name).subjects, [
+      { kind: 'ServiceAccount', name: 'kubegate', namespace: NAMESPACE },
+    ]);
+  }
+  // The oldest kubectl the tests use (kustomize v5.0) renders the same.
+  const old = await admin(['kustomize', deployDir], undefined, '1.27');
+  assert.equal(old.code, 0, old.stderr);
+  assert.deepEqual(parseObjects(old.stdout, 'kubectl 1.27 kustomize'), objects);
+
+  const r = await admin(['apply', '--dry-run=server', '-f', '-'], rendered.stdout);
+  assertServerDryRun(r, objects);
+});
+
+const BROKEN: readonly {
+  readonly name: string;
+  readonly edit: (statefulSet: string) => string;
+  readonly want: RegExp;
+  readonly refused: boolean;
+}[] = [
+  {
+    name: 'a misspelt securityContext field is refused (it would otherwise be dropped silently)',
+    edit: (s) => s.replace('readOnlyRootFilesystem: true', 'readOnlyRootFileSystem: true'),
+    want: /strict decoding error: unknown field "spec\.template\.spec\.containers\[0\]\.securityContext\.readOnlyRootFileSystem"/,
+    refused: true,
+  },
+  {
+    name: 'a container port out of range is refused',
+    edit: (s) => s.replace('containerPort: 8443', 'containerPort: 84430'),
+    want: /The StatefulSet "kubegate" is invalid: .*containerPort: Invalid value: 84430/,
+    refused: true,
+  },
+  {
+    name: 'a pod that may run as root draws the Pod Security "restricted" warning',
+    edit: (s) => s.replaceAll('runAsNonRoot: true', 'runAsNonRoot: false'),
+    want: /would violate PodSecurity "restricted:latest": runAsNonRoot != true/,
+    refused: false,
+  },
+];
+
+for (const row of BROKEN) {
+  test(`a broken copy of statefulset.yaml: ${row.name}`, async () => {
+    const original = await readFile(join(deployDir, 'statefulset.yaml'), 'utf8');
+    const broken = row.edit(original);
+    assert.notEqual(broken, original, 'the edit changed nothing');
+    const r = await admin(['apply', '--dry-run=server', '-f', '-'], broken);
+    assert.equal(r.code, row.refused ? 1 : 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, row.want);
+  });
+}
+
+const SERVICE_ACCOUNT = `system:serviceaccount:${NAMESPACE}:kubegate`;
+
+interface Access {
+  readonly verb: string;
+  readonly group: string;
+  readonly resource: string;
+  readonly subresource?: string;
+  readonly namespace?: string;
+}
+
+// Asked as SubjectAccessReviews rather than `kubectl auth can-i`, which cannot name userextras
+// (discovery does not list it). An impersonated extra is resource userextras, subresource the key.
+const ACCESS: readonly { readonly access: Access; readonly allowed: boolean }[] = [
+  { access: { verb: 'impersonate', group: '', resource: 'users' }, allowed: true },
+  { access: { verb: 'impersonate', group: '', resource: 'groups' }, allowed: true },
+  {
+    access: {
+      verb: 'impersonate',
+      group: 'authentication.k8s.io',
+      resource: 'userextras',
+      subresource: 'kubegate.dev/request-id',
+    },
+    allowed: true,
+  },
+  {
+    access: {
+      verb: 'impersonate',
+      group: 'authentication.k8s.io',
+      resource: 'userextras',
+      subresource: 'scopes',
+    },
+    allowed: false,
+  },
+  {
+    access: { verb: 'impersonate', group: '', resource: 'serviceaccounts', namespace: 'default' },
+    allowed: false,
+  },
+  { access: { verb: 'get', group: '', resource: 'pods', namespace: 'default' }, allowed: true },
+  { access: { verb: 'watch', group: 'apps', resource: 'deployments' }, allowed: true },
+  { access: { verb: 'create', group: '', resource: 'pods', namespace: 'default' }, allowed: false },
+  {
+    access: { verb: 'delete', group: 'apps', resource: 'deployments', namespace: 'default' },
+    allowed: false,
+  },
+  {
+    access: { verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace: 'default' },
+    allowed: false,
+  },
+  {
+    access: { verb: 'update', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' },
+    allowed: false,
+  },
+  {
+    access: { verb: 'escalate', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
+    allowed: false,
+  },
+];
+
+test('upstream-rbac.yaml lets the ServiceAccount impersonate callers and read objects, and nothing else', async () => {
+  const wrong: string[] = [];
+  for (const { access, allowed } of ACCESS) {
+    const review = {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: {
+        user: SERVICE_ACCOUNT,
+        groups: ['system:serviceaccounts', `system:serviceaccounts:${NAMESPACE}`, 'system:authenticated'],
+        resourceAttributes: access,
+      },
+    };
+    const r = await admin(['create', '-f', '-', '-o', 'json'], JSON.stringify(review));
+    assert.equal(r.code, 0, r.stderr);
+    const got = (JSON.parse(r.stdout) as { status: { allowed: boolean } }).status.allowed;
+    if (got !== allowed) wrong.push(`${JSON.stringify(access)}: allowed ${got}, want ${allowed}`);
+  }
+  assert.deepEqual(wrong, []);
+});
+
+// --- kubegate's own view of the ConfigMaps -----------------------------------------------------
+
+async function statefulSet(): Promise<StatefulSet> {
+  return find<StatefulSet>(await objectsIn('statefulset.yaml'), 'StatefulSet', 'kubegate');
+}
+
+function mountOf(container: Container, volume: string): { mountPath: string; subPath?: string } {
+  const mount = container.volumeMounts?.find((m) => m.name === volume);
+  assert.ok(mount, `no volumeMount of ${volume}`);
+  return mount;
+}
+
+/** The ConfigMap a volume of the pod mounts, and where. */
+function configMapMount(sts: StatefulSet, configMap: string): { mountPath: string; subPath?: string } {
+  const volume = sts.spec.template.spec.volumes.find((v) => v.configMap?.name === configMap);
+  assert.ok(volume, `no volume mounts the ConfigMap ${configMap}`);
+  return mountOf(sts.spec.template.spec.containers[0]!, volume.name);
+}
+
+async function configMapText(): Promise<string> {
+  const cm = find<ConfigMap>(await objectsIn('configmap-config.yaml'), 'ConfigMap', 'kubegate-config');
+  const text = cm.data['kubegate.yaml'];
+  assert.ok(text !== undefined, 'kubegate-config has no kubegate.yaml');
+  return text;
+}
+
+test("kubegate.yaml in the kubegate-config ConfigMap passes kubegate's config loader and fits the StatefulSet and the image", async () => {
+  const file = join(await scratchDir(), 'kubegate.yaml');
+  await writeFile(file, await configMapText());
+  const config = await loadConfig({ file });
+  assert.equal(config.upstream.inCluster, true);
+  assert.equal(config.upstream.kubeconfig, undefined);
+  assert.deepEqual(config.listen, { host: '0.0.0.0', port: 8443 });
+  assert.equal(config.dataDir, '/var/lib/kubegate');
+  assert.equal(dirname(config.audit.file), config.dataDir, 'the audit trail belongs on the volume');
+
+  const sts = await statefulSet();
+  const container = sts.spec.template.spec.containers[0]!;
+  assert.equal(mountOf(container, 'data').mountPath, config.dataDir);
+  assert.deepEqual(
+    sts.spec.volumeClaimTemplates.map((v) => v.metadata.name),
+    ['data'],
+  );
+  assert.deepEqual(
+    container.ports?.map((p) => p.containerPort),
+    [config.listen.port],
+  );
+  // The config file is where the image's CMD (and the container's args) look for it.
+  const configMount = configMapMount(sts, 'kubegate-config');
+  assert.equal(configMount.subPath, 'kubegate.yaml');
+  const image = await containerfile();
+  assert.deepEqual(container.args, image.cmd);
+  assert.equal(image.cmd.at(-1), configMount.mountPath);
+  assert.deepEqual(image.volumes, [config.dataDir]);
+  assert.deepEqual(image.expose, [String(config.listen.port)]);
+  // The policy ConfigMap is mounted as a folder (a subPath mount would never see an update, so
+  // hot reload would not happen), and policy.file is one of its keys.
+  const policy = find<ConfigMap>(await objectsIn('configmap-policy.yaml'), 'ConfigMap', 'kubegate-policy');
+  const policyMount = configMapMount(sts, 'kubegate-policy');
+  assert.equal(policyMount.subPath, undefined);
+  assert.ok(config.policy.file !== undefined);
+  assert.equal(dirname(config.policy.file), policyMount.mountPath);
+  assert.ok(
+    basename(config.policy.file) in policy.data,
+    `kubegate-policy has no ${basename(config.policy.file)}`,
+  );
+});
+
+test('a misspelt field in that kubegate.yaml is refused by the config loader', async () => {
+  const file = join(await scratchDir(), 'kubegate.yaml');
+  await writeFile(file, (await configMapText()).replace('listen:', 'lisen:'));
+  await assert.rejects(loadConfig({ file }), { code: 'KG_CONFIG_INVALID' });
+});
+
+test('the kubegate-policy ConfigMap holds examples/policy.yaml, and kubegate policy check accepts it', async () => {
+  const cm = find<ConfigMap>(await objectsIn('configmap-policy.yaml'), 'ConfigMap', 'kubegate-policy');
+  const example = await readFile(join(root, 'examples/policy.yaml'), 'utf8');
+  assert.equal(
+    cm.data['policy.yaml'],
+    example,
+    'deploy/kubernetes/configmap-policy.yaml has drifted from examples/policy.yaml: copy it again',
+  );
+  const file = join(await scratchDir(), 'policy.yaml');
+  await writeFile(file, cm.data['policy.yaml']);
+  const r = await kubegate(['policy', 'check', file]);
+  assert.match(r.stdout, /policy\.yaml: valid, \d+ rules/);
+});
+
+test('kubegate policy check refuses a broken copy of that policy', async () => {
+  const file = join(await scratchDir(), 'policy.yaml');
+  const example = await readFile(join(root, 'examples/policy.yaml'), 'utf8');
+  await writeFile(file, example.replace('action: allow', 'action: alow'));
+  await assert.rejects(kubegate(['policy', 'check', file]), (err: { code?: number; stdout?: string }) => {
+    assert.equal(err.code, 1);
+    return true;
+  });
+});
+
+test('the StatefulSet runs one replica of the image of this version, as the Containerfile user, locked down', async () => {
+  const sts = await statefulSet();
+  const pod = sts.spec.template.spec;
+  const [container, ...others] = pod.containers;
+  assert.ok(container);
+  assert.deepEqual(others, []);
+  // One replica: the SQLite audit trail and approvals live on one ReadWriteOnce volume.
+  assert.equal(sts.spec.replicas, 1);
+  assert.equal(pod.serviceAccountName, 'kubegate');
+  const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+  assert.equal(container.image, `ghcr.io/kubegate/kubegate:${version}`);
+  const uid = (await containerfile()).uid;
+  assert.equal(pod.securityContext.runAsNonRoot, true);
+  assert.equal(pod.securityContext.runAsUser, uid);
+  assert.equal(pod.securityContext.fsGroup, uid, 'the data volume must be writable by that user');
+  assert.deepEqual(pod.securityContext.seccompProfile, { type: 'RuntimeDefault' });
+  assert.deepEqual(container.securityContext, {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    runAsUser: uid,
+    runAsGroup: uid,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
+  const service = find<Service>(await objectsIn('service.yaml'), 'Service', 'kubegate');
+  assert.equal(service.spec.type, 'ClusterIP');
+  assert.deepEqual(
+    service.spec.ports.map((p) => [p.port, p.targetPort]),
+    [[443, 'https']],
+  );
+  assert.equal(container.ports?.find((p) => p.name === 'https')?.containerPort, 8443);
+});
+
+test('with listen.host 0.0.0.0 as in the ConfigMap, kubectl reaches kubegate by another address only with tls-server-name: localhost', async () => {
+  // kubegate's generated serving certificate names listen.host, localhost and 127.0.0.1, not the
+  // Service's DNS name; docs/DEPLOY.md (TLS) offers tls-server-name until a real certificate is
+  // mounted. Here 127.0.0.2 plays the Service address. Paths and upstream are the test bed's, as
+  // upstream.inCluster needs a pod; listen, policy and the layout of the data dir are the
+  // ConfigMaps'.
+  const dir = await scratchDir();
+  const port = await freePort();
+  const deployed = (await loadConfig({ file: await writeTemp(dir, 'deployed.yaml', await configMapText()) }))
+    .listen;
+  const policyCm = find<ConfigMap>(await objectsIn('configmap-policy.yaml'), 'ConfigMap', 'kubegate-policy');
+  await mkdir(join(dir, 'policy'));
+  const policyFile = await writeTemp(join(dir, 'policy'), 'policy.yaml', policyCm.data['policy.yaml']!);
+  const dataDir = join(dir, 'data');
+  const configFile = await writeTemp(
+    dir,
+    'kubegate.yaml',
+    stringify({
+      dataDir,
+      listen: { host: deployed.host, port },
+      upstream: { kubeconfig: tb.upstreamKubeconfig },
+      policy: { file: policyFile },
+      audit: { file: join(dataDir, 'audit.db') },
+      log: { level: 'warn' },
+    }),
+  );
+  let output = '';
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'serve', '--config', configFile],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const exited = once(child, 'exit').then(([code, signal]) => String(signal ?? code));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  try {
+    await waitFor(
+      () => output.includes('kubegate listening on'),
+      () => child.exitCode !== null,
+      () => output,
+    );
+    const kubeconfig = join(dir, 'bob.kubeconfig');
+    await kubegate([
+      'user',
+      'add',
+      'bob',
+      '--group',
+      'sre',
+      '--data-dir',
+      dataDir,
+      '--out',
+      kubeconfig,
+      '--server',
+      `https://127.0.0.2:${port}`,
+    ]);
+    const bob = (args: readonly string[]) => kubectl(args, { kubeconfig });
+    let r = await bob(['get', '--raw', '/version']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /x509: certificate is valid for .*not 127\.0\.0\.2/);
+    r = await bob(['config', 'set-cluster', 'kubegate', '--tls-server-name=localhost']);
+    assert.equal(r.code, 0, r.stderr);
+    r = await bob(['get', '--raw', '/version']);
+    assert.equal(r.code, 0, `${r.stderr}\n${output}`);
+    assert.equal((JSON.parse(r.stdout) as { gitVersion: string }).gitVersion, tb.kubernetesVersion);
+  } finally {
+    if (child.pid !== undefined) await stopPid(child.pid, exited);
+  }
+});
+
+async function writeTemp(dir: string, name: string, text: string): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+async function waitFor(ready: () => boolean, failed: () => boolean, log: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!ready()) {
+    if (failed() || Date.now() > deadline) assert.fail(`kubegate did not start:\n${log()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// --- the Containerfile, statically -------------------------------------------------------------
+
+interface Instruction {
+  readonly keyword: string;
+  readonly args: string;
+}
+
+interface Stage {
+  readonly image: string;
+  readonly name: string | null;
+  readonly instructions: readonly Instruction[];
+}
+
+interface ImageDefinition {
+  readonly stages: readonly Stage[];
+  readonly entrypoint: readonly string[];
+  readonly cmd: readonly string[];
+  readonly user: string;
+  readonly uid: number;
+  readonly volumes: readonly string[];
+  readonly expose: readonly string[];
+}
+
+/**
+ * Docker's rules, as far as the Containerfile uses them: `#` lines are comments (inside a
+ * continued instruction too), a trailing backslash continues the line, and ARGs before the first
+ * FROM are the defaults FROM substitutes.
+ */
+function parseContainerfile(text: string): Stage[] {
+  const logical: string[] = [];
+  let current = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('#') || line === '') continue;
+    if (line.endsWith('\\')) {
+      current += `${line.slice(0, -1)} `;
+      continue;
+    }
+    logical.push(`${current}${line}`);
+    current = '';
+  }
+  assert.equal(current, '', 'the Containerfile ends inside a continued line');
+  const defaults = new Map<string, string>();
+  const stages: { image: string; name: string | null; instructions: Instruction[] }[] = [];
+  for (const line of logical) {
+    const [, word = '', args = ''] = /^(\S+)\s*(.*)$/su.exec(line) ?? [];
+    const keyword = word.toUpperCase();
+    if (keyword === 'ARG' && stages.length === 0) {
+      const [name = '', value = ''] = args.split('=');
+      defaults.set(name, value);
+    } else if (keyword === 'FROM') {
+      const substituted = args.replace(/\$\{(\w+)\}/gu, (_, name: string) => defaults.get(name) ?? '');
+      const [image = '', as, name] = substituted.split(/\s+/u);
+      stages.push({ image, name: as?.toUpperCase() === 'AS' ? (name ?? null) : null, instructions: [] });
+    } else {
+      assert.ok(stages.length > 0, `${keyword} before the first FROM`);
+      stages.at(-1)!.instructions.push({ keyword, args });
+    }
+  }
+  return stages;
+}
+
+function last(stage: Stage, keyword: string): string {
+  const found = stage.instructions.filter((i) => i.keyword === keyword).at(-1);
+  assert.ok(found, `the final stage has no ${keyword}`);
+  return found.args;
+}
+
+async function containerfile(): Promise<ImageDefinition> {
+  const stages = parseContainerfile(await readFile(join(root, 'Containerfile'), 'utf8'));
+  const final = stages.at(-1)!;
+  const user = last(final, 'USER');
+  const volume = last(final, 'VOLUME');
+  return {
+    stages,
+    entrypoint: JSON.parse(last(final, 'ENTRYPOINT')) as string[],
+    cmd: JSON.parse(last(final, 'CMD')) as string[],
+    user,
+    uid: /^\d+(:\d+)?$/u.test(user) ? Number(user.split(':')[0]) : NaN,
+    volumes: volume.startsWith('[') ? (JSON.parse(volume) as string[]) : volume.split(/\s+/u),
+    expose: last(final, 'EXPOSE').split(/\s+/u),
+  };
+}
+
+interface Copy {
+  readonly from: string | null;
+  readonly sources: readonly string[];
+  readonly dest: string;
+}
+
+function copyOf(args: string): Copy {
+  const words = args.trim().split(/\s+/u);
+  const flags = words.filter((w) => w.startsWith('--'));
+  const paths = words.filter((w) => !w.startsWith('--'));
+  const from = flags.find((f) => f.startsWith('--from='))?.slice('--from='.length) ?? null;
+  assert.ok(paths.length >= 2, `COPY ${args}: needs a source and a destination`);
+  return { from, sources: paths.slice(0, -1), dest: paths.at(-1)! };
+}
+
+/** Each COPY of a stage with the WORKDIR it runs in. */
+function copiesOf(stage: Stage): { copy: Copy; workdir: string }[] {
+  let workdir = '/';
+  const out: { copy: Copy; workdir: string }[] = [];
+  for (const i of stage.instructions) {
+    if (i.keyword === 'WORKDIR') workdir = posix.resolve(workdir, i.args.trim());
+    if (i.keyword === 'COPY') out.push({ copy: copyOf(i.args), workdir });
+  }
+  return out;
+}
+
+/** .dockerignore / .containerignore patterns (`*`, `**`, `?`, `!`); a match on a folder covers its files. */
+function ignoreMatcher(text: string): (path: string) => boolean {
+  const rules = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((line) => {
+      const negate = line.startsWith('!');
+      const pattern = (negate ? line.slice(1) : line).replace(/^\/+/u, '');
+      let re = '';
+      for (let i = 0; i < pattern.length; i++) {
+        const c = pattern[i]!;
+        if (c === '*' && pattern[i + 1] === '*') {
+          i++;
+          if (pattern[i + 1] === '/') {
+            i++;
+            re += '(?:.*/)?';
+          } else re += '.*';
+        } else if (c === '*') re += '[^/]*';
+        else if (c === '?') re += '[^/]';
+        else re += c.replace(/[.+^${}()|[\]\\]/gu, '\\$&');
+      }
+      return { negate, re: new RegExp(`^${re}$`, 'u') };
+    });
+  return (path) => {
+    const parts = path.split('/');
+    const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+    let ignored = false;
+    for (const rule of rules) if (prefixes.some((p) => rule.re.test(p))) ignored = !rule.negate;
+    return ignored;
+  };
+}
+
+async function contextIgnored(): Promise<(path: string) => boolean> {
+  return ignoreMatcher(await readFile(join(root, '.containerignore'), 'utf8'));
+}
+
+/** What `npm run build` compiles with, read as tsc reads it. */
+function buildTsconfig(): ts.ParsedCommandLine {
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    join(root, 'tsconfig.build.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) =>
+        assert.fail(ts.flattenDiagnosticMessageText(d.messageText, '\n')),
+    },
+  );
+  assert.ok(parsed);
+  return parsed;
+}
+
+test('the Containerfile builds in two stages on node:24-bookworm-slim, with the tools better-sqlite3 compiles with', async () => {
+  const { stages } = await containerfile();
+  assert.deepEqual(
+    stages.map((s) => [s.image, s.name]),
+    [
+      ['docker.io/library/node:24-bookworm-slim', 'build'],
+      ['docker.io/library/node:24-bookworm-slim', null],
+    ],
+  );
+  const run = stages[0]!.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+  const all = run.join('\n');
+  for (const tool of ['g++', 'make', 'python3'])
+    assert.match(all, new RegExp(`install .*\\s${tool.replace('+', '\\+')}(\\s|$)`));
+  // Without --ignore-scripts, `npm ci` runs the `prepare` script (the build) before the sources
+  // are copied in, and fails.
+  assert.ok(
+    run.some((r) => /npm ci --ignore-scripts/.test(r) && /npm rebuild better-sqlite3/.test(r)),
+    all,
+  );
+  assert.ok(
+    run.some((r) => /npm run build/.test(r) && /npm prune --omit=dev/.test(r)),
+    all,
+  );
+  assert.ok(!stages[1]!.instructions.some((i) => i.keyword === 'RUN' && /npm|apt-get install/.test(i.args)));
+});
+
+test('every COPY source in the Containerfile exists in the build context or is made by the build stage', async () => {
+  const { stages } = await containerfile();
+  const ignored = await contextIgnored();
+  const [build, runtime] = stages;
+  const fromContext = (path: string): void => {
+    assert.ok(path === '.' || existsSync(join(root, path)), `${path} is not in the repository`);
+    assert.ok(path === '.' || !ignored(path), `${path} is excluded by .containerignore`);
+  };
+  const buildCopies = copiesOf(build!);
+  for (const { copy } of buildCopies) {
+    assert.equal(copy.from, null);
+    copy.sources.forEach(fromContext);
+  }
+  // The build stage holds the whole context, plus what `npm ci` and `npm run build` make: those
+  // are excluded from the context, so a developer's own node_modules or dist never slip in.
+  const workdir = buildCopies.find(({ copy }) => copy.sources.includes('.'))?.workdir;
+  assert.ok(workdir, 'the build stage copies the context (COPY . .)');
+  const outDir = buildTsconfig().options.outDir;
+  assert.ok(outDir !== undefined, 'tsconfig.build.json has no outDir');
+  const made = ['node_modules', posix.relative(root, outDir)];
+  for (const path of made) assert.ok(ignored(path), `${path} is made by the build, so it must be ignored`);
+  const runtimeCopies = copiesOf(runtime!);
+  assert.ok(runtimeCopies.length > 0);
+  for (const { copy } of runtimeCopies) {
+    assert.equal(copy.from, 'build');
+    for (const source of copy.sources) {
+      assert.ok(source.startsWith(`${workdir}/`), `${source} is outside the build stage's ${workdir}`);
+      const path = posix.relative(workdir, source);
+      if (!made.includes(path.split('/')[0]!)) fromContext(path);
+    }
+  }
+});
+
+test('the Containerfile ENTRYPOINT runs what npm run build emits for src/cli/main.ts, the package bin', async () => {
+  const image = await containerfile();
+  const [node, script, ...rest] = image.entrypoint;
+  assert.equal(node, 'node');
+  assert.ok(script);
+  assert.deepEqual(rest, []);
+  // Follow the script back through the runtime stage's COPY to the build stage.
+  const copies = copiesOf(image.stages[1]!);
+  const inImage = posix.resolve(copies.at(-1)!.workdir, script);
+  const carried = copies.find(({ copy, workdir }) =>
+    inImage.startsWith(`${posix.resolve(workdir, copy.dest)}/`),
+  );
+  assert.ok(carried, `no COPY puts ${inImage} into the image`);
+  const built = posix.join(
+    carried.copy.sources[0]!,
+    posix.relative(posix.resolve(carried.workdir, carried.copy.dest), inImage),
+  );
+  const buildWorkdir = copiesOf(image.stages[0]!).at(-1)!.workdir;
+  const fromRoot = posix.relative(buildWorkdir, built);
+
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+    bin: Record<string, string>;
+  };
+  assert.match(pkg.scripts.build!, /^tsc -p tsconfig\.build\.json( |$)/);
+  const tsconfig = buildTsconfig();
+  const source = join(root, 'src/cli/main.ts');
+  assert.ok(tsconfig.fileNames.includes(source), 'tsconfig.build.json does not compile src/cli/main.ts');
+  assert.ok(
+    ts.getOutputFileNames(tsconfig, source, false).includes(join(root, fromRoot)),
+    `tsc does not emit ${fromRoot}`,
+  );
+  assert.equal(fromRoot, 'dist/src/cli/main.js');
+  assert.equal(pkg.bin.kubegate, fromRoot);
+});
+
+test('the image runs as the numeric non-root uid 65532, with its state in a volume and port 8443', async () => {
+  const image = await containerfile();
+  assert.equal(image.user, '65532:65532');
+  assert.ok(image.uid > 0);
+  const final = image.stages.at(-1)!.instructions;
+  const userAt = final.findIndex((i) => i.keyword === 'USER');
+  assert.ok(
+    !final.slice(userAt).some((i) => i.keyword === 'RUN' || (i.keyword === 'USER' && i.args !== image.user)),
+    'nothing runs after USER, and the user is not changed back',
+  );
+  assert.deepEqual(image.volumes, ['/var/lib/kubegate']);
+  assert.deepEqual(image.expose, ['8443']);
+  assert.deepEqual(image.cmd, ['serve', '--config', '/etc/kubegate/kubegate.yaml']);
+});
+
+test('.containerignore and .dockerignore are the same, keep local state and builds out, and let the build inputs in', async () => {
+  const text = await readFile(join(root, '.containerignore'), 'utf8');
+  assert.equal(await readFile(join(root, '.dockerignore'), 'utf8'), text);
+  const ignored = ignoreMatcher(text);
+  const out = [
+    '.git/config',
+    'node_modules/yaml/package.json',
+    'ui/node_modules/preact/package.json',
+    'dist/src/cli/main.js',
+    '.kubegate/pki/ca.key',
+    'deploy/.kubegate/tokens.json',
+    'alice.kubeconfig',
+    'kubegate.yaml',
+  ];
+  const kept = [
+    'package.json',
+    'package-lock.json',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'src/cli/main.ts',
+    'testbed/cli.ts',
+    'ui/build.ts',
+    'schema/policy.json',
+    'examples/policy.yaml',
+    'deploy/kubernetes/configmap-config.yaml',
+  ];
+  assert.deepEqual(
+    out.filter((p) => !ignored(p)),
+    [],
+    'these must not reach the builder',
+  );
+  assert.deepEqual(
+    kept.filter((p) => ignored(p)),
+    [],
+    'the build needs these',
+  );
+});
