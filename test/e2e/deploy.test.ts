@@ -7,6 +7,7 @@
 //     agrees with the StatefulSet and the image; the kubegate-policy ConfigMap equals
 //     examples/policy.yaml and passes `kubegate policy check`.
 //   - The ServiceAccount may impersonate callers and read objects, nothing else.
+//   - deploy/example-overlay (own image, own serving certificate) renders and passes a dry run.
 //   - With the ConfigMap's listen address the generated serving certificate does not name the
 //     address clients dial; a kubeconfig with tls-server-name: localhost reaches kubegate
 //     (docs/DEPLOY.md, TLS).
@@ -125,6 +126,7 @@ interface StatefulSet extends KubeObject {
         readonly volumes: readonly {
           readonly name: string;
           readonly configMap?: { readonly name: string };
+          readonly secret?: { readonly secretName: string };
         }[];
       };
     };
@@ -474,6 +476,40 @@ test('the StatefulSet runs one replica of the image of this version, as the Cont
     [[443, 'https']],
   );
   assert.equal(container.ports?.find((p) => p.name === 'https')?.containerPort, 8443);
+});
+
+test('deploy/example-overlay puts your image, certificate and kubegate.yaml on the base, and passes a server dry run', async () => {
+  const overlay = join(root, 'deploy/example-overlay');
+  const rendered = await admin(['kustomize', overlay]);
+  assert.equal(rendered.code, 0, rendered.stderr);
+  const objects = parseObjects(rendered.stdout, 'kubectl kustomize deploy/example-overlay');
+  const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+  const sts = find<StatefulSet>(objects, 'StatefulSet', 'kubegate');
+  const container = sts.spec.template.spec.containers[0]!;
+  assert.equal(container.image, `registry.example.com/platform/kubegate:${version}`);
+  const tlsVolume = sts.spec.template.spec.volumes.find((v) => v.name === 'tls');
+  assert.deepEqual(tlsVolume?.secret, { secretName: 'kubegate-tls' });
+  const tlsMount = mountOf(container, 'tls');
+
+  const text = find<ConfigMap>(objects, 'ConfigMap', 'kubegate-config').data['kubegate.yaml'];
+  assert.equal(text, await readFile(join(overlay, 'kubegate.yaml'), 'utf8'));
+  const dir = await scratchDir();
+  const config = await loadConfig({ file: await writeTemp(dir, 'overlay.yaml', text) });
+  const base = await loadConfig({ file: await writeTemp(dir, 'base.yaml', await configMapText()) });
+  // The files a Secret of type kubernetes.io/tls holds, where the patch mounts it.
+  assert.deepEqual(config.tls, {
+    certFile: join(tlsMount.mountPath, 'tls.crt'),
+    keyFile: join(tlsMount.mountPath, 'tls.key'),
+  });
+  // Everything else is the base's, so that the two cannot drift apart unnoticed.
+  assert.deepEqual({ ...config, tls: base.tls, publicUrl: undefined }, { ...base, publicUrl: undefined });
+  assert.deepEqual(
+    find<ConfigMap>(objects, 'ConfigMap', 'kubegate-policy').data,
+    find<ConfigMap>(await objectsIn('configmap-policy.yaml'), 'ConfigMap', 'kubegate-policy').data,
+  );
+
+  const r = await admin(['apply', '--dry-run=server', '-f', '-'], rendered.stdout);
+  assertServerDryRun(r, objects);
 });
 
 test('with listen.host 0.0.0.0 as in the ConfigMap, kubectl reaches kubegate by another address only with tls-server-name: localhost', async () => {
