@@ -1,0 +1,170 @@
+// The reviewer's actions on one request: a comment, Approve, Deny (which needs the comment: the
+// requester is told why), and — for the requester, when every matching rule allows it — a
+// break-glass approval with a written reason. One click each, no confirmation dialog. When the
+// reviewer may not act, the buttons are disabled and the reason is shown; when the server refuses
+// an action, its message is shown in the same place.
+import { useRef, useState } from 'preact/hooks';
+import type { RequestView } from '../api-types.js';
+
+export type ReviewAction =
+  | { readonly decision: 'approve'; readonly comment: string }
+  | { readonly decision: 'deny'; readonly comment: string }
+  | { readonly decision: 'break-glass'; readonly comment: string; readonly reason: string };
+
+interface Props {
+  readonly view: RequestView;
+  /** Sends the review; resolves true when it was accepted. */
+  readonly act: (action: ReviewAction) => Promise<boolean>;
+  /** The server's refusal of the last action, if any. */
+  readonly refusal: string | null;
+  readonly busy: boolean;
+  readonly done: string | null;
+}
+
+export function ReviewPanel({ view, act, refusal, busy, done }: Props) {
+  const [comment, setComment] = useState('');
+  const [commentError, setCommentError] = useState<string | null>(null);
+  const [reason, setReason] = useState('');
+  const [reasonError, setReasonError] = useState<string | null>(null);
+  const commentRef = useRef<HTMLTextAreaElement>(null);
+  const reasonRef = useRef<HTMLTextAreaElement>(null);
+  const { eligibility } = view;
+  const canReview = eligibility.canReview && view.state === 'pending';
+
+  const messages = [
+    ...(refusal === null ? [] : [refusal]),
+    ...(!eligibility.canReview && eligibility.message !== null && eligibility.message !== refusal
+      ? [eligibility.message]
+      : []),
+  ];
+
+  const submit = async (action: ReviewAction): Promise<void> => {
+    if (await act(action)) {
+      setComment('');
+      setReason('');
+    }
+  };
+
+  const approve = (): void => {
+    setCommentError(null);
+    void submit({ decision: 'approve', comment });
+  };
+  const deny = (): void => {
+    if (comment.trim() === '') {
+      setCommentError('A denial needs a comment saying why: the requester sees it.');
+      commentRef.current?.focus();
+      return;
+    }
+    setCommentError(null);
+    void submit({ decision: 'deny', comment });
+  };
+  const breakGlass = (): void => {
+    if (reason.trim() === '') {
+      setReasonError('Break-glass needs a written reason: it is recorded, flagged and announced.');
+      reasonRef.current?.focus();
+      return;
+    }
+    setReasonError(null);
+    void submit({ decision: 'break-glass', comment, reason });
+  };
+
+  return (
+    <section class="card review-panel" aria-labelledby="review-heading">
+      <h2 id="review-heading">Your review</h2>
+      {done !== null && (
+        <p class="notice notice-success" role="status" data-testid="review-done">
+          {done}
+        </p>
+      )}
+      <div class="refusal-area" role="alert" aria-live="assertive">
+        {messages.length > 0 && (
+          <div class="notice notice-refusal" data-testid="refusal">
+            {messages.map((m, i) => (
+              <p key={i}>{m}</p>
+            ))}
+          </div>
+        )}
+      </div>
+      <label for="review-comment">
+        Comment <span class="muted">(required to deny)</span>
+      </label>
+      <textarea
+        id="review-comment"
+        ref={commentRef}
+        rows={3}
+        value={comment}
+        placeholder={canReview ? 'Why you approve or deny; the requester and the audit trail see it.' : ''}
+        onInput={(e) => {
+          setComment(e.currentTarget.value);
+          if (commentError !== null && e.currentTarget.value.trim() !== '') setCommentError(null);
+        }}
+        disabled={!canReview && !eligibility.breakGlass}
+        data-testid="comment"
+        aria-invalid={commentError !== null}
+        aria-describedby={commentError === null ? undefined : 'comment-error'}
+      />
+      {commentError !== null && (
+        <p id="comment-error" class="field-error" data-testid="comment-error">
+          {commentError}
+        </p>
+      )}
+      <div class="actions">
+        <button
+          type="button"
+          class="button button-approve"
+          onClick={approve}
+          disabled={!canReview || busy}
+          data-testid="approve"
+        >
+          Approve
+        </button>
+        <button
+          type="button"
+          class="button button-deny"
+          onClick={deny}
+          disabled={!canReview || busy}
+          data-testid="deny"
+        >
+          Deny
+        </button>
+      </div>
+      {eligibility.breakGlass && view.state === 'pending' && (
+        <div class="break-glass" data-testid="break-glass-panel">
+          <h3>Break-glass</h3>
+          <p>
+            The rules let you approve your own request in an emergency. This is recorded in the audit trail,
+            flagged, and announced to the approvers.
+          </p>
+          <label for="break-glass-reason">Reason (required)</label>
+          <textarea
+            id="break-glass-reason"
+            ref={reasonRef}
+            rows={2}
+            value={reason}
+            onInput={(e) => {
+              setReason(e.currentTarget.value);
+              if (reasonError !== null && e.currentTarget.value.trim() !== '') setReasonError(null);
+            }}
+            data-testid="break-glass-reason"
+            aria-invalid={reasonError !== null}
+            aria-describedby={reasonError === null ? undefined : 'break-glass-error'}
+          />
+          {reasonError !== null && (
+            <p id="break-glass-error" class="field-error">
+              {reasonError}
+            </p>
+          )}
+          <button
+            type="button"
+            class="button button-danger-outline"
+            onClick={breakGlass}
+            disabled={busy}
+            data-testid="break-glass"
+          >
+            Approve with break-glass
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
