@@ -48,8 +48,8 @@ let deletion: RunningKubectl | null = null;
 const admin = (args: string[], stdin?: string) =>
   kubectl(args, { kubeconfig: tb.adminKubeconfig, ...(stdin === undefined ? {} : { stdin }) });
 
-async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
+async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage });
 }
 
 /** A fresh browser profile signed in as `who` with their kubegate token; lands on `path`. */
@@ -162,7 +162,7 @@ test('a held delete reaches the queue live; two SREs approve in the browser; kub
   await diff.waitFor({ timeout: UI_WAIT_MS });
   assert.match(await diff.innerText(), /name: db/u, 'the diff shows the statefulset being removed');
   assert.match(await bob.locator('body').innerText(), /tier/u, 'target labels are shown');
-  await screenshot(bob, 'ui-request');
+  await screenshot(bob, 'ui-request', true);
 
   // alice may look but not approve her own request: the page says why, and the server agrees.
   const alice = await signedIn('alice', `/ui/requests/${pendingId}`);
@@ -224,7 +224,10 @@ test('the audit view shows the chain verified and filters by user; a non-reader 
   await screenshot(carol, 'ui-audit');
 
   const bob = await signedIn('bob', '/ui/audit');
-  await bob.getByText(/bob may not read the audit trail/u).waitFor({ timeout: UI_WAIT_MS });
+  await bob
+    .getByTestId('audit-error')
+    .filter({ hasText: /bob may not read the audit trail/u })
+    .waitFor({ timeout: UI_WAIT_MS });
 });
 
 test('the policy view shows the rules in force and simulates a request with the gateway’s engine', async () => {
