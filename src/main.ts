@@ -121,7 +121,7 @@ async function upstreamTarget(config: Config): Promise<UpstreamTarget> {
 }
 
 async function servingTls(config: Config): Promise<{ certPem: string; keyPem: string; clientCaPem: string }> {
-  const pki = await ensureGatewayPki(config.dataDir, [config.listen.host]);
+  const pki = await ensureGatewayPki(config.dataDir, [config.listen.host, ...config.tls.hosts]);
   const certPem = config.tls.certFile ? await readFile(config.tls.certFile, 'utf8') : pki.certPem;
   const keyPem = config.tls.keyFile ? await readFile(config.tls.keyFile, 'utf8') : pki.keyPem;
   const clientCaPem = config.tls.clientCAFile ? await readFile(config.tls.clientCAFile, 'utf8') : pki.caPem;

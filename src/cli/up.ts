@@ -204,7 +204,9 @@ export function registerUp(program: Command): void {
         console.log('  …and in another shell, carol looks and approves:');
         console.log(`  ${kg('carol', 'list')}`);
         console.log(`  ${kg('carol', 'approve <id>')}`);
-        console.log(`\nReviewer web UI: ${gateway.url}/ui — kubegate's own CA signs it, so the browser warns once`);
+        console.log(
+          `\nReviewer web UI: ${gateway.url}/ui — kubegate's own CA signs it, so the browser warns once`,
+        );
         console.log(`(or trust ${shown(join(dataDir, 'pki', 'ca.crt'))}). Sign in with a token from a file:`);
         console.log(`  bob: ${tokenFiles.bob}   carol: ${tokenFiles.carol}   alice: ${tokenFiles.alice}`);
         console.log('\nPress Ctrl-C to stop.');

@@ -117,6 +117,15 @@ const invalid: readonly InvalidRow[] = [
     ],
   },
   {
+    name: 'tls.hosts beside an own certificate is refused: that certificate names the hosts',
+    input: {
+      text: `${UPSTREAM}tls:\n  certFile: gw.crt\n  keyFile: gw.key\n  hosts: [kubegate.example.com]\n`,
+    },
+    want: [
+      `${F}:6:10: tls.hosts: tls.hosts names the generated certificate; with tls.certFile your certificate names the hosts`,
+    ],
+  },
+  {
     name: 'an empty path is refused',
     input: { text: `${UPSTREAM}audit:\n  file: ""\n` },
     want: [`${F}:4:9: audit.file: must not be empty`],
@@ -172,7 +181,7 @@ const NO_READERS = { users: [], groups: [] };
 const defaults = (d: string) => ({
   dataDir: join(d, 'etc', '.kubegate'),
   listen: { host: '127.0.0.1', port: 8443 },
-  tls: {},
+  tls: { hosts: [] },
   upstream: { kubeconfig: join(d, 'etc', 'upstream.kubeconfig'), inCluster: false },
   limits: { maxBodyBytes: 3145728 },
   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 },
@@ -202,6 +211,7 @@ const valid: readonly ValidRow[] = [
         certFile: join(d, 'etc', 'pki', 'gw.crt'),
         keyFile: join(d, 'etc', 'pki', 'gw.key'),
         clientCAFile: '/etc/ca.crt',
+        hosts: [],
       },
       audit: { file: '/var/lib/kubegate/audit.db', readers: NO_READERS },
       policy: { file: join(d, 'etc', 'policy.yaml') },

@@ -7,7 +7,7 @@
 //
 //   dataDir: .kubegate                      state: PKI, tokens, audit
 //   listen:   { host: 127.0.0.1, port: 8443 }
-//   tls:      { certFile, keyFile, clientCAFile }   omitted → kubegate's own, in <dataDir>/pki
+//   tls:      { certFile, keyFile, clientCAFile, hosts }   omitted → kubegate's own, in <dataDir>/pki
 //   upstream: { kubeconfig, context } | { inCluster: true }   exactly one
 //   limits:   { maxBodyBytes: 3145728 }
 //   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 }
@@ -51,6 +51,13 @@ const TlsSchema = z
     keyFile: filePath.optional(),
     /** CA that client certificates must chain to; omitted → kubegate's own CA. */
     clientCAFile: filePath.optional(),
+    /**
+     * Further names and addresses the generated serving certificate holds, besides listen.host,
+     * localhost and 127.0.0.1: the Service's DNS name, the name people use.
+     */
+    hosts: z
+      .array(z.string({ error: 'expected a DNS name or IP address' }).min(1, { error: 'must not be empty' }))
+      .default([]),
   })
   .superRefine((tls, ctx) => {
     if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
@@ -58,6 +65,14 @@ const TlsSchema = z
         code: 'custom',
         path: [tls.certFile === undefined ? 'certFile' : 'keyFile'],
         message: 'set both tls.certFile and tls.keyFile, or neither (kubegate then generates its own)',
+      });
+    }
+    if (tls.certFile !== undefined && tls.hosts.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hosts'],
+        message:
+          'tls.hosts names the generated certificate; with tls.certFile your certificate names the hosts',
       });
     }
   });

@@ -500,6 +500,7 @@ test('deploy/example-overlay puts your image, certificate and kubegate.yaml on t
   assert.deepEqual(config.tls, {
     certFile: join(tlsMount.mountPath, 'tls.crt'),
     keyFile: join(tlsMount.mountPath, 'tls.key'),
+    hosts: [],
   });
   // Everything else is the base's, so that the two cannot drift apart unnoticed.
   assert.deepEqual({ ...config, tls: base.tls, publicUrl: undefined }, { ...base, publicUrl: undefined });
