@@ -100,9 +100,9 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-beforeEach(() => {
-  reached.length = 0;
-  api = createOwnApi({
+/** The API over the real parts set up above; `over` replaces some of them. */
+function ownApi(over: Partial<Parameters<typeof createOwnApi>[0]> = {}): OwnApi {
+  return createOwnApi({
     identify: (credentials) => identify(credentials, { tokens }),
     tokens,
     sessions: new SessionStore({ ttlMs: 60_000 }),
@@ -116,7 +116,13 @@ beforeEach(() => {
     policy: createPolicyApi({ policy, now: () => new Date('2026-11-25T12:00:00Z') }),
     assets: createUiAssets(join(dir, 'ui')),
     log: { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined },
+    ...over,
   });
+}
+
+beforeEach(() => {
+  reached.length = 0;
+  api = ownApi();
 });
 
 interface Answer {
@@ -209,22 +215,10 @@ test('UI paths never reach outside the build, and only GET and HEAD are answered
 });
 
 test('a missing UI build is a 503 that says how to build it; the API still works', async () => {
-  const bare = createOwnApi({
-    identify: (credentials) => identify(credentials, { tokens }),
-    tokens,
-    sessions: new SessionStore({ ttlMs: 60_000 }),
-    sessionTtlMs: 60_000,
-    reviewer: stubReviewer,
-    audit: createAuditApi({
-      db: reader,
-      verifier: createChainVerifier({ file: '' }),
-      readers: { users: [], groups: [] },
-    }),
+  api = ownApi({
     policy: createPolicyApi({ policy: null, now: () => new Date() }),
     assets: createUiAssets(join(dir, 'no-such-build')),
-    log: { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined },
   });
-  api = bare;
   const page = await call('GET', '/ui/');
   assert.equal(page.status, 503);
   assert.match(String(page.json.message), /npm run build/u);
