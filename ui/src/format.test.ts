@@ -8,6 +8,7 @@ import {
   formatTime,
   objectRef,
   resourceRef,
+  shellQuote,
   shortHash,
 } from './format.js';
 
@@ -65,3 +66,14 @@ test('objectRef and resourceRef join what is there', () => {
   assert.equal(resourceRef('pods', 'exec'), 'pods/exec');
   assert.equal(resourceRef('pods', ''), 'pods');
 });
+
+const quoting: readonly { name: string; input: readonly string[]; want: string }[] = [
+  { name: 'plain words stay as they are', input: ['ls', '-la', '/tmp'], want: 'ls -la /tmp' },
+  { name: 'a word with a space is quoted', input: ['sh', '-c', 'cat /etc/x'], want: "sh -c 'cat /etc/x'" },
+  { name: 'an empty word is quoted', input: ['echo', ''], want: "echo ''" },
+  { name: 'a single quote is escaped', input: ['echo', "it's"], want: "echo 'it'\\''s'" },
+  { name: 'shell characters are quoted', input: ['sh', '-c', 'a;b|c$HOME'], want: "sh -c 'a;b|c$HOME'" },
+];
+for (const row of quoting) {
+  test(`shellQuote: ${row.name}`, () => assert.equal(shellQuote(row.input), row.want));
+}

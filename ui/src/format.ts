@@ -72,3 +72,14 @@ export function resourceRef(
   const s = subresource ?? '';
   return s === '' ? r : `${r}/${s}`;
 }
+
+/**
+ * A command line as a POSIX shell would read it back: words of plain characters as they are,
+ * anything else in single quotes (a quote inside as '\''), so that `sh -c 'cat /etc/x'` is not
+ * shown as four words.
+ */
+export function shellQuote(args: readonly string[]): string {
+  return args
+    .map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/u.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`))
+    .join(' ');
+}

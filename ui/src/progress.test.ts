@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { progressOf as serverProgressOf } from '../../src/approvals/state-machine.js';
+import { eligibility, progressOf as serverProgressOf } from '../../src/approvals/state-machine.js';
 import type { ApprovalRequirement, Review } from './api-types.js';
-import { progressOf, progressSummary } from './progress.js';
-import { MIN, at, group, pending, requirement, review, stage, user } from './test-fixtures.js';
+import { progressOf, progressSummary, reviewableBy } from './progress.js';
+import { MIN, T0, at, group, pending, requirement, review, stage, user } from './test-fixtures.js';
 
 interface Row {
   readonly name: string;
@@ -110,5 +110,99 @@ for (const row of rows) {
       mine.map((r) => ({ done: r.done, approvedBy: r.done ? [] : r.stages[r.stageIndex]!.approvedBy })),
       server.map((r) => ({ done: r.done, approvedBy: r.approvedBy })),
     );
+  });
+}
+
+const people = {
+  alice: { user: 'alice', groups: ['dev'] },
+  bob: { user: 'bob', groups: ['sre'] },
+  dave: { user: 'dave', groups: ['security'] },
+  frank: { user: 'frank', groups: ['managers'] },
+  mallory: { user: 'mallory', groups: ['dev'] },
+};
+const twoOfSre = requirement({ stages: [stage([group('sre')], 2)], escalateTo: [group('managers')] });
+const reviewables: readonly {
+  name: string;
+  p: ReturnType<typeof pending>;
+  who: keyof typeof people;
+  now: number;
+  want: boolean;
+}[] = [
+  {
+    name: 'an approver of the current stage may review',
+    p: pending({ requirements: [twoOfSre] }),
+    who: 'bob',
+    now: MIN,
+    want: true,
+  },
+  {
+    name: 'the requester may not',
+    p: pending({ requirements: [twoOfSre] }),
+    who: 'alice',
+    now: MIN,
+    want: false,
+  },
+  {
+    name: 'someone the rules do not name may not',
+    p: pending({ requirements: [twoOfSre] }),
+    who: 'mallory',
+    now: MIN,
+    want: false,
+  },
+  {
+    name: 'a reviewer who already approved may not again',
+    p: pending({ requirements: [twoOfSre], reviews: [review('bob', ['sre'])] }),
+    who: 'bob',
+    now: 2 * MIN,
+    want: false,
+  },
+  {
+    name: "a later stage's approver waits for the earlier stage",
+    p: pending({ requirements: [twoStages] }),
+    who: 'dave',
+    now: MIN,
+    want: false,
+  },
+  {
+    name: "a later stage's approver may review once the earlier stage is done",
+    p: pending({ requirements: [twoStages], reviews: [review('bob', ['sre'])] }),
+    who: 'dave',
+    now: 2 * MIN,
+    want: true,
+  },
+  {
+    name: 'an escalateTo approver may review after escalateAt',
+    p: pending({ requirements: [twoOfSre], escalateAt: at(5 * MIN) }),
+    who: 'frank',
+    now: 6 * MIN,
+    want: true,
+  },
+  {
+    name: 'an escalateTo approver may not before escalateAt',
+    p: pending({ requirements: [twoOfSre], escalateAt: at(5 * MIN) }),
+    who: 'frank',
+    now: 4 * MIN,
+    want: false,
+  },
+  {
+    name: 'nobody may review an expired request',
+    p: pending({ requirements: [twoOfSre], expiresAt: at(10 * MIN) }),
+    who: 'bob',
+    now: 11 * MIN,
+    want: false,
+  },
+  {
+    name: 'nobody may review a decided request',
+    p: pending({ requirements: [twoOfSre], state: 'approved' }),
+    who: 'bob',
+    now: MIN,
+    want: false,
+  },
+];
+for (const row of reviewables) {
+  test(`reviewableBy: ${row.name}`, () => {
+    const when = Date.parse(T0) + row.now;
+    assert.equal(reviewableBy(row.p, people[row.who], when), row.want);
+    assert.equal(eligibility(row.p, people[row.who], new Date(when)) === null, row.want, 'the server agrees');
   });
 }

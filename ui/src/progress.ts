@@ -95,3 +95,31 @@ export function progressSummary(progress: readonly RequirementProgress[]): reado
     return `${stage.approvedBy.length}/${stage.count}${stageText}`;
   });
 }
+
+/**
+ * Whether `person` may review the request now — the server's eligibility (state-machine.ts)
+ * replayed for the queue, whose watch events carry no eligibility: pending and not expired, not
+ * their own, not reviewed by them yet, and named by the current stage of some requirement (with
+ * its escalateTo once escalated). Only a hint: the request page asks the server.
+ */
+export function reviewableBy(
+  pending: Pick<
+    PendingRequest,
+    'state' | 'expiresAt' | 'requester' | 'reviews' | 'requirements' | 'escalateAt' | 'escalated'
+  >,
+  person: { readonly user: string; readonly groups: readonly string[] },
+  now: number,
+): boolean {
+  if (pending.state !== 'pending') return false;
+  if (pending.expiresAt !== null && now >= Date.parse(pending.expiresAt)) return false;
+  if (pending.requester.user === person.user) return false;
+  if (pending.reviews.some((r) => r.reviewer === person.user)) return false;
+  const escalated =
+    pending.escalated || (pending.escalateAt !== null && now >= Date.parse(pending.escalateAt));
+  return progressOf(pending).some((p) => {
+    const stage = p.stages[p.stageIndex];
+    if (stage === undefined) return false;
+    const approvers = escalated ? [...stage.approvers, ...p.escalateTo] : stage.approvers;
+    return qualifies(person.user, person.groups, approvers);
+  });
+}

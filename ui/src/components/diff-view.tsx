@@ -1,5 +1,5 @@
 // The dry-run diff, one line per row, coloured by what the line is. Line numbers are drawn by CSS
-// from data attributes, so copying the text copies the diff alone.
+// from data attributes of an empty span, so the text (and a copy of it) is the diff alone.
 import { useMemo } from 'preact/hooks';
 import { classifyDiff, diffStats } from '../diff-lines.js';
 
@@ -14,12 +14,8 @@ export function DiffView({ diff }: { readonly diff: string }) {
       </div>
       <pre class="diff" data-testid="diff">
         {lines.map((line, i) => (
-          <span
-            key={i}
-            class={`diff-line diff-${line.kind}`}
-            data-old={line.oldLine ?? ''}
-            data-new={line.newLine ?? ''}
-          >
+          <span key={i} class={`diff-line diff-${line.kind}`}>
+            <span class="diff-ln" data-old={line.oldLine ?? ''} data-new={line.newLine ?? ''} />
             {line.text === '' ? ' ' : line.text}
             {'\n'}
           </span>

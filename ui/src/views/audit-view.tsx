@@ -317,9 +317,7 @@ function RecordsTable({
               <th scope="col">Time</th>
               <th scope="col">Event</th>
               <th scope="col">User</th>
-              <th scope="col">Verb</th>
-              <th scope="col">Resource</th>
-              <th scope="col">Namespace/name</th>
+              <th scope="col">Request</th>
               <th scope="col">Decision</th>
               <th scope="col">Rules</th>
               <th scope="col">Status</th>
@@ -363,9 +361,18 @@ function RecordRow({ record }: { readonly record: AuditRecord }) {
         {e.breakGlass && <span class="tag tag-danger">break-glass</span>}
       </td>
       <td>{e.user ?? <span class="muted">unauthenticated</span>}</td>
-      <td class="mono">{req?.verb ?? ''}</td>
-      <td class="mono">{resourceRef(req?.resource, req?.subresource)}</td>
-      <td class="mono">{objectRef(req?.namespace, req?.name)}</td>
+      <td class="audit-request">
+        {req !== null && (req.verb ?? '') === '' ? (
+          <span class="muted">
+            {req.method} {req.target.length > 48 ? `${req.target.slice(0, 48)}…` : req.target}
+          </span>
+        ) : (
+          <>
+            <span class="verb">{req?.verb ?? ''}</span> {resourceRef(req?.resource, req?.subresource)}{' '}
+            <span class="muted">{objectRef(req?.namespace, req?.name)}</span>
+          </>
+        )}
+      </td>
       <td>{e.decision === null ? <span class="muted">—</span> : <DecisionBadge decision={e.decision} />}</td>
       <td class="mono small">{e.rules.join(', ')}</td>
       <td class="mono">{e.status ?? ''}</td>

@@ -66,7 +66,7 @@ export function PolicySimulator() {
             ))}
           </select>
         </div>
-        <div class="field field-wide">
+        <div class="field field-path">
           <label for="sim-path">Path</label>
           <input
             id="sim-path"
@@ -112,8 +112,8 @@ export function PolicySimulator() {
             <option value="unavailable">could not be read</option>
           </select>
         </div>
-        <div class="field field-wide">
-          <label for="sim-labels">Target object labels (k=v,k2=v2)</label>
+        <div class="field">
+          <label for="sim-labels">Target labels (k=v,k2=v2)</label>
           <input
             id="sim-labels"
             class="mono"

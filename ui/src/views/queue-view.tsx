@@ -10,6 +10,7 @@ import { Link } from '../components/link.js';
 import { LiveStatus } from '../components/live-status.js';
 import { ErrorBox, Loading } from '../components/notice.js';
 import { ProgressSummary } from '../components/progress-view.js';
+import { reviewableBy } from '../progress.js';
 import { formatRelative, formatTime } from '../format.js';
 import { useNow, useTitle } from '../hooks.js';
 import { fromList, pendingItems, recentItems, upsert, type QueueState } from '../queue-state.js';
@@ -80,7 +81,13 @@ export function QueueView() {
             <li class="empty">Nothing is waiting for review. New requests appear here as they are made.</li>
           )}
           {pending.map((p) => (
-            <QueueItem key={p.id} pending={p} now={now} mine={p.requester.user === session?.user} />
+            <QueueItem
+              key={p.id}
+              pending={p}
+              now={now}
+              mine={p.requester.user === session?.user}
+              yours={session !== null && reviewableBy(p, session, now)}
+            />
           ))}
         </ul>
       </section>
@@ -115,19 +122,19 @@ export function QueueView() {
   );
 }
 
-function QueueItem({
-  pending,
-  now,
-  mine,
-}: {
+interface QueueItemProps {
   readonly pending: PendingRequest;
   readonly now: number;
+  /** The viewer asked for it. */
   readonly mine: boolean;
-}) {
+  /** The viewer may review it now (a hint; the request page asks the server). */
+  readonly yours: boolean;
+}
+
+function QueueItem({ pending, now, mine, yours }: QueueItemProps) {
   const href = requestPath(pending.id);
-  const ruleNames = pending.rules.map((r) => r.name);
   return (
-    <li class="queue-item" data-request-id={pending.id}>
+    <li class={yours ? 'queue-item queue-item-yours' : 'queue-item'} data-request-id={pending.id}>
       <div class="queue-main">
         <div class="queue-meta">
           <Link href={href} class="request-id mono">
@@ -140,6 +147,7 @@ function QueueItem({
             )}
           </span>
           {mine && <span class="tag">your request</span>}
+          {yours && <span class="tag tag-yours">needs your review</span>}
           {pending.escalated && <span class="tag tag-warning">escalated</span>}
           {pending.mode === 'deferred' && <span class="tag">deferred</span>}
           <time class="muted" dateTime={pending.createdAt} title={formatTime(pending.createdAt)}>
@@ -148,17 +156,25 @@ function QueueItem({
         </div>
         <code class="command">{pending.request.kubectlEquivalent}</code>
         <div class="queue-rules">
-          {ruleNames.map((name) => (
-            <span key={name} class="rule-name">
-              {name}
+          {pending.rules.map((rule) => (
+            <span
+              key={rule.name}
+              class={`rule-name decision-${rule.action}`}
+              title={rule.message ?? `${rule.action} rule`}
+            >
+              {rule.name}
             </span>
           ))}
         </div>
       </div>
       <div class="queue-side">
         <ProgressSummary pending={pending} />
-        <Link href={href} class="button button-small" aria-label={`Review ${pending.id}`}>
-          Review
+        <Link
+          href={href}
+          class={yours ? 'button button-small button-primary' : 'button button-small'}
+          aria-label={`${yours ? 'Review' : 'View'} ${pending.id}`}
+        >
+          {yours ? 'Review' : 'View'}
         </Link>
       </div>
     </li>

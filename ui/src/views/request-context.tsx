@@ -6,7 +6,7 @@ import type { RequestView, ReviewerContext } from '../api-types.js';
 import { ActionBadge } from '../components/badges.js';
 import { DiffView } from '../components/diff-view.js';
 import { LabelChips } from '../components/labels.js';
-import { formatRelative, formatTime, objectRef, resourceRef } from '../format.js';
+import { formatRelative, formatTime, objectRef, resourceRef, shellQuote } from '../format.js';
 
 function Field({ label, children }: { readonly label: string; readonly children: ComponentChildren }) {
   return (
@@ -173,7 +173,7 @@ function ContextDetails({ context }: { readonly context: ReviewerContext }) {
         <div class="context-part">
           <h3>Command to run in the container</h3>
           <pre class="command-block" data-testid="exec">
-            {context.exec.command.join(' ')}
+            {shellQuote(context.exec.command)}
           </pre>
           <p class="muted">
             container <code>{context.exec.container === '' ? '(default)' : context.exec.container}</code>

@@ -78,7 +78,15 @@ export function ReviewPanel({ view, act, refusal, busy, done }: Props) {
       )}
       <div class="refusal-area" role="alert" aria-live="assertive">
         {messages.length > 0 && (
-          <div class="notice notice-refusal" data-testid="refusal">
+          <div
+            class={
+              refusal === null && eligibility.refusal === 'not-pending'
+                ? 'notice notice-info'
+                : 'notice notice-refusal'
+            }
+            data-testid="refusal"
+            data-refusal={refusal === null ? (eligibility.refusal ?? '') : 'server'}
+          >
             {messages.map((m, i) => (
               <p key={i}>{m}</p>
             ))}
