@@ -321,7 +321,7 @@ function RecordsTable({
               <th scope="col">Decision</th>
               <th scope="col">Rules</th>
               <th scope="col">Status</th>
-              <th scope="col">Request / actor</th>
+              <th scope="col">Pending / actor</th>
             </tr>
           </thead>
           <tbody>
@@ -374,7 +374,15 @@ function RecordRow({ record }: { readonly record: AuditRecord }) {
         )}
       </td>
       <td>{e.decision === null ? <span class="muted">—</span> : <DecisionBadge decision={e.decision} />}</td>
-      <td class="mono small">{e.rules.join(', ')}</td>
+      <td class="mono small">
+        <span class="rule-list">
+          {e.rules.map((r) => (
+            <span key={r} class="nowrap">
+              {r}
+            </span>
+          ))}
+        </span>
+      </td>
       <td class="mono">{e.status ?? ''}</td>
       <td class="small">
         {e.pendingId !== null && (

@@ -3,6 +3,7 @@
 // On every (re)open of the watch the list is fetched again; events that arrive while it loads are
 // applied after it (queue-state.ts keeps whichever record is further along).
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError } from '../api-client.js';
 import type { PendingRequest, RequestList, WatchEvent } from '../api-types.js';
 import { useApp } from '../app-context.js';
 import { StateBadge } from '../components/badges.js';
