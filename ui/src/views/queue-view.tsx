@@ -43,8 +43,8 @@ export function QueueView() {
       (err: unknown) => {
         if (seq !== loadSeq.current) return;
         buffered.current = null;
-        if (err instanceof Error && !('unauthorized' in err && err.unauthorized === true))
-          setError(err.message);
+        if (err instanceof ApiError && err.unauthorized) return;
+        setError(err instanceof Error ? err.message : String(err));
       },
     );
   }, [api]);
