@@ -22,7 +22,6 @@ import type { PolicyApi } from '../policy/api.js';
 import type { ReviewerApi } from '../approvals/api.js';
 import { isUiPath, type UiAssets } from './assets.js';
 import {
-  API_PREFIX,
   API_VERSION,
   ApiRefusal,
   allowMethods,
@@ -191,9 +190,7 @@ export function createOwnApi(deps: OwnApiDeps): OwnApi {
   return {
     owns(target) {
       const path = pathOf(target);
-      return (
-        path.startsWith(API_PREFIX) || path === '/kubegate' || path.startsWith('/kubegate/') || isUiPath(path)
-      );
+      return path === '/kubegate' || path.startsWith('/kubegate/') || isUiPath(path);
     },
     async handle(req, res, credentials) {
       try {
