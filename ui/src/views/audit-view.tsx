@@ -200,6 +200,34 @@ function FilterForm({ filters }: { readonly filters: AuditFilters }) {
     </div>
   );
 
+  const choice = (key: 'decision' | 'kind', label: string, options: readonly string[]) => (
+    <div class="field">
+      <label for={`f-${key}`}>{label}</label>
+      <select id={`f-${key}`} name={key} value={form[key]} onChange={set(key)} data-testid={`filter-${key}`}>
+        <option value="">any</option>
+        {options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+
+  const time = (key: 'since' | 'until', label: string) => (
+    <div class="field">
+      <label for={`f-${key}`}>{label}</label>
+      <input
+        id={`f-${key}`}
+        name={key}
+        type="datetime-local"
+        value={form[key]}
+        onInput={set(key)}
+        data-testid={`filter-${key}`}
+      />
+    </div>
+  );
+
   return (
     <form
       class="card filters"
@@ -211,57 +239,11 @@ function FilterForm({ filters }: { readonly filters: AuditFilters }) {
       {text('namespace', 'Namespace', 'prod')}
       {text('verb', 'Verb', 'delete')}
       {text('resource', 'Resource', 'pods or pods/exec')}
-      <div class="field">
-        <label for="f-decision">Decision</label>
-        <select
-          id="f-decision"
-          name="decision"
-          value={form.decision}
-          onChange={set('decision')}
-          data-testid="filter-decision"
-        >
-          <option value="">any</option>
-          {DECISIONS.map((d) => (
-            <option key={d} value={d}>
-              {d}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div class="field">
-        <label for="f-kind">Event</label>
-        <select id="f-kind" name="kind" value={form.kind} onChange={set('kind')} data-testid="filter-kind">
-          <option value="">any</option>
-          {EVENT_KINDS.map((k) => (
-            <option key={k} value={k}>
-              {k}
-            </option>
-          ))}
-        </select>
-      </div>
+      {choice('decision', 'Decision', DECISIONS)}
+      {choice('kind', 'Event', EVENT_KINDS)}
       {text('pendingId', 'Pending request', 'kg-…')}
-      <div class="field">
-        <label for="f-since">Since</label>
-        <input
-          id="f-since"
-          name="since"
-          type="datetime-local"
-          value={form.since}
-          onInput={set('since')}
-          data-testid="filter-since"
-        />
-      </div>
-      <div class="field">
-        <label for="f-until">Until</label>
-        <input
-          id="f-until"
-          name="until"
-          type="datetime-local"
-          value={form.until}
-          onInput={set('until')}
-          data-testid="filter-until"
-        />
-      </div>
+      {time('since', 'Since')}
+      {time('until', 'Until')}
       <div class="field field-narrow">
         <label for="f-limit">Limit</label>
         <input
