@@ -23,6 +23,7 @@
 
 import { checkMethod, checkQuery, checkRequestInfo, checkTarget } from './canonical.js';
 import { parseGoQuery } from './go-query.js';
+import { refuseImpersonation } from './impersonation.js';
 import { resolveRequestInfo } from './request-info.js';
 import type { KubeRequest, Upgrade } from './types.js';
 
@@ -57,6 +58,7 @@ function upgradeOf(value: string): Upgrade {
 
 /** Maps one request head to a KubeRequest, or throws the refusal kubectl should see. */
 export function parseRequest(head: RequestHead): KubeRequest {
+  refuseImpersonation(head.headers);
   const method = checkMethod(head.method);
   const target = checkTarget(head.target);
   const query = parseGoQuery(target.rawQuery);
