@@ -20,6 +20,8 @@ export interface ForwardInput {
   readonly requestId: string;
   /** The client's headers as received (Node's flat rawHeaders list). */
   readonly rawHeaders: readonly string[];
+  /** The client's address as kubegate's socket saw it (sent as X-Forwarded-For); null if unknown. */
+  readonly sourceAddress: string | null;
 }
 
 export interface ForwardResult {
@@ -45,12 +47,16 @@ export async function forward(
   const started = performance.now();
   let status = 0;
   let headersMs = 0;
+  const { rawHeaders, identity, requestId, sourceAddress } = input;
+  const requestHeaders = upstreamHeaders(rawHeaders, identity, requestId, upstream.authorization(), {
+    sourceAddress,
+  });
   try {
     await upstream.pool.stream(
       {
         path: upstreamTarget(upstream, input.request),
         method: input.request.method,
-        headers: upstreamHeaders(input.rawHeaders, input.identity, input.requestId, upstream.authorization()),
+        headers: requestHeaders,
         body: input.body,
         signal,
       },

@@ -1,9 +1,11 @@
 // Stage 6 for exec, attach, port-forward and other upgrades (WebSocket GET or SPDY POST): after
 // the request was decided, opens kubegate's own TLS connection to the API server, sends the
-// request line and headers (every repeated X-Stream-Protocol-Version line kept), and on a 101
-// splices the two sockets byte for byte with no idle timeout. Any other answer (e.g. RBAC's 403
-// Status) is relayed and both connections are closed: nothing the client sends after a refused
-// upgrade reaches the API server on kubegate's authenticated connection.
+// request line and headers (every repeated X-Stream-Protocol-Version line kept; kubegate's own
+// `Connection: Upgrade`, never the client's Connection, which could name kubegate's impersonation
+// headers for an intermediary to drop: see headers.ts), and on a 101 splices the two sockets
+// byte for byte with no idle timeout. Any other answer (e.g. RBAC's 403 Status) is relayed and
+// both connections are closed: nothing the client sends after a refused upgrade reaches the API
+// server on kubegate's authenticated connection.
 import { connect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { KubegateError } from '../errors.js';
@@ -12,7 +14,6 @@ import { upstreamError, upstreamTarget } from './forward.js';
 import { upstreamHeaders } from './headers.js';
 import type { Upstream } from './pool.js';
 
-const KEEP_FOR_UPGRADE = new Set(['connection', 'upgrade']);
 const MAX_RESPONSE_HEAD = 64 * 1024;
 const NON_101_BODY_DEADLINE_MS = 30_000;
 const CLIENT_FLUSH_DEADLINE_MS = 10_000;
@@ -30,7 +31,7 @@ function requestHead(input: ForwardInput, upstream: Upstream): string {
     input.identity,
     input.requestId,
     upstream.authorization(),
-    KEEP_FOR_UPGRADE,
+    { upgrade: true, sourceAddress: input.sourceAddress },
   );
   const hostHeader =
     upstream.tls.port === 443 ? upstream.tls.host : `${upstream.tls.host}:${upstream.tls.port}`;
@@ -168,10 +169,12 @@ export async function forwardUpgrade(
   signal: AbortSignal,
 ): Promise<UpgradeResult> {
   const started = performance.now();
+  // Built before connecting: a request refused by its headers never opens a connection.
+  const head = requestHead(input, upstream);
   const socket = await connectUpstream(upstream, signal);
   socket.setNoDelay(true);
   socket.setKeepAlive(true, 30_000);
-  socket.write(requestHead(input, upstream));
+  socket.write(head);
   let response;
   try {
     response = await readResponseHead(socket, signal);
