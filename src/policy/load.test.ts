@@ -28,6 +28,60 @@ const invalid: readonly Row[] = [
     want: ['policy.yaml:8:7: rules[0].match.verb: unknown field "verb" (did you mean "verbs"?)'],
   },
   {
+    name: '`when` written beside `match` is told to go inside `match` or `exclude`, not suggested as itself',
+    input: doc('  - name: a\n    match: {verbs: [get]}\n    when: "true"\n    action: allow\n'),
+    want: ['policy.yaml:8:5: rules[0].when: unknown field "when": it belongs inside "match" or "exclude"'],
+  },
+  {
+    name: 'any match field written beside `match` is told where it belongs, letter case aside',
+    input: doc('  - name: a\n    match: {}\n    Namespaces: [prod]\n    action: allow\n'),
+    want: [
+      'policy.yaml:8:5: rules[0].Namespaces: unknown field "Namespaces": "namespaces" belongs inside "match" or "exclude"',
+    ],
+  },
+  {
+    name: 'a rule field written inside `match` belongs one level up',
+    input: doc('  - name: a\n    match: {verbs: [get], action: allow}\n    action: allow\n'),
+    want: [
+      'policy.yaml:7:27: rules[0].match.action: unknown field "action": it belongs one level up, beside "match"',
+    ],
+  },
+  {
+    name: 'a field one level up that is also near a field here gets both hints',
+    input: doc('  - name: a\n    match: {name: web}\n    action: allow\n'),
+    want: [
+      'policy.yaml:7:13: rules[0].match.name: unknown field "name": it belongs one level up, beside "match" (or did you mean "names"?)',
+    ],
+  },
+  {
+    name: 'an approval field written on the rule belongs inside `approval`',
+    input: doc(
+      '  - name: a\n    match: {}\n    action: approve\n    count: 2\n    approval: {approvers: ["group:sre"]}\n',
+    ),
+    want: ['policy.yaml:9:5: rules[0].count: unknown field "count": it belongs inside "approval"'],
+  },
+  {
+    name: 'a misspelt field of the level below is suggested with where it belongs',
+    input: doc('  - name: a\n    match: {}\n    verb: [get]\n    action: allow\n'),
+    want: [
+      'policy.yaml:8:5: rules[0].verb: unknown field "verb" (did you mean "verbs"? it belongs inside "match" or "exclude")',
+    ],
+  },
+  {
+    name: 'a field two levels away is named by its place',
+    input: doc(
+      '  - name: a\n    match: {query: {force: {values: ["true"], verbs: [delete]}}}\n    action: deny\n',
+    ),
+    want: [
+      'policy.yaml:7:47: rules[0].match.query.force.verbs: unknown field "verbs": it belongs in rules[].match or rules[].exclude',
+    ],
+  },
+  {
+    name: 'a rule written at the top level belongs inside `rules`',
+    input: doc('  - name: a\n    match: {}\n    action: deny\nname: b\n'),
+    want: ['policy.yaml:9:1: name: unknown field "name": it belongs inside "rules"'],
+  },
+  {
     name: 'every error in the file is reported, in file order',
     input: doc(
       '  - name: a\n    match: {verbs: [gte]}\n    action: permit\n  - name: b\n    match: {namespaces: [Prod]}\n    action: deny\n',

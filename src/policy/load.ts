@@ -76,19 +76,18 @@ export function validateYaml<T>(text: string, file: string, schema: z.ZodType<T>
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return { ok: true, value: result.data };
 
-  const vocabulary = fieldNames(schema);
+  const vocabulary = vocabularyOf(schema);
   const issues: PolicyIssue[] = [];
   for (const issue of flattenIssues(result.error.issues)) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         const keyNode = findKeyNode(doc, issue.path, key);
         const offset = keyNode?.range?.[0] ?? nearestNode(doc, issue.path)?.range?.[0] ?? 0;
-        const hint = suggest(key, vocabulary);
         issues.push({
           file,
           ...at(offset),
           path: formatPath([...issue.path, key]),
-          message: `unknown field ${JSON.stringify(key)}${hint === null ? '' : ` (did you mean ${JSON.stringify(hint)}?)`}`,
+          message: unknownFieldMessage(key, issue.path, vocabulary),
         });
       }
       continue;
@@ -230,34 +229,136 @@ function scalarOffset(text: string, node: YamlNode, offset: number): number {
   }
 }
 
-const vocabularies = new WeakMap<z.ZodType, readonly string[]>();
+/**
+ * Where each field name is valid in a schema. A place is a field's parent as a generic path:
+ * `[]` stands for any array index and `*` for any key of a map (query conditions), so
+ * `rules[].match` is the place of `when`.
+ */
+interface Vocabulary {
+  /** Every place, with the field names valid there. */
+  readonly places: readonly { readonly path: readonly string[]; readonly fields: ReadonlySet<string> }[];
+}
 
-/** Every field name the schema knows, for "did you mean" hints on unknown fields. */
-function fieldNames(schema: z.ZodType): readonly string[] {
+const vocabularies = new WeakMap<z.ZodType, Vocabulary>();
+
+type JsonSchemaNode = Record<string, unknown>;
+
+function vocabularyOf(schema: z.ZodType): Vocabulary {
   const cached = vocabularies.get(schema);
   if (cached !== undefined) return cached;
-  const names = new Set<string>();
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      node.forEach(walk);
-    } else if (typeof node === 'object' && node !== null) {
-      for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
-        if (k === 'properties' && typeof v === 'object' && v !== null)
-          Object.keys(v).forEach((p) => names.add(p));
-        walk(v);
+  const root = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
+  const byPath = new Map<string, { path: string[]; fields: Set<string> }>();
+  const resolve = (ref: string): unknown => {
+    // Local references only (#/definitions/X, #/$defs/X): that is all toJSONSchema writes.
+    let node: unknown = root;
+    for (const part of ref.replace(/^#\//u, '').split('/')) {
+      node = typeof node === 'object' && node !== null ? (node as JsonSchemaNode)[part] : undefined;
+    }
+    return node;
+  };
+  const walk = (node: unknown, path: string[], refs: ReadonlySet<string>): void => {
+    if (typeof node !== 'object' || node === null) return;
+    const n = node as JsonSchemaNode;
+    if (typeof n.$ref === 'string' && !refs.has(n.$ref))
+      walk(resolve(n.$ref), path, new Set([...refs, n.$ref]));
+    for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
+      if (Array.isArray(n[key])) for (const branch of n[key] as unknown[]) walk(branch, path, refs);
+    }
+    if (typeof n.properties === 'object' && n.properties !== null) {
+      const id = path.join('.');
+      let place = byPath.get(id);
+      if (place === undefined) byPath.set(id, (place = { path, fields: new Set() }));
+      for (const [field, child] of Object.entries(n.properties as JsonSchemaNode)) {
+        place.fields.add(field);
+        walk(child, [...path, field], refs);
       }
     }
+    if (Array.isArray(n.items)) for (const item of n.items as unknown[]) walk(item, [...path, '[]'], refs);
+    else walk(n.items, [...path, '[]'], refs);
+    walk(n.additionalProperties, [...path, '*'], refs);
   };
-  walk(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }));
-  const list = [...names];
-  vocabularies.set(schema, list);
-  return list;
+  walk(root, [], new Set());
+  const vocabulary: Vocabulary = { places: [...byPath.values()] };
+  vocabularies.set(schema, vocabulary);
+  return vocabulary;
+}
+
+/** A concrete path (`rules`, 0, `match`) read as a generic one (`rules`, `[]`, `match`). */
+function genericPath(path: Path): string[] {
+  return path.map((part) => (typeof part === 'number' ? '[]' : String(part)));
+}
+
+function samePlace(place: readonly string[], path: readonly string[]): boolean {
+  return (
+    place.length === path.length && place.every((p, i) => p === path[i] || (p === '*' && path[i] !== '[]'))
+  );
+}
+
+/** `path` without its last field (and the array indices after it): the object one level up. */
+function parentOf(path: readonly string[]): string[] | null {
+  let end = path.length;
+  while (end > 0 && path[end - 1] === '[]') end--;
+  return end === 0 ? null : path.slice(0, end - 1);
+}
+
+/**
+ * The message for an unknown field `key` in the object at `path`. A field that is valid one level
+ * down or up (`when` written beside `match`, `action` written inside it) is told where it belongs,
+ * never "did you mean" itself; otherwise the nearest field valid here is suggested.
+ */
+function unknownFieldMessage(key: string, path: Path, vocabulary: Vocabulary): string {
+  const here = genericPath(path);
+  const unknown = `unknown field ${JSON.stringify(key)}`;
+  const fieldsHere = vocabulary.places.filter((p) => samePlace(p.path, here)).flatMap((p) => [...p.fields]);
+  const placement = placementOf(key, here, vocabulary);
+  const hint = suggest(key, fieldsHere);
+  if (placement !== null) {
+    return `${unknown}: ${placement}${hint === null ? '' : ` (or did you mean ${JSON.stringify(hint)}?)`}`;
+  }
+  if (hint !== null) return `${unknown} (did you mean ${JSON.stringify(hint)}?)`;
+  // A misspelt field of another level: "verb" beside `match` → "verbs", inside `match`.
+  const elsewhere = suggest(
+    key,
+    vocabulary.places.flatMap((p) => [...p.fields]),
+  );
+  if (elsewhere === null) return unknown;
+  const where = placementOf(elsewhere, here, vocabulary);
+  return `${unknown} (did you mean ${JSON.stringify(elsewhere)}?${where === null ? '' : ` ${where}`})`;
+}
+
+/**
+ * Where `key` (letter case aside) is valid, said from the object at `here`: "belongs inside
+ * "match" or "exclude"" (one level down), "belongs one level up, beside "match"", or the places
+ * by path; null when it is a field nowhere.
+ */
+function placementOf(key: string, here: readonly string[], vocabulary: Vocabulary): string | null {
+  const homes = vocabulary.places.flatMap((p) => {
+    const field = [...p.fields].find((f) => f.toLowerCase() === key.toLowerCase());
+    return field === undefined ? [] : [{ path: p.path, field }];
+  });
+  if (homes.length === 0) return null;
+  const name = homes[0]!.field === key ? 'it' : JSON.stringify(homes[0]!.field);
+  const quoted = (names: readonly string[]): string =>
+    [...new Set(names)].map((n) => JSON.stringify(n)).join(' or ');
+  const lastField = (path: readonly string[]): string => path.filter((p) => p !== '[]').at(-1) ?? '';
+  const below = homes.filter(
+    (h) => samePlace(h.path.slice(0, here.length), here) && parentOf(h.path)?.length === here.length,
+  );
+  if (below.length > 0) return `${name} belongs inside ${quoted(below.map((h) => lastField(h.path)))}`;
+  const parent = parentOf(here);
+  if (parent !== null && homes.some((h) => samePlace(h.path, parent))) {
+    return `${name} belongs one level up, beside ${quoted([lastField(here)])}`;
+  }
+  const shown = (path: readonly string[]): string =>
+    path.length === 0 ? 'the top level' : path.join('.').replaceAll('.[]', '[]');
+  return `${name} belongs in ${[...new Set(homes.map((h) => shown(h.path)))].join(' or ')}`;
 }
 
 function suggest(key: string, vocabulary: readonly string[]): string | null {
   let best: string | null = null;
   let bestDistance = 3;
   for (const word of vocabulary) {
+    if (word === key) continue;
     const d = word.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, word);
     if (d < bestDistance) {
       best = word;
