@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   KG_AUTHN_CSRF: { status: 403, reason: 'Forbidden' },
   KG_POLICY_DENIED: { status: 403, reason: 'Forbidden' },
   KG_POLICY_UNAVAILABLE: { status: 403, reason: 'Forbidden' },
+  KG_POLICY_CHANGED: { status: 403, reason: 'Forbidden' },
   KG_APPROVAL_REQUIRED: { status: 403, reason: 'ApprovalRequired' },
   KG_APPROVAL_DENIED: { status: 403, reason: 'Forbidden' },
   KG_APPROVAL_EXPIRED: { status: 403, reason: 'Forbidden' },

@@ -13,6 +13,7 @@ import type { Identity } from '../identity/types.js';
 import type { ClientCredentials } from '../identity/identify.js';
 import { parseRequest } from '../request/parse.js';
 import { withBody } from '../request/body.js';
+import { isProxy } from '../request/target.js';
 import type { KubeRequest, KubeRequestBody } from '../request/types.js';
 import type { Decision } from '../policy/decision.js';
 import { forward, type ClientResponse } from '../upstream/forward.js';
@@ -59,8 +60,16 @@ export interface GatewayDeps {
   readonly now: () => Date;
 }
 
-/** Reads are audited in batches; everything else is durable before it is forwarded. */
+/**
+ * Reads are audited in batches; everything else is durable before it is forwarded. A GET through
+ * a proxy subresource is not a read: it reaches a kubelet, a pod or a service, and may change
+ * anything there (nodes/proxy runs commands).
+ */
 const READ_VERBS = new Set(['get', 'list', 'watch', 'head', 'options']);
+
+function isRead(request: KubeRequest): boolean {
+  return READ_VERBS.has(request.verb) && request.upgrade === null && !isProxy(request);
+}
 
 const EMPTY_BODY: KubeRequestBody = { digest: '', size: 0, object: null, deleteOptions: null };
 
@@ -152,7 +161,7 @@ function record(
  */
 async function recordDecision(deps: GatewayDeps, trace: Trace, request: KubeRequest): Promise<void> {
   const decided = event(deps, trace, 'decided');
-  if (READ_VERBS.has(request.verb) && request.upgrade === null) {
+  if (isRead(request)) {
     deps.audit.appendLater(decided);
     return;
   }
@@ -212,12 +221,50 @@ async function admit(
     case 'approve':
       await recordDecision(deps, trace, request);
       await deps.hold({ ...input, decision, bodyBytes: bytes, sourceAddress: trace.sourceAddress, signal });
+      // The policy may have changed while the request waited: what was approved must still be
+      // what the policy asks for now.
+      stillApproved(decision, await deps.decide(input));
       return bytes;
     default: {
       const unreachable: never = decision;
       throw new KubegateError('KG_INTERNAL', `unknown decision ${String(unreachable)}`);
     }
   }
+}
+
+/**
+ * After a hold: the decision the policy gives now must be covered by what was approved. A deny
+ * refuses; an approval under a requirement that was not the one approved asks for a new review.
+ */
+function stillApproved(approved: Extract<Decision, { kind: 'approve' }>, now: Decision): void {
+  switch (now.kind) {
+    case 'allow':
+      return;
+    case 'deny':
+      throw new KubegateError(
+        'KG_POLICY_CHANGED',
+        `The request was approved, but the policy changed while it waited and now refuses it: ${now.message}`,
+      );
+    case 'approve': {
+      const given = new Set(approved.approval.map(requirementKey));
+      const missing = now.approval.filter((a) => !given.has(requirementKey(a)));
+      if (missing.length === 0) return;
+      const rules = missing.map((a) => (a.rule === null ? 'the policy defaults' : `rule "${a.rule}"`));
+      throw new KubegateError(
+        'KG_POLICY_CHANGED',
+        `The request was approved, but the policy changed while it waited: it now needs approval under ${rules.join(', ')}. It was not forwarded; run the command again to ask for that approval.`,
+      );
+    }
+    default: {
+      const unreachable: never = now;
+      throw new KubegateError('KG_INTERNAL', `unknown decision ${String(unreachable)}`);
+    }
+  }
+}
+
+/** A requirement as approved: its rule and what it asked for (approvers, counts, stages). */
+function requirementKey(a: Extract<Decision, { kind: 'approve' }>['approval'][number]): string {
+  return JSON.stringify([a.rule, a.stages, a.breakGlass]);
 }
 
 export async function handleRequest(
