@@ -24,7 +24,7 @@
 // LISTEN/NOTIFY); in this process an in-memory map of waiters does it.
 import { randomBytes } from 'node:crypto';
 import { auditEvent, type AuditEvent, type AuditEventKind, type AuditTrail } from '../audit/event.js';
-import { summarize, type AuditRequestSummary } from '../audit/record.js';
+import { auditTarget, summarize, type AuditRequestSummary } from '../audit/record.js';
 import { KubegateError } from '../errors.js';
 import type { ApprovalRequirement } from '../policy/decision.js';
 import { fingerprintOf, isTransportFree } from './fingerprint.js';
@@ -137,7 +137,7 @@ function summaryForAudit(summary: RequestSummary): AuditRequestSummary {
   const target = summary.rawQuery === '' ? summary.path : `${summary.path}?${summary.rawQuery}`;
   return {
     method: summary.method,
-    target: target.length > 2048 ? `${target.slice(0, 2048)}…` : target,
+    ...auditTarget(target),
     verb: summary.verb,
     apiGroup: summary.apiGroup,
     apiVersion: summary.apiVersion,

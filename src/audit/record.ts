@@ -1,13 +1,19 @@
 // Stage 7, audit: how a request appears in its audit events (audit/event.ts) — the parsed
 // request in summary, without bodies, tokens or certificates.
+import { createHash } from 'node:crypto';
 import type { KubeRequest, KubeRequestBody } from '../request/types.js';
 
 export type AuditDecision = 'allow' | 'deny' | 'approve' | 'reject' | 'unauthenticated' | 'error';
 
 export interface AuditRequestSummary {
   readonly method: string;
-  /** The request target as received (path and query), truncated when very long. */
+  /** The request target as received (path and query), whole up to MAX_TARGET characters. */
   readonly target: string;
+  /**
+   * sha256 hex of the whole target when `target` had to be cut, else absent: an exec command
+   * padded past the limit is still pinned down by the record.
+   */
+  readonly targetDigest?: string;
   readonly verb: string | null;
   readonly apiGroup: string | null;
   readonly apiVersion: string | null;
@@ -22,7 +28,11 @@ export interface AuditRequestSummary {
   readonly kubectlCommand: string | null;
 }
 
-const MAX_TARGET = 2048;
+/**
+ * Targets are kept whole up to here: more than the request line Node's HTTP/1.1 parser takes
+ * (16 KiB of headers), so a cut happens only for HTTP/2 header blocks beyond it.
+ */
+const MAX_TARGET = 64 * 1024;
 
 export function summarize(
   method: string,
@@ -32,7 +42,7 @@ export function summarize(
 ): AuditRequestSummary {
   return {
     method,
-    target: target.length > MAX_TARGET ? `${target.slice(0, MAX_TARGET)}…` : target,
+    ...auditTarget(target),
     verb: request?.verb ?? null,
     apiGroup: request?.apiGroup ?? null,
     apiVersion: request?.apiVersion ?? null,
@@ -45,5 +55,14 @@ export function summarize(
     upgrade: request?.upgrade ?? null,
     bodyDigest: body && body.digest !== '' ? body.digest : null,
     kubectlCommand: request && request.kubectlCommand !== '' ? request.kubectlCommand : null,
+  };
+}
+
+/** The target as a record keeps it: whole, or cut with the digest of the whole. */
+export function auditTarget(target: string): Pick<AuditRequestSummary, 'target' | 'targetDigest'> {
+  if (target.length <= MAX_TARGET) return { target };
+  return {
+    target: `${target.slice(0, MAX_TARGET)}…`,
+    targetDigest: createHash('sha256').update(target).digest('hex'),
   };
 }
