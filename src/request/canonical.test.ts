@@ -381,6 +381,30 @@ const refusedRows: { name: string; input: Input; want: ErrorCode }[] = [
     input: { method: '', target: '/api/v1/pods' },
     want: 'KG_REQUEST_METHOD',
   },
+  // deletecollection lists at the client's snapshot, kubegate judges the current objects
+  {
+    name: 'a deletecollection at a resourceVersion is refused',
+    input: { method: 'DELETE', target: '/api/v1/namespaces/d/configmaps?resourceVersion=12' },
+    want: 'KG_REQUEST_NONCANONICAL',
+  },
+  {
+    name: 'a deletecollection with resourceVersionMatch is refused',
+    input: {
+      method: 'DELETE',
+      target: '/api/v1/namespaces/d/configmaps?resourceVersionMatch=Exact&labelSelector=a%3Db',
+    },
+    want: 'KG_REQUEST_NONCANONICAL',
+  },
+  {
+    name: 'a deletecollection continuing an earlier list is refused',
+    input: { method: 'DELETE', target: '/api/v1/namespaces/d/configmaps?continue=abc' },
+    want: 'KG_REQUEST_NONCANONICAL',
+  },
+  {
+    name: 'a deletecollection with an empty resourceVersion is refused too',
+    input: { method: 'DELETE', target: '/api/v1/namespaces/d/configmaps?resourceVersion=' },
+    want: 'KG_REQUEST_NONCANONICAL',
+  },
   {
     name: 'OPTIONS on a collection is refused',
     input: { method: 'OPTIONS', target: '/api/v1/pods' },
@@ -564,6 +588,16 @@ const acceptedRows: { name: string; input: Input; want: true }[] = [
   {
     name: 'a bad limit on a get of one object is not refused, as upstream ignores it',
     input: get('/api/v1/namespaces/d/pods/x?limit=abc'),
+    want: true,
+  },
+  {
+    name: 'a deletecollection with a label selector and no snapshot passes',
+    input: { method: 'DELETE', target: '/api/v1/namespaces/d/configmaps?labelSelector=a%3Db' },
+    want: true,
+  },
+  {
+    name: 'a delete of one object at a resourceVersion passes (no list is involved)',
+    input: { method: 'DELETE', target: '/api/v1/namespaces/d/configmaps/x?resourceVersion=12' },
     want: true,
   },
 ];

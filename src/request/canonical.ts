@@ -275,7 +275,8 @@ export function checkQuery(rawQuery: string, query: GoQuery): void {
  * trailing '/' on an API path other than after a proxy subresource; a collection GET whose
  * ListOptions the API server could not decode (it would silently fall back to a plain list and
  * drop the metadata.name shortcut); an invalid or NUL-holding label or field selector on list,
- * watch or deletecollection; OPTIONS anywhere but a proxy subresource.
+ * watch or deletecollection; a deletecollection at a snapshot; OPTIONS anywhere but a proxy
+ * subresource.
  */
 export function checkRequestInfo(
   method: HttpMethod,
@@ -334,5 +335,21 @@ export function checkRequestInfo(
       }
     }
   }
+  if (info.verb === 'deletecollection') {
+    // The API server lists the objects to delete with the request's own ListOptions, at the
+    // snapshot these name, then deletes each by name as it is now; the policy judges the objects
+    // as they are now. An object relabelled since that snapshot would be deleted unjudged.
+    const snapshot = SNAPSHOT_KEYS.find((key) => query[key] !== undefined);
+    if (snapshot !== undefined) {
+      refuse(
+        'query',
+        target.rawQuery,
+        `a delete of a whole collection names "${snapshot}": the API server would pick the objects to delete from an older state than the one kubegate checks. Leave it out`,
+      );
+    }
+  }
   if (method === 'OPTIONS' && !(info.isResourceRequest && info.subresource === 'proxy')) refuseMethod(method);
 }
+
+/** ListOptions that make a list read an older state (or continue an earlier one). */
+const SNAPSHOT_KEYS = ['resourceVersion', 'resourceVersionMatch', 'continue'] as const;
