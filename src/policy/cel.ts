@@ -25,6 +25,8 @@ export interface CelProgram {
   readonly source: string;
   /** The expression reads `object`: the gateway must fetch the live target before evaluating. */
   readonly referencesObject: boolean;
+  /** The expression reads `body`: unknown when the body is known only in part (evaluate.ts). */
+  readonly referencesBody: boolean;
   readonly run: (vars: CelVariables) => CelOutcome;
 }
 
@@ -76,7 +78,8 @@ function compileUncached(source: string): CelCompileResult {
       offset: 0,
     };
   }
-  const referencesObject = mentionsObject(parsed.ast);
+  const referencesObject = mentions(parsed.ast, 'object');
+  const referencesBody = mentions(parsed.ast, 'body');
   const run = (vars: CelVariables): CelOutcome => {
     let value: unknown;
     try {
@@ -87,7 +90,7 @@ function compileUncached(source: string): CelCompileResult {
     if (typeof value !== 'boolean') return { ok: false, message: `gave ${typeof value}, not true or false` };
     return { ok: true, value };
   };
-  return { ok: true, program: { source, referencesObject, run } };
+  return { ok: true, program: { source, referencesObject, referencesBody, run } };
 }
 
 function describeError(err: unknown): { message: string; offset: number } {
@@ -98,9 +101,10 @@ function describeError(err: unknown): { message: string; offset: number } {
   return { message: err instanceof Error ? err.message : 'invalid expression', offset: 0 };
 }
 
-// Any identifier `object` counts, even a macro variable that shadows it: fetching the object
-// when it was not needed costs a lookup, missing it would make the rule fail closed.
-function mentionsObject(node: ASTNode): boolean {
+// Any identifier with the name counts, even a macro variable that shadows it: fetching the
+// object when it was not needed costs a lookup, and a `body` condition taken as unknown when it
+// could have been checked costs a review; missing either would let a condition be misjudged.
+function mentions(node: ASTNode, name: string): boolean {
   const stack: unknown[] = [node];
   while (stack.length > 0) {
     const n = stack.pop();
@@ -108,7 +112,7 @@ function mentionsObject(node: ASTNode): boolean {
       stack.push(...(n as unknown[]));
     } else if (typeof n === 'object' && n !== null && 'op' in n && 'args' in n) {
       const { op, args } = n as { op: string; args: unknown };
-      if (op === 'id' && args === 'object') return true;
+      if (op === 'id' && args === name) return true;
       stack.push(args);
     }
   }

@@ -61,10 +61,27 @@ interface Fake extends ObjectLookups {
   readonly calls: string[];
 }
 
-function fakeObjects(objects: Record<string, Outcome> = {}, listed: Outcome[] | KubegateError = []): Fake {
+/** Discovery in the fake: namespaced unless listed here (null: not served). */
+const CLUSTER_SCOPED: Record<string, boolean | null> = {
+  nodes: false,
+  namespaces: false,
+  clusterwidgets: false,
+  widgets: null,
+};
+
+function fakeObjects(
+  objects: Record<string, Outcome> = {},
+  listed: Outcome[] | KubegateError = [],
+  discovery: KubegateError | null = null,
+): Fake {
   const calls: string[] = [];
   return {
     calls,
+    namespaced(ref) {
+      calls.push(`scope ${ref.resource} (${ref.apiPrefix} ${ref.apiGroup}/${ref.apiVersion})`);
+      if (discovery !== null) return Promise.reject(discovery);
+      return Promise.resolve(ref.resource in CLUSTER_SCOPED ? (CLUSTER_SCOPED[ref.resource] ?? null) : true);
+    },
     get(ref) {
       const key = `${ref.resource} ${ref.namespace}/${ref.name}`;
       calls.push(`get ${key} (${ref.apiPrefix} ${ref.apiGroup}/${ref.apiVersion})`);
@@ -301,9 +318,9 @@ const rows: Row[] = [
       kind: 'deny',
       rules: ['protected-deletes', 'db-batches', 'web-batches'],
       failedClosed: [
-        'protected-deletes: objectSelector: the request acts on a collection, not on one object',
-        'db-batches: objectSelector: the request acts on a collection, not on one object',
-        'web-batches: objectSelector: the request acts on a collection, not on one object',
+        'protected-deletes: objectSelector: the request acts on a whole collection, which may hold objects of any name',
+        'db-batches: objectSelector: the request acts on a whole collection, which may hold objects of any name',
+        'web-batches: objectSelector: the request acts on a whole collection, which may hold objects of any name',
       ],
       message: 'Protected pods cannot be deleted.',
       lookups: [LIST],
@@ -368,6 +385,7 @@ test('a lookup slower than timeoutMs is given up and the request fails closed', 
       return new Promise(() => undefined);
     },
     list: () => new Promise(() => undefined),
+    namespaced: () => new Promise(() => undefined),
   };
   const errors: string[] = [];
   const decide = createDecide(
@@ -393,7 +411,11 @@ test('a deletecollection whose list is slower than timeoutMs fails closed', asyn
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const decide = createDecide(
     deps(
-      { get: () => new Promise(() => undefined), list: () => new Promise(() => undefined) },
+      {
+        get: () => new Promise(() => undefined),
+        list: () => new Promise(() => undefined),
+        namespaced: () => new Promise(() => undefined),
+      },
       { timeoutMs: 100 },
     ),
   );
@@ -464,4 +486,76 @@ test('strictest keeps a default approval once and reports it came from the defau
     approval: [approval],
     message: 'ask',
   });
+});
+
+const LOOKUPS = compile(`apiVersion: kubegate.dev/v1alpha1
+kind: Policy
+defaults: {action: allow}
+rules:
+  - name: protected-namespaces
+    match: {verbs: [delete], resources: [namespaces], objectSelector: {matchLabels: {protected: "true"}}}
+    action: deny
+  - name: gpu-node-proxy
+    match: {resources: [nodes/proxy], objectSelector: {matchLabels: {gpu: "true"}}}
+    action: deny
+  - name: critical-configmaps
+    match: {verbs: [deletecollection], resources: [configmaps], names: [critical-*]}
+    action: deny
+  - name: prod-widgets
+    match: {verbs: [list], namespaces: [prod]}
+    action: deny
+`);
+
+async function decideWith(fake: Fake, method: string, target: string): Promise<Decision> {
+  const decide = createDecide(deps(fake, { policy: () => LOOKUPS }));
+  const { request, body } = parsed(method, target);
+  return decide({ request, body, identity: { user: 'alice', groups: [] } });
+}
+
+test('a namespace is looked up as the cluster-scoped object it is, so its labels count', async () => {
+  const fake = fakeObjects({ 'namespaces /prod': obj('prod', { protected: 'true' }) });
+  const decision = await decideWith(fake, 'DELETE', '/api/v1/namespaces/prod');
+  assert.deepEqual(fake.calls, ['get namespaces /prod (api /v1)']);
+  assert.equal(decision.kind, 'deny');
+});
+
+test('a node proxy id is split before the lookup: https:gpu-1:10250 is node gpu-1', async () => {
+  const fake = fakeObjects({ 'nodes /gpu-1': obj('gpu-1', { gpu: 'true' }) });
+  const decision = await decideWith(fake, 'GET', '/api/v1/nodes/https:gpu-1:10250/proxy/pods');
+  assert.deepEqual(fake.calls, ['get nodes /gpu-1 (api /v1)']);
+  assert.equal(decision.kind, 'deny');
+});
+
+test('a proxy id the API server would refuse is not looked up and fails closed', async () => {
+  const fake = fakeObjects();
+  const decision = await decideWith(fake, 'GET', '/api/v1/nodes/a:b:c:d/proxy/');
+  assert.deepEqual(fake.calls, []);
+  assert.equal(decision.kind, 'deny');
+});
+
+test('a deletecollection under a names rule is judged by the names of the objects it would delete', async () => {
+  const listed = [obj('web', {}), obj('critical-a', {})];
+  const fake = fakeObjects({}, listed);
+  const decision = await decideWith(fake, 'DELETE', '/api/v1/namespaces/d/configmaps');
+  assert.deepEqual(fake.calls, ['list configmaps d labels= fields=']);
+  assert.equal(decision.kind, 'deny');
+  assert.equal(decision.rules[0]?.failedClosed, undefined, 'decided by the listed names');
+  const harmless = fakeObjects({}, [obj('web', {})]);
+  assert.equal((await decideWith(harmless, 'DELETE', '/api/v1/namespaces/d/configmaps')).kind, 'allow');
+});
+
+test('a list across all namespaces of a resource that is not built in asks discovery', async () => {
+  const namespaced = fakeObjects();
+  assert.equal((await decideWith(namespaced, 'GET', '/apis/example.com/v1/gadgets')).kind, 'deny');
+  assert.deepEqual(namespaced.calls, ['scope gadgets (apis example.com/v1)']);
+  const clusterScoped = fakeObjects();
+  assert.equal((await decideWith(clusterScoped, 'GET', '/api/v1/nodes')).kind, 'allow');
+  assert.deepEqual(clusterScoped.calls, [], 'nodes are built in: no discovery');
+  const crd = fakeObjects();
+  assert.equal((await decideWith(crd, 'GET', '/apis/example.com/v1/clusterwidgets')).kind, 'allow');
+  assert.deepEqual(crd.calls, ['scope clusterwidgets (apis example.com/v1)']);
+  const notServed = fakeObjects();
+  assert.equal((await decideWith(notServed, 'GET', '/apis/example.com/v1/widgets')).kind, 'deny');
+  const failing = fakeObjects({}, [], new KubegateError('KG_UPSTREAM_UNAVAILABLE', 'down'));
+  assert.equal((await decideWith(failing, 'GET', '/apis/example.com/v1/gadgets')).kind, 'deny');
 });

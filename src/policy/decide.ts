@@ -5,32 +5,34 @@
 // sees 'unavailable' and takes the strict outcome; and never consult the API server when no rule
 // that could match needs the object (needsObject decides, so most requests cost no lookup).
 //
-// Which object: the one the request names in its resource, i.e. the pod for pods/exec, attach,
-// portforward and log, the deployment for deployments/scale, the object itself for get, update,
-// patch and delete. A create is judged by its body (evaluate reads it; nothing is fetched). A
-// deletecollection is judged once per object it would delete (listed with the request's own
-// selectors) and the strictest decision wins: deny > approve > allow, every approval requirement
+// Which object: the one the API server's handler acts on (request/target.ts), i.e. the pod for
+// pods/exec, attach, portforward and log, the deployment for deployments/scale, the object itself
+// for get, update, patch and delete, the node `control-1` for nodes/https:control-1:10250/proxy,
+// and a namespace as the cluster-scoped object it is. A create is judged by its body (evaluate
+// reads it; nothing is fetched). A deletecollection is judged once per object it would delete
+// (listed with the request's own selectors, at the current state: parse refuses the snapshot
+// parameters that would make the API server list an older one), by each object's name and
+// labels, and the strictest decision wins: deny > approve > allow, every approval requirement
 // kept. Objects created between the list and the delete are not seen; an empty list is judged as
-// a collection (objectSelector unknown: the strict outcome).
+// a collection (names and objectSelector unknown: the strict outcome).
+//
+// Scope: a list, watch or deletecollection across all namespaces asks discovery whether the
+// resource is namespaced, but only when a rule's namespace condition could meet it; not knowing
+// leaves that condition unknown (evaluate.ts).
 
 import type { Identity } from '../identity/types.js';
 import type { KubeRequest, KubeRequestBody } from '../request/types.js';
+import { targetRef } from '../request/target.js';
+import type { ObjectRef } from '../request/target.js';
 import { KubegateError } from '../errors.js';
 import type { CompiledPolicy } from './compile.js';
 import type { ApprovalRequirement, Decision, MatchedRule } from './decision.js';
-import { evaluate, needsObject } from './evaluate.js';
+import { evaluate, needsObject, needsScope } from './evaluate.js';
 import type { TargetObject } from './evaluate.js';
 
 /** The live-object lookups decide uses (src/upstream/live-objects.ts implements them). */
 export interface ObjectLookups {
-  get(ref: {
-    readonly apiPrefix: string;
-    readonly apiGroup: string;
-    readonly apiVersion: string;
-    readonly resource: string;
-    readonly namespace: string;
-    readonly name: string;
-  }): Promise<Readonly<Record<string, unknown>> | null>;
+  get(ref: ObjectRef): Promise<Readonly<Record<string, unknown>> | null>;
   list(ref: {
     readonly apiPrefix: string;
     readonly apiGroup: string;
@@ -40,6 +42,10 @@ export interface ObjectLookups {
     readonly labelSelector: string;
     readonly fieldSelector: string;
   }): Promise<readonly Readonly<Record<string, unknown>>[]>;
+  /** Whether a resource is namespaced (discovery); null when the API server does not list it. */
+  namespaced(
+    ref: Pick<ObjectRef, 'apiPrefix' | 'apiGroup' | 'apiVersion' | 'resource'>,
+  ): Promise<boolean | null>;
 }
 
 export interface DecideDeps {
@@ -64,8 +70,16 @@ export function createDecide(deps: DecideDeps): (input: DecideRequest) => Promis
     const policy = deps.policy();
     const now = deps.now();
     const { request, body, identity } = input;
+    let namespaced: boolean | null = null;
+    if (needsScope(policy, input)) {
+      try {
+        namespaced = await withTimeout(deps.objects.namespaced(request), deps.timeoutMs);
+      } catch (err) {
+        deps.onLookupError?.(err, request);
+      }
+    }
     const judge = (object: TargetObject): Decision =>
-      evaluate(policy, { request, body, identity, object, now });
+      evaluate(policy, { request, body, identity, object, now, namespaced });
     if (!needsObject(policy, input)) return judge(null);
 
     if (request.verb === 'deletecollection') {
@@ -91,19 +105,12 @@ export function createDecide(deps: DecideDeps): (input: DecideRequest) => Promis
       return strictest(objects.map(judge), ruleOrder(policy));
     }
 
+    const ref = targetRef(request);
+    // No object can be named (a proxy id the API server would refuse): judged without one.
+    if (ref === null) return judge('unavailable');
     let object: TargetObject;
     try {
-      object = await withTimeout(
-        deps.objects.get({
-          apiPrefix: request.apiPrefix,
-          apiGroup: request.apiGroup,
-          apiVersion: request.apiVersion,
-          resource: request.resource,
-          namespace: request.namespace,
-          name: request.name,
-        }),
-        deps.timeoutMs,
-      );
+      object = await withTimeout(deps.objects.get(ref), deps.timeoutMs);
     } catch (err) {
       deps.onLookupError?.(err, request);
       object = 'unavailable';

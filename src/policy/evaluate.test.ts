@@ -385,11 +385,11 @@ const rows: readonly Row[] = [
     want: { kind: 'deny', rules: ['kube'] },
   },
   {
-    name: 'a names rule does not match a list',
+    name: 'a deny rule on names matches a list, failing closed: the list may hold any name',
     rules: [deny('kube', { names: ['kube-*'] })],
     defaults: { action: 'allow' },
     input: {},
-    want: { kind: 'allow', rules: [] },
+    want: { kind: 'deny', rules: ['kube'], failedClosed: ['kube'] },
   },
   // subjects
   {
@@ -657,7 +657,7 @@ const rows: readonly Row[] = [
     want: { kind: 'allow', rules: ['dev-ok'] },
   },
   {
-    name: 'CEL sees that only the metadata of a protobuf body is known',
+    name: 'CEL on body is unknown when only the metadata of a protobuf body is known, failing closed',
     rules: [
       deny('metadata-only', {
         when: 'request.objectSource == "protobuf-metadata" && body.metadata.name == "prod-x" && !has(body.data)',
@@ -665,7 +665,7 @@ const rows: readonly Row[] = [
     ],
     defaults: { action: 'allow' },
     input: configMapCreate('prod-x'),
-    want: { kind: 'deny', rules: ['metadata-only'], failedClosed: [] },
+    want: { kind: 'deny', rules: ['metadata-only'], failedClosed: ['metadata-only'] },
   },
   {
     name: 'an unreadable create body makes a deny rule on names match, failing closed',

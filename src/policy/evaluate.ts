@@ -22,8 +22,15 @@
 
 import type { Identity } from '../identity/types.js';
 import type { KubeRequest, KubeRequestBody } from '../request/types.js';
-import { SelectorError, parseFieldSelector, parseLabelSelector } from '../request/selectors.js';
+import {
+  SelectorError,
+  fieldSelectorExact,
+  parseFieldSelector,
+  parseLabelSelector,
+} from '../request/selectors.js';
 import { bodyObjectName } from '../request/body.js';
+import { builtinNamespaced } from '../request/scope.js';
+import { isProxy, targetName } from '../request/target.js';
 import type { CelVariables } from './cel.js';
 import { ANY, requirementKey, requirementSignature } from './compile.js';
 import type {
@@ -36,6 +43,8 @@ import type {
   SelectorKind,
 } from './compile.js';
 import type { ApprovalRequirement, Decision, MatchedRule, RuleAction } from './decision.js';
+import { matchGeneratedName, matchesEveryValue } from './pattern.js';
+import type { PatternSet } from './pattern.js';
 
 /** The live target object as the gateway found it; 'unavailable' when the lookup failed. */
 export type TargetObject = Readonly<Record<string, unknown>> | null | 'unavailable';
@@ -53,6 +62,11 @@ export interface EvaluationInput {
    */
   readonly object: TargetObject;
   readonly now: Date;
+  /**
+   * For a list, watch or deletecollection with no namespace: whether the resource is namespaced
+   * (discovery). Absent or null: not known, and a namespace condition is then unknown.
+   */
+  readonly namespaced?: boolean | null;
 }
 
 // Three-valued results: a field can match, not match, or be impossible to check.
@@ -81,10 +95,16 @@ class RequestView {
   /** Index keys of the subresource wildcards: star-slash-sub and resource-slash-star. */
   readonly anyResourceKey: string;
   readonly anySubresourceKey: string;
+  /** The namespace the request acts in; for a list pinned by a metadata.namespace field selector, that one. */
   readonly namespace: string;
+  /** Why the namespace cannot be known ('' when it can): a read across all namespaces. */
+  readonly namespaceUnknown: string;
+  /** The name of the object acted on (request/target.ts), or of the listed object a deletecollection is judged for. */
   readonly name: string;
-  /** Why the name cannot be known ('' when it can): a create whose body could not be read. */
+  /** Why the name cannot be known ('' when it can): a collection, an unreadable body, a bad proxy id. */
   readonly nameUnknown: string;
+  /** A create without a name: the generateName the API server will complete ('' otherwise). */
+  readonly generateName: string;
   readonly apiGroup: string;
   readonly user: string;
   readonly groups: readonly string[];
@@ -109,17 +129,28 @@ class RequestView {
     this.resourceKey = r.subresource === '' ? r.resource : `${r.resource}/${r.subresource}`;
     this.anyResourceKey = r.subresource === '' ? '' : `*/${r.subresource}`;
     this.anySubresourceKey = r.subresource === '' ? '' : `${r.resource}/*`;
-    this.namespace = r.namespace;
     this.apiGroup = r.apiGroup;
-    // A create names its object only in the body; the API server refuses a body name that differs
-    // from the URL's, so the body name is the name the object will have.
-    this.name = r.name !== '' ? r.name : this.isCreateOfNewObject() ? bodyObjectName(input.body) : '';
-    this.nameUnknown =
-      r.name === '' && this.isCreateOfNewObject() && bodyUnreadable(input.body)
-        ? 'the request body could not be read, so the name of the object it creates is unknown'
-        : '';
+    const listed = this.verb === 'deletecollection' ? listedObject(input.object) : null;
+    const namespace = namespaceOf(r, this.verb, listed, input.namespaced);
+    this.namespace = namespace.value;
+    this.namespaceUnknown = namespace.unknown;
+    const name = nameOf(r, this.verb, input.body, listed, this.isCreateOfNewObject());
+    this.name = name.value;
+    this.nameUnknown = name.unknown;
+    this.generateName = name.generateName;
     this.user = input.identity.user;
     this.groups = input.identity.groups;
+  }
+
+  /** Why `body` holds only part of what the API server will read ('' when it holds all of it, or there is none). */
+  bodyKnownInPart(): string {
+    const body = this.input.body;
+    if (body === null || body.size === 0 || !BODY_VERBS.has(this.input.request.verb)) return '';
+    if (body.objectSource === 'protobuf-metadata')
+      return 'the body is protobuf, of which kubegate reads only the metadata';
+    if (body.object === null)
+      return 'the body is not an object kubegate can read (a JSON Patch, or a media type it does not decode)';
+    return '';
   }
 
   isCreateOfNewObject(): boolean {
@@ -185,7 +216,14 @@ class RequestView {
     const object = this.input.object ?? null;
     if (object === 'unavailable') return 'the target object could not be fetched';
     if (object !== null) return labelsOf(object);
+    if (this.nameUnknown !== '') return this.nameUnknown;
     if (this.name === '') return 'the request acts on a collection, not on one object';
+    const r = this.input.request;
+    if (CONNECT_SUBRESOURCES.has(r.subresource) || isProxy(r)) {
+      // exec, attach, port-forward and proxies reach a running target: kubegate not finding it
+      // means it looked elsewhere than the API server will, not that there are no labels.
+      return 'the target was not found by kubegate';
+    }
     // Not found: the request will fail upstream, unless it creates the object (server-side
     // apply, or an update of a kind the API server creates on update), in which case the body
     // carries its labels; a body that could not be read leaves them unknown.
@@ -233,6 +271,116 @@ class RequestView {
 
 const UNREADABLE_BODY = 'the request body could not be read as an object';
 
+const COLLECTION_VERBS = new Set(['list', 'watch', 'deletecollection']);
+const BODY_VERBS = new Set(['create', 'update', 'patch']);
+
+/** A value the request determines, or why it cannot be known ('' when it can). */
+interface Known {
+  readonly value: string;
+  readonly unknown: string;
+}
+
+/** The object a deletecollection is judged for, one listed object at a time (decide.ts). */
+function listedObject(object: TargetObject | undefined): Readonly<Record<string, unknown>> | null {
+  return object === undefined || object === null || object === 'unavailable' ? null : object;
+}
+
+function metadataString(object: Readonly<Record<string, unknown>> | null | undefined, field: string): string {
+  const metadata = object?.metadata;
+  if (typeof metadata !== 'object' || metadata === null) return '';
+  const value = (metadata as Record<string, unknown>)[field];
+  return typeof value === 'string' ? value : '';
+}
+
+/**
+ * The namespace a rule's `namespaces` meets. A list, watch or deletecollection with no namespace
+ * of a namespaced resource (`kubectl get secrets -A`) reads every namespace, `prod` included:
+ * unknown, unless a metadata.namespace field selector pins it. Whether the resource is
+ * namespaced comes from `namespaced` (discovery: decide.ts asks only when a rule could care and
+ * the resource is not built in), else from the built-in table; not known is taken as namespaced.
+ */
+function namespaceOf(
+  r: KubeRequest,
+  verb: string,
+  listed: Readonly<Record<string, unknown>> | null,
+  namespaced: boolean | null | undefined,
+): Known {
+  if (r.namespace !== '' || !r.isResourceRequest || !COLLECTION_VERBS.has(verb))
+    return { value: r.namespace, unknown: '' };
+  if (listed !== null) return { value: metadataString(listed, 'namespace'), unknown: '' };
+  const pinned = pinnedNamespace(r.fieldSelector);
+  if (pinned !== null) return { value: pinned, unknown: '' };
+  const scope = namespaced ?? builtinNamespaced(r.apiGroup, r.resource);
+  if (scope === false) return { value: '', unknown: '' };
+  return {
+    value: '',
+    unknown:
+      scope === true
+        ? 'the request reads across all namespaces'
+        : 'the request may read across all namespaces (kubegate could not tell whether the resource is namespaced)',
+  };
+}
+
+function pinnedNamespace(fieldSelector: string): string | null {
+  if (fieldSelector === '') return null;
+  try {
+    return fieldSelectorExact(parseFieldSelector(fieldSelector), 'metadata.namespace');
+  } catch (err) {
+    if (err instanceof SelectorError) return null;
+    throw err;
+  }
+}
+
+/**
+ * The name a rule's `names` meets: the object the API server's handler acts on
+ * (request/target.ts: proxy ids are split); a create's body name (the API server refuses a body
+ * name that differs from the URL's), or its generateName; for a deletecollection judged per
+ * object, the listed object's. Unknown for a list, watch or deletecollection of a whole
+ * collection (it may hold objects of any name), an unreadable create body, a proxy id the API
+ * server would refuse.
+ */
+function nameOf(
+  r: KubeRequest,
+  verb: string,
+  body: KubeRequestBody | null,
+  listed: Readonly<Record<string, unknown>> | null,
+  createsObject: boolean,
+): Known & { readonly generateName: string } {
+  const target = targetName(r);
+  if (target === null) {
+    return {
+      value: '',
+      unknown: `the proxy target ${JSON.stringify(r.name.slice(0, 100))} is not [scheme:]name[:port]`,
+      generateName: '',
+    };
+  }
+  if (target !== '') return { value: target, unknown: '', generateName: '' };
+  if (createsObject) {
+    if (bodyUnreadable(body)) {
+      return {
+        value: '',
+        unknown: 'the request body could not be read, so the name of the object it creates is unknown',
+        generateName: '',
+      };
+    }
+    const name = bodyObjectName(body);
+    return {
+      value: name,
+      unknown: '',
+      generateName: name === '' ? metadataString(body?.object, 'generateName') : '',
+    };
+  }
+  if (r.isResourceRequest && COLLECTION_VERBS.has(verb)) {
+    if (listed !== null) return { value: metadataString(listed, 'name'), unknown: '', generateName: '' };
+    return {
+      value: '',
+      unknown: 'the request acts on a whole collection, which may hold objects of any name',
+      generateName: '',
+    };
+  }
+  return { value: '', unknown: '', generateName: '' };
+}
+
 /** A body was sent but could not be read as an object: what it says about the object is unknown. */
 function bodyUnreadable(body: KubeRequestBody | null): boolean {
   return body !== null && body.size > 0 && body.object === null;
@@ -274,9 +422,10 @@ function matchRequestFields(m: CompiledMatch, view: RequestView): Tri {
   if (m.verbs !== null && !m.verbs.has(view.verb)) return NO;
   if (m.resources !== null && !matchResource(m.resources, view)) return NO;
   if (m.apiGroups !== null && !m.apiGroups.test(view.apiGroup)) return NO;
-  if (m.namespaces !== null && !m.namespaces.test(view.namespace)) return NO;
-  const nameUnknown = m.names !== null && view.nameUnknown !== '';
-  if (m.names !== null && !nameUnknown && !m.names.test(view.name)) return NO;
+  const namespace = m.namespaces === null ? YES : matchNamespace(m.namespaces, view);
+  if (namespace === NO) return NO;
+  const name = m.names === null ? YES : matchName(m.names, view);
+  if (name === NO) return NO;
   if (m.hasSubjects) {
     let subject = m.users !== null && m.users.test(view.user);
     if (!subject && m.groups !== null) {
@@ -296,7 +445,7 @@ function matchRequestFields(m: CompiledMatch, view: RequestView): Tri {
       if (q.values !== null && (value === undefined || !q.values.test(value))) return NO;
     }
   }
-  let result: Tri = nameUnknown ? unknown(view, `names: ${view.nameUnknown}`) : YES;
+  let result: Tri = namespace === UNKNOWN || name === UNKNOWN ? UNKNOWN : YES;
   if (m.selector !== null) {
     const r = matchSelector(m.selector, 'label', view);
     if (r === NO) return NO;
@@ -308,6 +457,27 @@ function matchRequestFields(m: CompiledMatch, view: RequestView): Tri {
     if (r === UNKNOWN) result = UNKNOWN;
   }
   return result;
+}
+
+function matchNamespace(namespaces: PatternSet, view: RequestView): Tri {
+  if (view.namespaceUnknown === '') return namespaces.test(view.namespace) ? YES : NO;
+  return matchesEveryValue(namespaces) ? YES : unknown(view, `namespaces: ${view.namespaceUnknown}`);
+}
+
+function matchName(names: PatternSet, view: RequestView): Tri {
+  if (view.nameUnknown !== '')
+    return matchesEveryValue(names) ? YES : unknown(view, `names: ${view.nameUnknown}`);
+  if (view.generateName !== '') {
+    switch (matchGeneratedName(names, view.generateName)) {
+      case 'yes':
+        return YES;
+      case 'no':
+        return NO;
+      default:
+        return unknown(view, `names: the API server will generate the name from "${view.generateName}"`);
+    }
+  }
+  return names.test(view.name) ? YES : NO;
 }
 
 /** Records why a field could not be checked; the first reason of a block is the one reported. */
@@ -331,6 +501,10 @@ function matchBlock(m: CompiledMatch, view: RequestView): Tri {
     if (m.when.referencesObject && view.input.object === 'unavailable') {
       return unknown(view, 'when: the target object could not be fetched');
     }
+    // A condition on `body` cannot be checked on a part of it: `has(body.spec)` would be false
+    // on a protobuf create whose spec kubegate does not decode.
+    const partial = m.when.referencesBody ? view.bodyKnownInPart() : '';
+    if (partial !== '') return unknown(view, `when: ${partial}`);
     const outcome = m.when.run(view.celVariables());
     if (!outcome.ok) {
       return unknown(view, `when: ${outcome.message}`);
@@ -439,14 +613,21 @@ function lookUpBucket(
   out: CompiledRule[],
 ): void {
   if (bucket === undefined) return;
-  if (bucket.byNamespace.size > 0) take(bucket.byNamespace.get(view.namespace), scratch, out);
-  for (const length of bucket.prefixLengths) {
-    if (length > view.namespace.length) break;
-    take(bucket.byNamespacePrefix.get(view.namespace.slice(0, length)), scratch, out);
+  if (view.namespaceUnknown !== '') {
+    // An unknown namespace could be any of them.
+    for (const rules of bucket.byNamespace.values()) take(rules, scratch, out);
+    for (const rules of bucket.byNamespacePrefix.values()) take(rules, scratch, out);
+  } else {
+    if (bucket.byNamespace.size > 0) take(bucket.byNamespace.get(view.namespace), scratch, out);
+    for (const length of bucket.prefixLengths) {
+      if (length > view.namespace.length) break;
+      take(bucket.byNamespacePrefix.get(view.namespace.slice(0, length)), scratch, out);
+    }
   }
   if (bucket.byName.size > 0) {
-    // An unknown name could be any of them.
-    if (view.nameUnknown !== '') for (const rules of bucket.byName.values()) take(rules, scratch, out);
+    // An unknown or generated name could be any of them.
+    if (view.nameUnknown !== '' || view.generateName !== '')
+      for (const rules of bucket.byName.values()) take(rules, scratch, out);
     else if (view.name !== '') take(bucket.byName.get(view.name), scratch, out);
   }
   if (bucket.byUser.size > 0) take(bucket.byUser.get(view.user), scratch, out);
@@ -526,19 +707,45 @@ function joinMessages(rules: readonly CompiledRule[]): string | undefined {
  * Whether the gateway must fetch the live target object before evaluate: some rule that could
  * match this request (its request-only fields do not rule it out) reads the object's labels or
  * `object` in CEL. False for a create (its labels come from the body) and for list/watch of a
- * collection (there is no single object to fetch). For deletecollection the answer can be true:
- * the gateway then evaluates with 'unavailable' unless it checks the listed objects itself.
+ * collection (there is no single object to fetch). For a deletecollection the answer is also true
+ * when such a rule has `names`: the gateway then judges every object it would delete, by name
+ * and labels (decide.ts), or evaluates with 'unavailable'.
  */
 export function needsObject(
   policy: CompiledPolicy,
   input: Pick<EvaluationInput, 'request' | 'body' | 'identity'>,
 ): boolean {
-  if (!policy.anyNeedsObject) return false;
+  const deletecollection = input.request.verb === 'deletecollection';
+  if (!policy.anyNeedsObject && !deletecollection) return false;
   const view = new RequestView(input);
   if (view.isCreateOfNewObject()) return false;
-  if (view.name === '' && view.verb !== 'deletecollection') return false;
+  if (view.name === '' && !deletecollection) return false;
   for (const rule of candidates(policy, view)) {
-    if (!rule.needsObject) continue;
+    const readsName =
+      deletecollection && (rule.match.names !== null || (rule.exclude?.names ?? null) !== null);
+    if (!rule.needsObject && !readsName) continue;
+    if (matchRequestFields(rule.match, view) !== NO) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether the gateway must learn if the resource is namespaced (EvaluationInput.namespaced): a
+ * list, watch or deletecollection with no namespace that a rule with a namespace condition could
+ * match, of a resource that is not built in (request/scope.ts knows those). Cluster-scoped
+ * resources (nodes, namespaces, cluster-scoped CRDs) then stay decidable.
+ */
+export function needsScope(
+  policy: CompiledPolicy,
+  input: Pick<EvaluationInput, 'request' | 'body' | 'identity'>,
+): boolean {
+  const r = input.request;
+  if (r.namespace !== '' || !r.isResourceRequest || !COLLECTION_VERBS.has(r.verb)) return false;
+  if (builtinNamespaced(r.apiGroup, r.resource) !== null) return false;
+  const view = new RequestView(input);
+  if (view.namespaceUnknown === '') return false;
+  for (const rule of candidates(policy, view)) {
+    if (rule.match.namespaces === null && (rule.exclude?.namespaces ?? null) === null) continue;
     if (matchRequestFields(rule.match, view) !== NO) return true;
   }
   return false;

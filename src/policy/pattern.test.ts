@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compilePattern } from './pattern.js';
+import { compilePattern, matchGeneratedName, patternSet } from './pattern.js';
+import type { Pattern, Possibly } from './pattern.js';
 
 const rows: readonly { name: string; input: { pattern: string; value: string }; want: boolean }[] = [
   { name: 'a literal matches itself', input: { pattern: 'prod', value: 'prod' }, want: true },
@@ -89,5 +90,86 @@ for (const row of prefixRows) {
     const compiled = compilePattern(row.input);
     assert.ok(compiled.ok);
     assert.equal(compiled.pattern.prefix, row.want);
+  });
+}
+
+test('a re: expression matches across newlines, as a padded exec command would need', () => {
+  const compiled = compilePattern('re:rm .*');
+  assert.ok(compiled.ok);
+  assert.equal(compiled.pattern.test('rm \n-rf /'), true);
+  assert.equal(compiled.pattern.test('ls \nrm -rf /'), false, 'still anchored at the start');
+});
+
+function set(...sources: string[]) {
+  return patternSet(
+    sources.map((s): Pattern => {
+      const compiled = compilePattern(s);
+      if (!compiled.ok) throw new Error(compiled.message);
+      return compiled.pattern;
+    }),
+  );
+}
+
+const generatedRows: readonly { name: string; patterns: string[]; generateName: string; want: Possibly }[] = [
+  {
+    name: 'a prefix glob the base starts with always matches',
+    patterns: ['critical-*'],
+    generateName: 'critical-db-',
+    want: 'yes',
+  },
+  {
+    name: 'a prefix glob longer than the base may match',
+    patterns: ['critical-*'],
+    generateName: 'crit',
+    want: 'maybe',
+  },
+  {
+    name: 'a prefix glob the base diverges from never matches',
+    patterns: ['critical-*'],
+    generateName: 'web-',
+    want: 'no',
+  },
+  {
+    name: 'a literal of the generated shape may match',
+    patterns: ['web-bcd2f'],
+    generateName: 'web-',
+    want: 'maybe',
+  },
+  {
+    name: 'a literal with a vowel in the suffix never matches',
+    patterns: ['web-abcde'],
+    generateName: 'web-',
+    want: 'no',
+  },
+  {
+    name: 'a literal of another length never matches',
+    patterns: ['web-x'],
+    generateName: 'web-',
+    want: 'no',
+  },
+  {
+    name: 'a regular expression that could match says maybe',
+    patterns: ['re:.*-db-.*'],
+    generateName: 'a-db-',
+    want: 'maybe',
+  },
+  {
+    name: 'a regular expression with a diverging prefix never matches',
+    patterns: ['re:prod-.*'],
+    generateName: 'web-',
+    want: 'no',
+  },
+  {
+    name: 'the base is cut to 58 characters first',
+    patterns: [`${'a'.repeat(58)}*`],
+    generateName: `${'a'.repeat(58)}zzz`,
+    want: 'yes',
+  },
+  { name: 'a star alone always matches', patterns: ['*'], generateName: 'x-', want: 'yes' },
+];
+
+for (const row of generatedRows) {
+  test(`generateName: ${row.name}`, () => {
+    assert.equal(matchGeneratedName(set(...row.patterns), row.generateName), row.want);
   });
 }

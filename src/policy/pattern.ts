@@ -7,7 +7,9 @@
 //
 // Syntax:
 //   `*`  any run of characters (also none), `?` exactly one character, anything else literal.
-//   `re:<expression>`  a JavaScript regular expression (u flag) that must match the whole value.
+//   `re:<expression>`  a JavaScript regular expression (u and s flags: `.` matches a newline too,
+//                      so `re:rm .*` still catches an exec command padded with a line break)
+//                      that must match the whole value.
 
 /** A compiled pattern. `literal` is set when the pattern is a plain string (indexable). */
 export interface Pattern {
@@ -30,9 +32,9 @@ export function compilePattern(source: string): PatternResult {
     let re: RegExp;
     try {
       // Anchored in a non-capturing group so that `re:a|b` means `^(a|b)$`, not `^a|b$`.
-      re = new RegExp(`^(?:${expression})$`, 'u');
+      re = new RegExp(`^(?:${expression})$`, 'su');
     } catch (err) {
-      // V8 says "Invalid regular expression: /<our wrapped source>/u: <reason>"; keep the reason.
+      // V8 says "Invalid regular expression: /<our wrapped source>/su: <reason>"; keep the reason.
       const detail = err instanceof SyntaxError ? (/: ([^:]+)$/u.exec(err.message)?.[1] ?? err.message) : '';
       return { ok: false, message: `${JSON.stringify(source)} is not a valid regular expression: ${detail}` };
     }
@@ -115,4 +117,43 @@ export function patternSet(patterns: readonly Pattern[]): PatternSet {
           return false;
         };
   return { sources: patterns.map((p) => p.source), literals, others, test };
+}
+
+/** Three-valued: every value matches, none does, or some may. */
+export type Possibly = 'yes' | 'no' | 'maybe';
+
+// names.SimpleNameGenerator (k8s.io/apiserver/pkg/storage/names): generateName cut to 58
+// characters, then 5 characters from utilrand's alphabet.
+const GENERATED_SUFFIX = 5;
+const MAX_GENERATE_NAME = 63 - GENERATED_SUFFIX;
+const GENERATED_ALPHABET = /^[bcdfghjklmnpqrstvwxz2456789]{5}$/u;
+
+/**
+ * Whether the name the API server will generate from `generateName` matches the set. Exact for
+ * literals and `prefix*` globs; any other pattern that could match says 'maybe'.
+ */
+export function matchGeneratedName(set: PatternSet, generateName: string): Possibly {
+  const base = generateName.slice(0, MAX_GENERATE_NAME);
+  let result: Possibly = 'no';
+  for (const literal of set.literals) {
+    if (
+      literal.length === base.length + GENERATED_SUFFIX &&
+      literal.startsWith(base) &&
+      GENERATED_ALPHABET.test(literal.slice(base.length))
+    )
+      result = 'maybe';
+  }
+  for (const p of set.others) {
+    const prefix = p.prefix;
+    // A pattern whose matches all start with `prefix` cannot match a name that diverges from it.
+    if (prefix !== null && !base.startsWith(prefix) && !prefix.startsWith(base)) continue;
+    if (prefix !== null && p.source === `${prefix}*` && base.startsWith(prefix)) return 'yes';
+    result = 'maybe';
+  }
+  return result;
+}
+
+/** Whether the set matches every value whatever it is (a bare `*`): then an unknown value matches. */
+export function matchesEveryValue(set: PatternSet): boolean {
+  return set.others.some((p) => p.source === '*');
 }

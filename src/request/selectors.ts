@@ -552,8 +552,13 @@ export function parseFieldSelector(s: string): readonly FieldRequirement[] {
  * the parser's (sorted) order, or null. `!=` terms never pin a name.
  */
 export function fieldSelectorExactName(reqs: readonly FieldRequirement[]): string | null {
+  return fieldSelectorExact(reqs, 'metadata.name');
+}
+
+/** The value a `=`/`==` term pins `field` to (the first, in the parser's order), or null. */
+export function fieldSelectorExact(reqs: readonly FieldRequirement[], field: string): string | null {
   for (const r of reqs) {
-    if (r.field === 'metadata.name' && r.operator !== 'NotEquals') return r.value;
+    if (r.field === field && r.operator !== 'NotEquals') return r.value;
   }
   return null;
 }

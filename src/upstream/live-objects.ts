@@ -20,25 +20,20 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from 'pino';
 import { errors as undiciErrors } from 'undici';
 import { KubegateError } from '../errors.js';
+import type { ObjectRef } from '../request/target.js';
 import type { Upstream } from './pool.js';
 
-/** One object, named as the request that acts on it names it (KubeRequest's fields). */
-export interface ObjectRef {
-  /** 'api' (core group) or 'apis'. */
-  readonly apiPrefix: string;
-  readonly apiGroup: string;
-  readonly apiVersion: string;
-  readonly resource: string;
-  /** '' for a cluster-scoped resource. */
-  readonly namespace: string;
-  readonly name: string;
-}
+/** One object, named as the API server's handler finds it (request/target.ts). */
+export type { ObjectRef } from '../request/target.js';
 
 export interface CollectionRef extends Omit<ObjectRef, 'name'> {
   /** As the request carried them (decoded); '' for none. */
   readonly labelSelector: string;
   readonly fieldSelector: string;
 }
+
+/** A resource type: where its discovery document is. */
+export type ResourceRef = Pick<ObjectRef, 'apiPrefix' | 'apiGroup' | 'apiVersion' | 'resource'>;
 
 export type LiveObject = Record<string, unknown>;
 
@@ -55,6 +50,12 @@ export interface LiveObjects {
   get(ref: ObjectRef): Promise<LiveObject | null>;
   /** Every object of the collection that the selectors select (all pages); never cached. */
   list(ref: CollectionRef): Promise<LiveObject[]>;
+  /**
+   * Whether the resource is namespaced, from the API server's discovery document of its group
+   * version (read as kubegate, cached); null when discovery does not list it. Throws when
+   * discovery cannot be read.
+   */
+  namespaced(ref: ResourceRef): Promise<boolean | null>;
   stats(): LiveObjectsStats;
   /** Stops every watch; resolves when they have ended. */
   close(): Promise<void>;
@@ -81,8 +82,18 @@ export interface LiveObjectsOptions {
   readonly maxListItems?: number;
   /** Cached objects across all collections; the oldest go first. Default 10,000. */
   readonly maxEntries?: number;
+  /** How long a discovery document is trusted. Default 5 minutes. */
+  readonly discoveryTtlMs?: number;
+  /** A resource missing from a cached discovery document refetches it at most this often. Default 10 s. */
+  readonly discoveryRetryMs?: number;
   readonly log?: Pick<Logger, 'warn' | 'debug'>;
   readonly onWatch?: (notice: WatchNotice) => void;
+}
+
+/** One group version's discovery: resource name → namespaced. */
+interface Discovery {
+  readonly scopes: ReadonlyMap<string, boolean>;
+  readonly at: number;
 }
 
 interface Entry {
@@ -124,7 +135,11 @@ export function createLiveObjects(upstream: Upstream, opts: LiveObjectsOptions):
   const retryWatchAfterMs = opts.retryWatchAfterMs ?? 30_000;
   const maxListItems = opts.maxListItems ?? 10_000;
   const maxEntries = opts.maxEntries ?? 10_000;
+  const discoveryTtlMs = opts.discoveryTtlMs ?? 300_000;
+  const discoveryRetryMs = opts.discoveryRetryMs ?? 10_000;
   const collections = new Map<string, Collection>();
+  const discoveries = new Map<string, Discovery>();
+  const discoveryReads = new Map<string, Promise<Discovery>>();
   let hits = 0;
   let misses = 0;
   let closed = false;
@@ -376,6 +391,44 @@ export function createLiveObjects(upstream: Upstream, opts: LiveObjectsOptions):
     return object;
   }
 
+  /** The APIResourceList of a group version, as kubegate reads it (discovery is open to every user). */
+  async function fetchDiscovery(ref: ResourceRef): Promise<Discovery> {
+    const group = ref.apiGroup === '' ? '' : `/${encodeURIComponent(ref.apiGroup)}`;
+    const path = `${upstream.pathPrefix}/${ref.apiPrefix}${group}/${encodeURIComponent(ref.apiVersion)}`;
+    const what = `the discovery document of ${ref.apiGroup === '' ? '' : `${ref.apiGroup}/`}${ref.apiVersion}`;
+    const { json } = await fetchJson(path, what);
+    const scopes = new Map<string, boolean>();
+    const resources = isRecord(json) && Array.isArray(json.resources) ? json.resources : [];
+    for (const r of resources) {
+      if (isRecord(r) && typeof r.name === 'string' && typeof r.namespaced === 'boolean')
+        scopes.set(r.name, r.namespaced);
+    }
+    return { scopes, at: opts.now() };
+  }
+
+  async function namespaced(ref: ResourceRef): Promise<boolean | null> {
+    if (closed) throw new KubegateError('KG_UPSTREAM_UNAVAILABLE', 'kubegate is shutting down');
+    const key = `${ref.apiPrefix}/${ref.apiGroup}/${ref.apiVersion}`;
+    const known = discoveries.get(key);
+    const age = known === undefined ? Infinity : opts.now() - known.at;
+    // A resource missing from a fresh document (a CRD added since) is looked up again, but not
+    // on every request.
+    if (
+      known !== undefined &&
+      age <= discoveryTtlMs &&
+      (known.scopes.has(ref.resource) || age <= discoveryRetryMs)
+    )
+      return known.scopes.get(ref.resource) ?? null;
+    let pending = discoveryReads.get(key);
+    if (pending === undefined) {
+      pending = fetchDiscovery(ref).finally(() => discoveryReads.delete(key));
+      discoveryReads.set(key, pending);
+    }
+    const discovery = await pending;
+    discoveries.set(key, discovery);
+    return discovery.scopes.get(ref.resource) ?? null;
+  }
+
   return {
     async get(ref) {
       if (closed) throw new KubegateError('KG_UPSTREAM_UNAVAILABLE', 'kubegate is shutting down');
@@ -432,6 +485,8 @@ export function createLiveObjects(upstream: Upstream, opts: LiveObjectsOptions):
       } while (next !== '');
       return items;
     },
+
+    namespaced,
 
     stats() {
       let watches = 0;
