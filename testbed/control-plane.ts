@@ -2,7 +2,7 @@
 // etcd + kube-apiserver (RBAC on, static tokens, audit log at level Metadata) + controller-manager
 // + scheduler + kwok (one fake node whose pods run, exec and serve logs). Everything it starts is
 // recorded by PID in <dir>/state.json and stopped by stopControlPlane, so nothing is left running.
-import { mkdir, writeFile, readFile } from 'node:fs/promises';
+import { mkdir, writeFile, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { readdirSync } from 'node:fs';
@@ -76,6 +76,13 @@ export async function startControlPlane(options: StartOptions): Promise<TestbedS
   const dir = resolve(options.dir);
   const pki = join(dir, 'pki');
   const logsDir = join(dir, 'logs');
+  // Every start is a new cluster, also in a directory used before (`kubegate up` run again):
+  // the CA, keys and tokens made below are new, so an old etcd store (its node, service-account
+  // tokens signed with the old key, objects a demo changed) would not fit them, and creating the
+  // node again would fail with 409 AlreadyExists. Processes a crashed start left behind would
+  // hold etcd's lock and the old store; they are stopped first.
+  await stopLeftovers(dir);
+  await rm(join(dir, 'etcd'), { recursive: true, force: true });
   for (const d of [dir, pki, logsDir, join(dir, 'etcd'), join(dir, 'exec'), join(dir, 'kubeconfigs')]) {
     await mkdir(d, { recursive: true, mode: 0o700 });
   }
@@ -448,6 +455,29 @@ async function stopPids(pids: Record<string, number>, procs: readonly Managed[] 
     const managed = procs.find((p) => p.pid === pid);
     await stopPid(pid, managed?.exited ?? null, name === 'kube-apiserver' ? 15_000 : 10_000);
   }
+}
+
+/**
+ * Stops processes an earlier start in `dir` left running (its own process was killed before it
+ * could stop them). A PID from an old state.json may belong to another program by now, so only a
+ * process whose command line names `dir` (every test bed process is given paths inside it) is
+ * stopped. Linux only (/proc); elsewhere nothing is stopped and a leftover makes the start fail.
+ */
+async function stopLeftovers(dir: string): Promise<void> {
+  const text = await readFile(join(dir, 'state.json'), 'utf8').catch(() => null);
+  if (text === null) return;
+  let pids: Record<string, number>;
+  try {
+    pids = (JSON.parse(text) as { pids?: Record<string, number> }).pids ?? {};
+  } catch {
+    return;
+  }
+  const ours: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.split('\0').some((arg) => arg.includes(`${dir}/`))) ours[name] = pid;
+  }
+  await stopPids(ours);
 }
 
 /** Stops everything a test bed in `dir` started (by the PIDs in its state.json). */

@@ -1,7 +1,9 @@
 // `kubegate up`: the quickstart. Creates the data directory (CA, example policy, users' kubeconfigs)
 // and starts the gateway. Demo mode (the default, or --demo) also starts the test bed control plane
 // with sample workloads; with --context it fronts that kubeconfig context instead. Runs until
-// Ctrl-C, then stops everything it started.
+// Ctrl-C, then stops everything it started. Run again in the same folder, it starts a new demo
+// cluster (the test bed starts anew in a used directory) and seeds it again; kubegate's own state
+// (CA, policy, audit, requests) is kept, and the users' kubeconfigs and UI tokens are re-issued.
 import type { Command } from 'commander';
 import { copyFile, mkdir, access, writeFile } from 'node:fs/promises';
 import { resolve, join, relative } from 'node:path';
