@@ -1,10 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubegateError, toStatus } from '../errors.js';
-import { impersonationHeaders, refuseImpersonation } from './impersonation.js';
+import { impersonationHeaders, isDiscovery, refuseImpersonation } from './impersonation.js';
 import { parseRequest } from './parse.js';
 
-type Headers = Parameters<typeof refuseImpersonation>[0];
+type Headers = Parameters<typeof impersonationHeaders>[0];
+
+const get = (headers: Headers, target = '/api/v1/namespaces/prod/pods') => ({
+  method: 'GET',
+  target,
+  headers,
+});
 
 const refused: { name: string; input: Headers; want: string[] }[] = [
   {
@@ -53,7 +59,7 @@ for (const row of refused) {
   test(`refused: ${row.name}`, () => {
     assert.deepEqual(impersonationHeaders(row.input), row.want);
     assert.throws(
-      () => refuseImpersonation(row.input),
+      () => refuseImpersonation(get(row.input)),
       (err: unknown) => err instanceof KubegateError && err.code === 'KG_REQUEST_IMPERSONATION',
     );
   });
@@ -72,21 +78,74 @@ const passed: { name: string; input: Headers }[] = [
 for (const row of passed) {
   test(`passed: ${row.name}`, () => {
     assert.deepEqual(impersonationHeaders(row.input), []);
-    assert.doesNotThrow(() => refuseImpersonation(row.input));
+    assert.doesNotThrow(() => refuseImpersonation(get(row.input)));
+  });
+}
+
+// client-go reads discovery with Result.Raw(), which drops a Status body: kubectl could never print
+// the refusal there. Discovery is the same for every user, so it runs as the caller instead.
+const discovery: { name: string; method: string; target: string; want: boolean }[] = [
+  { name: 'GET /api (kubectl adds a timeout)', method: 'GET', target: '/api?timeout=32s', want: true },
+  { name: 'GET /apis', method: 'GET', target: '/apis', want: true },
+  { name: 'GET /api/v1', method: 'GET', target: '/api/v1?timeout=32s', want: true },
+  { name: 'GET /apis/apps', method: 'GET', target: '/apis/apps', want: true },
+  {
+    name: 'GET /apis/rbac.authorization.k8s.io/v1',
+    method: 'GET',
+    target: '/apis/rbac.authorization.k8s.io/v1',
+    want: true,
+  },
+  { name: 'a list of pods is a resource request', method: 'GET', target: '/api/v1/pods', want: false },
+  {
+    name: 'a list of deployments is a resource request',
+    method: 'GET',
+    target: '/apis/apps/v1/deployments',
+    want: false,
+  },
+  { name: 'the namespaces of /api/v1', method: 'GET', target: '/api/v1/namespaces', want: false },
+  { name: 'a POST to a discovery path', method: 'POST', target: '/apis', want: false },
+  { name: 'a HEAD of a discovery path', method: 'HEAD', target: '/api', want: false },
+  { name: 'a trailing slash', method: 'GET', target: '/apis/', want: false },
+  { name: 'a double slash', method: 'GET', target: '/apis//apps', want: false },
+  { name: 'an encoded slash', method: 'GET', target: '/apis/apps%2Fv1/deployments', want: false },
+  { name: 'a dot segment', method: 'GET', target: '/apis/apps/../../api/v1/secrets', want: false },
+  { name: 'a fragment', method: 'GET', target: '/apis/apps#/v1/deployments', want: false },
+  { name: 'another root', method: 'GET', target: '/version', want: false },
+  { name: 'OpenAPI', method: 'GET', target: '/openapi/v3', want: false },
+  { name: 'upper case', method: 'GET', target: '/API', want: false },
+  { name: 'an absolute-form target', method: 'GET', target: 'https://x/apis', want: false },
+];
+
+for (const row of discovery) {
+  test(`discovery with Impersonate-*: ${row.name} ${row.want ? 'goes on as the caller' : 'is refused'}`, () => {
+    assert.equal(isDiscovery(row.method, row.target), row.want);
+    const head = { method: row.method, target: row.target, headers: { 'impersonate-user': 'admin' } };
+    if (row.want) assert.doesNotThrow(() => refuseImpersonation(head));
+    else
+      assert.throws(
+        () => refuseImpersonation(head),
+        (err: unknown) => err instanceof KubegateError && err.code === 'KG_REQUEST_IMPERSONATION',
+      );
   });
 }
 
 test('the Status kubectl prints says what happened and what to do, naming headers but not values', () => {
   let caught: unknown;
   try {
-    refuseImpersonation({ 'impersonate-user': 'admin', 'impersonate-extra-scopes': 'secret-value' });
+    refuseImpersonation(
+      get({
+        'impersonate-extra-scopes': 'secret-value',
+        'impersonate-uid': '0',
+        'impersonate-user': 'admin',
+      }),
+    );
   } catch (err) {
     caught = err;
   }
   const status = toStatus(caught);
   assert.equal(status.code, 400);
   assert.equal(status.reason, 'BadRequest');
-  assert.match(status.message, /Impersonate-User, Impersonate-Extra-scopes/);
+  assert.match(status.message, /\(Impersonate-User, Impersonate-Uid, Impersonate-Extra-scopes, sent by/);
   assert.match(status.message, /--as/);
   assert.match(status.message, /acts as the user who authenticated/);
   assert.match(status.message, /not supported through kubegate/);

@@ -58,7 +58,7 @@ function upgradeOf(value: string): Upgrade {
 
 /** Maps one request head to a KubeRequest, or throws the refusal kubectl should see. */
 export function parseRequest(head: RequestHead): KubeRequest {
-  refuseImpersonation(head.headers);
+  refuseImpersonation(head);
   const method = checkMethod(head.method);
   const target = checkTarget(head.target);
   const query = parseGoQuery(target.rawQuery);
