@@ -422,3 +422,59 @@ test('close ends every watch', async () => {
   assert.equal(live.stats().watches, 0);
   await assert.rejects(live.get(POD_REF), { code: 'KG_UPSTREAM_UNAVAILABLE' });
 });
+
+const WIDGETS = { apiPrefix: 'apis', apiGroup: 'example.com', apiVersion: 'v1', resource: 'widgets' };
+const DISCOVERY_PATH = '/apis/example.com/v1';
+
+function discovery(resources: Record<string, boolean>): Record<string, unknown> {
+  return {
+    kind: 'APIResourceList',
+    groupVersion: 'example.com/v1',
+    resources: Object.entries(resources).map(([name, namespaced]) => ({ name, namespaced, kind: 'X' })),
+  };
+}
+
+test('namespaced reads the group version discovery document as kubegate, once while fresh', async () => {
+  api.objects.set(DISCOVERY_PATH, discovery({ widgets: true, gadgets: false, 'widgets/status': true }));
+  start();
+  assert.equal(await live.namespaced(WIDGETS), true);
+  assert.equal(await live.namespaced({ ...WIDGETS, resource: 'gadgets' }), false);
+  const reads = api.seen.filter((s) => s.url === DISCOVERY_PATH);
+  assert.equal(reads.length, 1);
+  assert.equal(reads[0]?.headers['impersonate-user'], undefined);
+});
+
+test('a resource missing from a fresh document is looked up again only after discoveryRetryMs', async () => {
+  api.objects.set(DISCOVERY_PATH, discovery({ widgets: true }));
+  start({ discoveryRetryMs: 10_000 });
+  const gizmos = { ...WIDGETS, resource: 'gizmos' };
+  assert.equal(await live.namespaced(gizmos), null);
+  api.objects.set(DISCOVERY_PATH, discovery({ widgets: true, gizmos: false }));
+  assert.equal(await live.namespaced(gizmos), null, 'not before the retry time');
+  clock += 10_001;
+  assert.equal(await live.namespaced(gizmos), false, 'a CRD added since is found');
+  assert.equal(api.seen.filter((s) => s.url === DISCOVERY_PATH).length, 2);
+});
+
+test('a discovery document older than discoveryTtlMs is read again', async () => {
+  api.objects.set(DISCOVERY_PATH, discovery({ widgets: true }));
+  start({ discoveryTtlMs: 60_000 });
+  assert.equal(await live.namespaced(WIDGETS), true);
+  api.objects.set(DISCOVERY_PATH, discovery({ widgets: false }));
+  clock += 60_001;
+  assert.equal(await live.namespaced(WIDGETS), false);
+});
+
+test('a discovery document that cannot be read is thrown, and not remembered', async () => {
+  api.statuses.set(DISCOVERY_PATH, 503);
+  start();
+  await assert.rejects(live.namespaced(WIDGETS), { code: 'KG_UPSTREAM_UNAVAILABLE' });
+  api.statuses.delete(DISCOVERY_PATH);
+  api.objects.set(DISCOVERY_PATH, discovery({ widgets: true }));
+  assert.equal(await live.namespaced(WIDGETS), true);
+});
+
+test('a group version the API server does not serve (404) lists no resource', async () => {
+  start();
+  assert.equal(await live.namespaced({ ...WIDGETS, apiVersion: 'v9' }), null);
+});

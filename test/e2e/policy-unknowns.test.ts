@@ -8,7 +8,7 @@
 //     1.34 also deletes each listed object under a resourceVersion precondition, so an object
 //     changed since then meets a Conflict, but kubegate does not rely on every server doing so);
 //   - `names` on a deletecollection: the objects it would delete are judged by name;
-//   - `namespaces` on reads across all namespaces (`get secrets -A`);
+//   - `namespaces` on reads across all namespaces (`get secrets -A`; custom resources by discovery);
 //   - CEL on `body` of a protobuf create (kubectl 1.33), which kubegate reads only in part;
 //   - the built-in scope table agrees with the API server's discovery.
 import { after, before, test } from 'node:test';
@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useTestbed } from '../fixtures/testbed.js';
+import { useTestbed, waitForAuditEvents } from '../fixtures/testbed.js';
 import { kubectl, type KubectlResult, type KubectlVersion } from '../fixtures/kubectl.js';
 import { startGateway, type GatewayHandle } from '../fixtures/gateway.js';
 import type { TestbedState } from '../../testbed/control-plane.js';
@@ -28,6 +28,28 @@ const prod = `prod-${suffix}`;
 const staging = `staging-${suffix}`;
 const guarded = `guarded-${suffix}`;
 const plain = `plain-${suffix}`;
+const crdGroup = `u${suffix}.example.com`;
+
+function crd(plural: string, scope: 'Namespaced' | 'Cluster'): string {
+  return JSON.stringify({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${crdGroup}` },
+    spec: {
+      group: crdGroup,
+      scope,
+      names: { plural, singular: plural.slice(0, -1), kind: plural[0]!.toUpperCase() + plural.slice(1, -1) },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        },
+      ],
+    },
+  });
+}
 
 const POLICY = `apiVersion: kubegate.dev/v1alpha1
 kind: Policy
@@ -53,6 +75,10 @@ rules:
     match: {verbs: [get, list, watch], resources: [secrets], namespaces: ['prod-*']}
     action: deny
     message: Secrets in production cannot be read.
+  - name: prod-custom-resources
+    match: {verbs: [list, watch], apiGroups: ['*.example.com'], namespaces: ['prod-*']}
+    action: deny
+    message: Custom resources in production cannot be listed.
   - name: big-deployments
     match: {verbs: [create], resources: [deployments], when: 'has(body.spec) && body.spec.replicas > 20'}
     action: deny
@@ -109,6 +135,31 @@ before(async () => {
       '--group=dev',
     ]),
   );
+  for (const [plural, scope] of [
+    ['widgets', 'Namespaced'],
+    ['gizmos', 'Cluster'],
+  ] as const) {
+    await ok(admin(['apply', '-f', '-'], crd(plural, scope)));
+    await ok(admin(['wait', '--for=condition=Established', `crd/${plural}.${crdGroup}`, '--timeout=30s']));
+  }
+  await ok(
+    admin([
+      'create',
+      'clusterrole',
+      `unknowns-crds-${suffix}`,
+      '--verb=get,list,watch',
+      `--resource=widgets.${crdGroup},gizmos.${crdGroup}`,
+    ]),
+  );
+  await ok(
+    admin([
+      'create',
+      'clusterrolebinding',
+      `unknowns-crds-${suffix}`,
+      `--clusterrole=unknowns-crds-${suffix}`,
+      '--group=dev',
+    ]),
+  );
   aliceConfig = await gw.kubeconfigFor('alice', ['dev']);
 });
 
@@ -116,6 +167,15 @@ after(async () => {
   await gw?.stop();
   await admin(['delete', 'namespace', prod, staging, guarded, plain, '--wait=false', '--ignore-not-found']);
   await admin(['delete', 'clusterrole,clusterrolebinding', `unknowns-${suffix}`, '--ignore-not-found']);
+  await admin(['delete', 'clusterrole,clusterrolebinding', `unknowns-crds-${suffix}`, '--ignore-not-found']);
+  await admin([
+    'delete',
+    'crd',
+    `widgets.${crdGroup}`,
+    `gizmos.${crdGroup}`,
+    '--ignore-not-found',
+    '--wait=false',
+  ]);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -300,6 +360,25 @@ test('reads across all namespaces: a prod-only deny rule refuses `get secrets -A
   // Nodes are cluster-scoped: a namespace rule has nothing to say about them.
   const nodes = await alice(['get', 'nodes', '-o', 'name']);
   assert.equal(nodes.code, 0, nodes.stderr);
+});
+
+test('reads across all namespaces of custom resources: discovery tells namespaced from cluster-scoped', async () => {
+  const widgets = await alice(['get', `widgets.${crdGroup}`, '-A']);
+  assert.equal(widgets.code, 1, widgets.stdout);
+  assert.match(widgets.stderr, /Forbidden.*Custom resources in production cannot be listed\./);
+  const inStaging = await alice(['get', `widgets.${crdGroup}`, '-n', staging]);
+  assert.equal(inStaging.code, 0, inStaging.stderr);
+  const gizmos = await alice(['get', `gizmos.${crdGroup}`]);
+  assert.equal(gizmos.code, 0, gizmos.stderr);
+  // kubegate asked discovery, as itself, for the CRDs' group version.
+  const reads = await waitForAuditEvents(
+    tb,
+    (e) =>
+      e.user.username === 'kubegate' &&
+      e.impersonatedUser === undefined &&
+      e.requestURI === `/apis/${crdGroup}/v1`,
+  );
+  assert.ok(reads.length >= 1);
 });
 
 test('protobuf bodies: the API server reads the whole deployment kubectl 1.33 sends', async () => {
