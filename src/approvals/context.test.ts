@@ -50,7 +50,9 @@ const server = createServer((req, res) => {
 let upstream: Upstream;
 let pool: Pool;
 const lookups: ObjectRef[] = [];
-let liveObject: Record<string, unknown> | null | Error = null;
+type Found = Record<string, unknown> | null | Error;
+/** What kubegate's own reads find: one answer for every object, or one per object. */
+let liveObject: Found | ((ref: ObjectRef) => Found) = null;
 
 function deps(timeoutMs = 5_000): ReviewerContextDeps {
   return {
@@ -59,7 +61,8 @@ function deps(timeoutMs = 5_000): ReviewerContextDeps {
     liveObjects: {
       get(ref) {
         lookups.push(ref);
-        return liveObject instanceof Error ? Promise.reject(liveObject) : Promise.resolve(liveObject);
+        const found = typeof liveObject === 'function' ? liveObject(ref) : liveObject;
+        return found instanceof Error ? Promise.reject(found) : Promise.resolve(found);
       },
     },
   };
@@ -470,4 +473,256 @@ test("a Secret's values never reach the context, though the diff still shows whi
     'an unchanged value is context, not a change',
   );
   assert.match(diff, /^-\s+kubectl\.kubernetes\.io\/last-applied-configuration: \(redacted /mu);
+});
+
+// ---- what is never dry-run (dry-run-allow-list.ts) ----------------------------------------------
+
+test('a TokenRequest is never sent: a note says why, and no token can reach the context', async () => {
+  route = (s) =>
+    s.method === 'POST'
+      ? { status: 201, json: { kind: 'TokenRequest', status: { token: 'minted-token' } } }
+      : { status: 200, json: { kind: 'ServiceAccount', metadata: { name: 'builder' } } };
+  const ctx = await buildReviewerContext(
+    deps(),
+    hold(
+      'POST',
+      '/api/v1/namespaces/prod/serviceaccounts/builder/token',
+      '{"kind":"TokenRequest","apiVersion":"authentication.k8s.io/v1","spec":{"audiences":null}}',
+    ),
+  );
+  assert.deepEqual(
+    seen.filter((s) => s.method !== 'GET'),
+    [],
+    'nothing but reads went to the API server',
+  );
+  assert.equal(ctx.dryRun, null);
+  assert.equal(ctx.diff, null);
+  assert.ok(!JSON.stringify(ctx).includes('minted-token'));
+  assert.deepEqual(
+    ctx.notes.filter((n) => n.startsWith('no dry run: ')),
+    [
+      'no dry run: the API server does not honour dryRun for serviceaccounts/token (TokenRequest): it would issue a real token',
+    ],
+  );
+});
+
+const refusedRows: readonly { name: string; method: string; target: string; note: RegExp }[] = [
+  {
+    name: 'a SelfSubjectAccessReview',
+    method: 'POST',
+    target: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+    note: /^no dry run: access reviews are answered by a handler that ignores dryRun$/u,
+  },
+  {
+    name: 'a TokenReview',
+    method: 'POST',
+    target: '/apis/authentication.k8s.io/v1/tokenreviews',
+    note: /^no dry run: TokenReview is answered by its own handler, which ignores dryRun$/u,
+  },
+  {
+    name: 'a resource of a built-in group that the allow-list does not name',
+    method: 'POST',
+    target: '/api/v1/componentstatuses',
+    note: /^no dry run: kubegate does not know that the API server honours dryRun for componentstatuses$/u,
+  },
+  {
+    name: 'an unknown subresource of a known resource',
+    method: 'PUT',
+    target: '/apis/apps/v1/namespaces/prod/deployments/web/rollback',
+    note: /^no dry run: kubegate does not know that the API server honours dryRun for deployments\/rollback \(apps\)$/u,
+  },
+];
+
+for (const row of refusedRows) {
+  test(`${row.name} is not dry-run: a note says why`, async () => {
+    route = () => ({ status: 201, json: {} });
+    const ctx = await buildReviewerContext(deps(), hold(row.method, row.target, '{}'));
+    assert.deepEqual(
+      seen.filter((s) => s.method !== 'GET').map((s) => `${s.method} ${s.url}`),
+      [],
+    );
+    assert.equal(ctx.dryRun, null);
+    assert.ok(
+      ctx.notes.some((n) => row.note.test(n)),
+      ctx.notes.join('\n'),
+    );
+  });
+}
+
+const allowedRows: readonly { name: string; method: string; target: string; contentType: string }[] = [
+  {
+    name: 'a scale of a deployment',
+    method: 'PATCH',
+    target: '/apis/apps/v1/namespaces/prod/deployments/web/scale',
+    contentType: 'application/merge-patch+json',
+  },
+  {
+    name: 'a status update',
+    method: 'PUT',
+    target: '/apis/apps/v1/namespaces/prod/deployments/web/status',
+    contentType: 'application/json',
+  },
+  {
+    name: 'an eviction',
+    method: 'POST',
+    target: '/api/v1/namespaces/prod/pods/web-0/eviction',
+    contentType: 'application/json',
+  },
+  {
+    name: 'a create of a built-in resource',
+    method: 'POST',
+    target: '/apis/rbac.authorization.k8s.io/v1/namespaces/prod/rolebindings',
+    contentType: 'application/json',
+  },
+];
+
+for (const row of allowedRows) {
+  test(`${row.name} is dry-run (the allow-list names it)`, async () => {
+    route = (s) => (s.method === 'GET' ? { status: 404 } : { status: 200, json: {} });
+    const ctx = await buildReviewerContext(deps(), hold(row.method, row.target, '{}', row.contentType));
+    const sent = seen.filter((s) => s.method === row.method);
+    assert.equal(sent.length, 1);
+    assert.match(sent[0]!.url, /\?dryRun=All(&|$)/u);
+    assert.ok(!ctx.notes.some((n) => n.startsWith('no dry run')), ctx.notes.join('\n'));
+  });
+}
+
+const crd = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'widgets.example.com' },
+  spec: {
+    group: 'example.com',
+    names: { plural: 'widgets', kind: 'Widget' },
+    scope: 'Namespaced',
+    versions: [{ name: 'v1', served: true, storage: true, subresources: { status: {} } }],
+    ...over,
+  },
+});
+
+const customRows: readonly {
+  name: string;
+  target: string;
+  found: (ref: ObjectRef) => Found;
+  dryRun: boolean;
+  note?: RegExp;
+}[] = [
+  {
+    name: 'a custom resource whose CustomResourceDefinition kubegate reads is dry-run',
+    target: '/apis/example.com/v1/namespaces/prod/widgets/w',
+    found: (ref) => (ref.resource === 'customresourcedefinitions' ? crd() : null),
+    dryRun: true,
+  },
+  {
+    name: 'its status subresource, which the CRD declares, is dry-run too',
+    target: '/apis/example.com/v1/namespaces/prod/widgets/w/status',
+    found: (ref) => (ref.resource === 'customresourcedefinitions' ? crd() : null),
+    dryRun: true,
+  },
+  {
+    name: 'a scale subresource the CRD does not declare is not',
+    target: '/apis/example.com/v1/namespaces/prod/widgets/w/scale',
+    found: (ref) => (ref.resource === 'customresourcedefinitions' ? crd() : null),
+    dryRun: false,
+    note: /^no dry run: the CustomResourceDefinition widgets\.example\.com serves no scale subresource/u,
+  },
+  {
+    name: 'a version the CRD does not serve is not dry-run',
+    target: '/apis/example.com/v2/namespaces/prod/widgets/w',
+    found: (ref) => (ref.resource === 'customresourcedefinitions' ? crd() : null),
+    dryRun: false,
+    note: /^no dry run: the CustomResourceDefinition widgets\.example\.com does not serve v2$/u,
+  },
+  {
+    name: 'a group without a CRD (an aggregated API, say) is not dry-run',
+    target: '/apis/metrics.example.com/v1beta1/namespaces/prod/widgets/w',
+    found: () => null,
+    dryRun: false,
+    note: /^no dry run: widgets \(metrics\.example\.com\) is not served from a CustomResourceDefinition/u,
+  },
+  {
+    name: 'a group/version an APIService sends to another server is not dry-run, CRD or not',
+    target: '/apis/example.com/v1/namespaces/prod/widgets/w',
+    found: (ref) =>
+      ref.resource === 'customresourcedefinitions'
+        ? crd()
+        : { kind: 'APIService', spec: { service: { namespace: 'x', name: 'y' }, group: 'example.com' } },
+    dryRun: false,
+    note: /^no dry run: example\.com\/v1 is served by an aggregated API server \(APIService v1\.example\.com\)/u,
+  },
+  {
+    name: 'a local APIService (what the API server makes for a CRD) does not stop the dry run',
+    target: '/apis/example.com/v1/namespaces/prod/widgets/w',
+    found: (ref) =>
+      ref.resource === 'customresourcedefinitions'
+        ? crd()
+        : { kind: 'APIService', spec: { group: 'example.com', version: 'v1' } },
+    dryRun: true,
+  },
+  {
+    name: 'a new version of a built-in group is checked like a custom one',
+    target: '/apis/apps/v2/namespaces/prod/deployments/web',
+    found: (ref) =>
+      ref.resource === 'apiservices' ? { kind: 'APIService', spec: { service: { name: 'shadow' } } } : null,
+    dryRun: false,
+    note: /^no dry run: apps\/v2 is served by an aggregated API server/u,
+  },
+  {
+    name: 'a CRD kubegate cannot read leaves no dry run (unknown is not safe)',
+    target: '/apis/example.com/v1/namespaces/prod/widgets/w',
+    found: () => new Error('403 Forbidden'),
+    dryRun: false,
+    note: /^no dry run: kubegate could not check that widgets \(example\.com\) is a custom resource \(403 Forbidden\)$/u,
+  },
+];
+
+for (const row of customRows) {
+  test(row.name, async () => {
+    route = (s) => (s.method === 'PATCH' ? { status: 200, json: { kind: 'Widget' } } : { status: 404 });
+    liveObject = row.found;
+    const ctx = await buildReviewerContext(
+      deps(),
+      hold('PATCH', row.target, '{"spec":{}}', 'application/merge-patch+json'),
+    );
+    const patches = seen.filter((s) => s.method === 'PATCH');
+    assert.equal(patches.length, row.dryRun ? 1 : 0, ctx.notes.join('\n'));
+    if (row.note !== undefined)
+      assert.ok(
+        ctx.notes.some((n) => row.note!.test(n)),
+        ctx.notes.join('\n'),
+      );
+    const crdLookup = lookups.find((l) => l.resource === 'customresourcedefinitions');
+    if (crdLookup !== undefined) {
+      assert.equal(crdLookup.apiGroup, 'apiextensions.k8s.io');
+      assert.equal(crdLookup.namespace, '');
+    }
+  });
+}
+
+test('what a dry run returns is redacted before the diff is made: a custom resource holding a token', async () => {
+  const widget = (token: string): Record<string, unknown> => ({
+    apiVersion: 'example.com/v1',
+    kind: 'Widget',
+    metadata: { name: 'w', namespace: 'prod' },
+    spec: { size: 1, auth: { token } },
+  });
+  route = (s) =>
+    s.method === 'PATCH'
+      ? { status: 200, json: widget('new-t0ken') }
+      : { status: 200, json: widget('old-t0ken') };
+  liveObject = (ref) => (ref.resource === 'customresourcedefinitions' ? crd() : null);
+  const ctx = await buildReviewerContext(
+    deps(),
+    hold(
+      'PATCH',
+      '/apis/example.com/v1/namespaces/prod/widgets/w',
+      '{"spec":{}}',
+      'application/merge-patch+json',
+    ),
+  );
+  const everything = JSON.stringify(ctx);
+  assert.ok(!everything.includes('new-t0ken') && !everything.includes('old-t0ken'), everything);
+  assert.match(ctx.diff ?? '', /^- {4}token: \(redacted [0-9a-f]{12}\)$/mu);
+  assert.match(ctx.diff ?? '', /^\+ {4}token: \(redacted [0-9a-f]{12}\)$/mu);
+  assert.ok(ctx.notes.some((n) => n.startsWith('values that are or look like credentials')));
 });

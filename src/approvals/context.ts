@@ -1,31 +1,39 @@
 // The reviewer context: what a reviewer sees before approving a held request (DESIGN.md,
 // "Approvals": reviewers see what they approve). Runs beside hold, once per pending request.
 // Input: the HoldRequest (identity, parsed request, exact body bytes). Output: ReviewerContext —
-//   - create/update/patch/delete: a server-side dry run of the exact request AS THE REQUESTER
-//     (impersonated; same method, path, query and body, plus dryRun=All), the live object (GET as
-//     the requester) and a YAML diff between the two (a delete removes the live object whole);
+//   - create/update/patch/delete of what is known to honour dryRun (dry-run-allow-list.ts): a
+//     server-side dry run of the exact request AS THE REQUESTER (impersonated; same method, path,
+//     query and body, plus dryRun=All), the live object (GET as the requester) and a YAML diff
+//     between the two (a delete removes the live object whole); anything else: a note saying why
+//     there is no dry run, and nothing sent;
 //   - deletecollection: the objects it would delete (listed with its selectors, as the requester);
 //   - exec/attach: the command and container;
 //   - every request naming an object: the live object's labels, read as kubegate itself (the
 //     labels the policy judged; live-objects.ts).
 // Every failure (refused, timed out, unreadable) becomes a note; it never throws, and the whole
-// of it is bounded by timeoutMs. A Secret's values are replaced by markers before anything is kept.
+// of it is bounded by timeoutMs. Credentials (Secret data, tokens, kubeconfig content) are
+// replaced by markers (redact.ts) before the diff is made and before anything is returned: the
+// context is stored, listed to reviewers and streamed to them.
 //
-// Must never let a mutation take effect. The API server reads dryRun from the query for create,
-// update and patch, but for a DELETE with a body it reads DeleteOptions from the body alone and
-// ignores the query: so dryRun=All goes into the query of every dry run AND into the JSON body of
-// a DELETE (built from the query's options when the request had none); a DELETE body that is not
-// a JSON object is not sent at all. Connect subresources (exec, attach, portforward, proxy) are
-// never sent: they are not mutations and dryRun means nothing to them. The requests go through
-// upstreamHeaders, so the requester's own RBAC decides what the dry run may see and do.
+// Must never let a mutation take effect. dryRun=All only binds handlers that honour it: the
+// TokenRequest handler (serviceaccounts/token) ignores it and signs a real token, so only what
+// dry-run-allow-list.ts allows is sent at all. The API server reads dryRun from the query for
+// create, update and patch, but for a DELETE with a body it reads DeleteOptions from the body
+// alone and ignores the query: so dryRun=All goes into the query of every dry run AND into the
+// JSON body of a DELETE (built from the query's options when the request had none); a DELETE
+// body that is not a JSON object is not sent at all. Connect subresources (exec, attach,
+// portforward, proxy) are never sent: they are not mutations and dryRun means nothing to them.
+// The requests go through upstreamHeaders, so the requester's own RBAC decides what the dry run
+// may see and do.
 import { KubegateError } from '../errors.js';
-import { createHmac, randomBytes } from 'node:crypto';
 import type { Upstream } from '../upstream/pool.js';
 import type { LiveObjects, ObjectRef } from '../upstream/live-objects.js';
 import { upstreamHeaders } from '../upstream/headers.js';
 import type { KubeRequest } from '../request/types.js';
 import { withBody } from '../request/body.js';
 import { withoutNoise, yamlDiff } from './diff.js';
+import { mayDryRun } from './dry-run-allow-list.js';
+import { createRedactor, redactContext } from './redact.js';
 import type { HoldRequest, ReviewerContext } from './types.js';
 
 export interface ReviewerContextDeps {
@@ -78,16 +86,24 @@ export async function buildReviewerContext(
   const connect = CONNECT.has(request.subresource);
   const mutation = request.isResourceRequest && MUTATIONS.has(request.verb) && !connect;
 
-  const [dryRunFound, liveFound, labels, objects] = await Promise.all([
-    mutation ? dryRunPart(input, call) : none<DryRun>(),
-    mutation ? livePart(input, call) : none<LiveState>(),
+  const [[dryRunFound, liveFound], labels, objects] = await Promise.all([
+    mutation ? gatedParts(deps, input, call, signal) : Promise.all([none<DryRun>(), none<LiveState>()]),
     labelsPart(deps, request, signal),
     request.verb === 'deletecollection' ? objectsPart(request, call) : none<string[]>(),
   ]);
-  const { dryRun, live } =
-    request.apiGroup === '' && request.resource === 'secrets'
-      ? redactSecrets(dryRunFound, liveFound)
-      : { dryRun: dryRunFound, live: liveFound };
+  // One redactor for both sides, so that an unchanged credential shows the same marker in both.
+  const redactor = createRedactor();
+  const dryRun: Part<DryRun> =
+    dryRunFound.value === null
+      ? dryRunFound
+      : {
+          ...dryRunFound,
+          value: { ...dryRunFound.value, object: redactor.object(dryRunFound.value.object, request) },
+        };
+  const live: Part<LiveState> =
+    liveFound.value?.object == null
+      ? liveFound
+      : { ...liveFound, value: { object: redactor.object(liveFound.value.object, request) as Json } };
 
   const notes = [...dryRun.notes, ...live.notes, ...labels.notes, ...objects.notes];
   let targetLabels = labels.value;
@@ -112,17 +128,21 @@ export async function buildReviewerContext(
         }
       : null;
 
-  return {
-    targetLabels,
-    dryRun:
-      dryRun.value === null
-        ? null
-        : { status: dryRun.value.status, object: dryRun.value.object, message: dryRun.value.message },
-    diff,
-    objects: objects.value,
-    exec,
-    notes,
-  };
+  return redactContext(
+    {
+      targetLabels,
+      dryRun:
+        dryRun.value === null
+          ? null
+          : { status: dryRun.value.status, object: dryRun.value.object, message: dryRun.value.message },
+      diff,
+      objects: objects.value,
+      exec,
+      notes,
+    },
+    request,
+    redactor,
+  );
 }
 
 function none<T>(): Promise<Part<T>> {
@@ -136,6 +156,31 @@ interface DryRun {
   readonly status: number;
   readonly object: unknown;
   readonly message: string | null;
+}
+
+/**
+ * The dry run and the live object, when the allow-list says the API server honours dryRun for
+ * this request; otherwise a note, and nothing is sent as the requester (not even the read of the
+ * live object: a server kubegate does not know is asked nothing).
+ */
+async function gatedParts(
+  deps: ReviewerContextDeps,
+  input: HoldRequest,
+  call: (c: Call) => Promise<Answer>,
+  signal: AbortSignal,
+): Promise<[Part<DryRun>, Part<LiveState>]> {
+  const without = (note: string): [Part<DryRun>, Part<LiveState>] => [
+    { value: null, notes: [note] },
+    { value: null, notes: [] },
+  ];
+  let verdict;
+  try {
+    verdict = await withSignal(mayDryRun(input.request, deps.liveObjects), signal);
+  } catch (err) {
+    return without(`no dry run: kubegate could not check that it is safe (${failure(err)})`);
+  }
+  if (!verdict.ok) return without(`no dry run: ${verdict.why}`);
+  return Promise.all([dryRunPart(input, call), livePart(input, call)]);
 }
 
 async function dryRunPart(input: HoldRequest, call: (c: Call) => Promise<Answer>): Promise<Part<DryRun>> {
@@ -199,53 +244,6 @@ function dryRunDeleteOptions(input: HoldRequest): Json | string {
   options.dryRun = ['All'];
   return options;
 }
-
-// ---- secrets ----------------------------------------------------------------------------------
-
-/**
- * A Secret's values never reach the context (it is stored, listed to reviewers and sent in
- * notifications): each value in data and stringData, and kubectl's last-applied-configuration
- * annotation (which repeats them), becomes a marker. The marker is a MAC under a key made for this
- * context and then forgotten, so equal values on both sides of the diff still look equal and a
- * changed value looks changed, but no marker can be checked against a guessed value.
- */
-function redactSecrets(
-  dryRun: Part<DryRun>,
-  live: Part<LiveState>,
-): { dryRun: Part<DryRun>; live: Part<LiveState> } {
-  const key = randomBytes(32);
-  const marker = (value: unknown): string =>
-    `(redacted ${createHmac('sha256', key).update(JSON.stringify(value)).digest('hex').slice(0, 12)})`;
-  const redact = (object: unknown): unknown => {
-    if (!isRecord(object)) return object;
-    const out: Json = { ...object };
-    for (const field of ['data', 'stringData']) {
-      const values = out[field];
-      if (isRecord(values)) {
-        out[field] = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, marker(v)]));
-      }
-    }
-    const metadata = isRecord(out.metadata) ? out.metadata : null;
-    const annotations = metadata !== null && isRecord(metadata.annotations) ? metadata.annotations : null;
-    if (metadata !== null && annotations !== null && LAST_APPLIED in annotations) {
-      out.metadata = {
-        ...metadata,
-        annotations: { ...annotations, [LAST_APPLIED]: marker(annotations[LAST_APPLIED]) },
-      };
-    }
-    return out;
-  };
-  return {
-    dryRun:
-      dryRun.value === null
-        ? dryRun
-        : { ...dryRun, value: { ...dryRun.value, object: redact(dryRun.value.object) } },
-    live:
-      live.value?.object == null ? live : { ...live, value: { object: redact(live.value.object) as Json } },
-  };
-}
-
-const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 // ---- the live object, as the requester -------------------------------------------------------
 

@@ -27,6 +27,7 @@ import type { Identity } from '../identity/types.js';
 import type { ApprovalRequirement, ApprovalStage, Approver } from '../policy/decision.js';
 import { kubectlEquivalent } from '../request/kubectl-command.js';
 import { bodyObjectName } from '../request/body.js';
+import { redactBody } from './redact.js';
 import type { HoldRequest, PendingRequest, RequestSummary, Review, ReviewRefusal } from './types.js';
 
 export const DEFAULT_GRANT_TTL_MS = 10 * 60_000;
@@ -157,7 +158,8 @@ function summaryOf(input: Pick<HoldRequest, 'request' | 'body'>): RequestSummary
     fieldSelector: request.fieldSelector,
     bodyDigest: body.digest,
     kubectlCommand: request.kubectlCommand,
-    kubectlEquivalent: kubectlEquivalent(request, body),
+    // Rendered from the redacted body: a patch's text is shown, and must not show a credential.
+    kubectlEquivalent: kubectlEquivalent(request, redactBody(body, request)),
   };
 }
 

@@ -2,8 +2,9 @@
 // (impersonation only, plus kubegate-object-reader) dry-runs each held request as its requester.
 // A patch shows its diff, a delete the whole object going, a deletecollection the objects it would
 // delete, an exec its command and the pod's labels, a create the object it would add; a dry run
-// that the requester's RBAC refuses becomes a note. Afterwards nothing has changed: every dry run
-// stayed a dry run.
+// that the requester's RBAC refuses becomes a note; a custom resource is dry-run once kubegate has
+// read its CustomResourceDefinition, a group without one is not. Afterwards nothing has changed:
+// every dry run stayed a dry run (test/e2e/dry-run-safety.test.ts: what is never dry-run).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -230,4 +231,90 @@ test("a dry run the requester's RBAC refuses becomes a note, with the API server
   // kubegate reads the labels as itself, whatever the requester may read.
   assert.deepEqual(ctx.targetLabels, { app: 'web', tier: 'frontend' });
   assert.equal(await replicas(), '1');
+});
+
+test('a custom resource is dry-run once kubegate has read its CustomResourceDefinition; a group without one is not', async () => {
+  const group = `${ns}.example.com`;
+  await apply({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `widgets.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        },
+      ],
+    },
+  });
+  try {
+    let r = await admin(['wait', '--for=condition=established', `crd/widgets.${group}`, '--timeout=30s']);
+    assert.equal(r.code, 0, r.stderr);
+    await apply({
+      apiVersion: `${group}/v1`,
+      kind: 'Widget',
+      metadata: { name: 'w', namespace: ns },
+      spec: { size: 1 },
+    });
+    // alice may edit widgets here (the aggregated edit role does not cover new kinds).
+    r = await admin([
+      'create',
+      'role',
+      'widget-editor',
+      '-n',
+      ns,
+      '--verb=get,patch',
+      `--resource=widgets.${group}`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    r = await admin([
+      'create',
+      'rolebinding',
+      'widget-editor',
+      '-n',
+      ns,
+      '--role=widget-editor',
+      '--group=dev',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const ctx = await context(
+      hold(
+        'alice',
+        'PATCH',
+        `/apis/${group}/v1/namespaces/${ns}/widgets/w`,
+        '{"spec":{"size":5}}',
+        'application/merge-patch+json',
+      ),
+    );
+    assert.deepEqual(ctx.notes, []);
+    assert.equal(ctx.dryRun?.status, 200);
+    assert.match(ctx.diff ?? '', /^- {2}size: 1\n\+ {2}size: 5$/mu);
+    r = await admin(['get', `widgets.${group}`, 'w', '-n', ns, '-o', 'jsonpath={.spec.size}']);
+    assert.equal(r.stdout, '1');
+
+    const none = await context(
+      hold(
+        'alice',
+        'PATCH',
+        `/apis/nowhere.${group}/v1/namespaces/${ns}/gadgets/g`,
+        '{"spec":{}}',
+        'application/merge-patch+json',
+      ),
+    );
+    assert.equal(none.dryRun, null);
+    assert.ok(
+      none.notes.some((n) =>
+        /^no dry run: gadgets \(nowhere\..*\) is not served from a CustomResourceDefinition/u.test(n),
+      ),
+      none.notes.join('\n'),
+    );
+  } finally {
+    await admin(['delete', 'crd', `widgets.${group}`, '--wait=false']);
+  }
 });
