@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   KG_REQUEST_METHOD: { status: 405, reason: 'MethodNotAllowed' },
   KG_REQUEST_BODY_TOO_LARGE: { status: 413, reason: 'RequestEntityTooLarge' },
   KG_REQUEST_BODY_INVALID: { status: 400, reason: 'BadRequest' },
+  KG_REQUEST_BODY_UNSUPPORTED: { status: 400, reason: 'BadRequest' },
   KG_REQUEST_IMPERSONATION: { status: 400, reason: 'BadRequest' },
   KG_AUTHN_MISSING: { status: 401, reason: 'Unauthorized' },
   KG_AUTHN_TOKEN_INVALID: { status: 401, reason: 'Unauthorized' },

@@ -513,3 +513,71 @@ for (const row of deleteRefusedRows) {
     );
   });
 }
+
+const yamlRefusedRows: { name: string; input: Input }[] = [
+  {
+    name: 'a YAML create naming its object with !!binary is refused (the API server reads prod-db)',
+    input: {
+      method: 'POST',
+      target: CM,
+      contentType: 'application/yaml',
+      body: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: !!binary cHJvZC1kYg==\n',
+    },
+  },
+  {
+    name: 'a server-side apply body with a merge key after the name is refused',
+    input: {
+      method: 'PATCH',
+      target: `${CM}/prod-db?fieldManager=x`,
+      contentType: 'application/apply-patch+yaml',
+      body: 'metadata:\n  name: x\n  <<: {name: prod-db}\n',
+    },
+  },
+  {
+    name: 'a YAML update with two documents is refused',
+    input: {
+      method: 'PUT',
+      target: `${CM}/x`,
+      contentType: 'application/yaml',
+      body: 'metadata:\n  name: x\n---\nmetadata:\n  name: y\n',
+    },
+  },
+  {
+    name: 'a YAML DELETE body with an anchor is refused',
+    input: {
+      method: 'DELETE',
+      target: `${CM}/x`,
+      contentType: 'application/yaml',
+      body: 'gracePeriodSeconds: &g 0\n',
+    },
+  },
+  {
+    name: 'a YAML create that npm yaml cannot parse is refused rather than left unread',
+    input: { method: 'POST', target: CM, contentType: 'application/yaml', body: 'a: [-]\n' },
+  },
+];
+
+for (const row of yamlRefusedRows) {
+  test(row.name, () => {
+    assert.throws(
+      () => run(row.input),
+      (err: unknown) => err instanceof KubegateError && err.code === 'KG_REQUEST_BODY_UNSUPPORTED',
+    );
+  });
+}
+
+test('a JSON body is read with JSON.parse, whatever YAML would say about it', () => {
+  const body = '{"metadata":{"name":"x","annotations":{"a":"x\u2028y"}}}';
+  const got = run({ method: 'POST', target: CM, contentType: 'application/json', body });
+  assert.deepEqual(got.object, JSON.parse(body));
+});
+
+test('a YAML DELETE body is read as go-yaml types it', () => {
+  const got = run({
+    method: 'DELETE',
+    target: `${CM}/x`,
+    contentType: 'application/yaml',
+    body: 'gracePeriodSeconds: 0x10\norphanDependents: yes\n',
+  });
+  assert.deepEqual(got.deleteOptions, { ...none, gracePeriodSeconds: 16, orphanDependents: true });
+});

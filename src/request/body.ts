@@ -9,18 +9,19 @@
 // can-i`) yields only apiVersion, kind and ObjectMeta's name, generateName, namespace, labels and
 // annotations (protobuf-meta.ts): enough for names and objectSelector, while CEL's `body.spec`
 // and every other field are absent. Such an object has objectSource 'protobuf-metadata'.
+// A YAML body (application/yaml, application/apply-patch+yaml) is read as sigs.k8s.io/yaml reads
+// it, and refused (KG_REQUEST_BODY_UNSUPPORTED) where that reading is not certain (yaml-body.ts).
 // Must never: alter the bytes (they are forwarded as read), or report delete options the API
 // server would not apply: options come from the body when it is non-empty, otherwise from the
 // query, never a mix. A DELETE body the API server would reject is refused here too.
 
 import { createHash } from 'node:crypto';
-import { parse as parseYaml } from 'yaml';
-import type { Tags } from 'yaml';
 import { KubegateError } from '../errors.js';
 import { queryBool } from './list-options.js';
 import { decodeProtobufMetadata } from './protobuf-meta.js';
 import { isGoInt64 } from './selectors.js';
 import type { DeleteOptions, KubeRequest, KubeRequestBody } from './types.js';
+import { readYamlBody } from './yaml-body.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -39,28 +40,14 @@ function bodyFormat(contentType: string): 'json' | 'yaml' | 'protobuf' | 'other'
   return 'other';
 }
 
-// sigs.k8s.io/yaml decodes with YAML 1.1 rules (yes/no/on/off are booleans, 0777 is octal) but
-// keeps timestamps as strings and has no sexagesimal numbers or !!set/!!omap/!!pairs/!!binary.
-function goYamlTags(tags: Tags): Tags {
-  return tags.filter((tag) => {
-    const t = tag as { tag?: string; format?: string };
-    if (t.format === 'TIME') return false;
-    return !['timestamp', 'set', 'omap', 'pairs', 'binary'].some((n) => t.tag === `tag:yaml.org,2002:${n}`);
-  });
-}
-
 /**
- * JSON first (kubectl sends JSON even under the yaml media type), then YAML 1.1; `source` says
- * which parser read it. Throws when neither parses.
+ * The body as the API server will decode it. JSON bodies with JSON.parse; YAML bodies as
+ * sigs.k8s.io/yaml reads them, or refused with KG_REQUEST_BODY_UNSUPPORTED (yaml-body.ts).
+ * `source` says which parser read it. Throws a SyntaxError when a JSON body does not parse.
  */
 function decode(format: 'json' | 'yaml', body: Buffer): { value: unknown; source: 'json' | 'yaml' } {
-  const text = body.toString('utf8');
-  if (format === 'json') return { value: JSON.parse(text) as unknown, source: 'json' };
-  try {
-    return { value: JSON.parse(text) as unknown, source: 'json' };
-  } catch {
-    return { value: parseYaml(text, { version: '1.1', customTags: goYamlTags }) as unknown, source: 'yaml' };
-  }
+  if (format === 'json') return { value: JSON.parse(body.toString('utf8')) as unknown, source: 'json' };
+  return readYamlBody(body);
 }
 
 interface ReadObject {
@@ -79,12 +66,14 @@ function objectOf(verb: string, contentType: string, body: Buffer): ReadObject {
     return decoded === null ? NO_OBJECT : { object: { ...decoded }, objectSource: 'protobuf-metadata' };
   }
   if (format === 'other') return NO_OBJECT; // CBOR, …: not readable here
+  let read: { value: unknown; source: 'json' | 'yaml' };
   try {
-    const { value, source } = decode(format, body);
-    return isObject(value) ? { object: value, objectSource: source } : NO_OBJECT;
-  } catch {
+    read = decode(format, body);
+  } catch (err) {
+    if (err instanceof KubegateError) throw err; // a YAML body kubegate refuses to guess at
     return NO_OBJECT; // the API server rejects an unparseable body too
   }
+  return isObject(read.value) ? { object: read.value, objectSource: read.source } : NO_OBJECT;
 }
 
 function invalidBody(reason: string, cause?: unknown): never {
@@ -103,7 +92,8 @@ function deleteOptionsFromBody(contentType: string, body: Buffer): DeleteOptions
   try {
     value = decode(format, body).value;
   } catch (err) {
-    invalidBody('it is not valid JSON', err);
+    if (err instanceof KubegateError) throw err;
+    invalidBody(`it is not valid ${format === 'json' ? 'JSON' : 'YAML'}`, err);
   }
   if (!isObject(value)) invalidBody('it is not a JSON object');
   const kind = value['kind'];
