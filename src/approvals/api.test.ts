@@ -166,9 +166,13 @@ function identityOf(headers: IncomingMessage['headers']): Identity {
   };
 }
 
+/** For callers that send x-test-checked: whether their credential is still valid. */
+let credentialValid = true;
+
 before(async () => {
   server = createServer((req, res) => {
-    void api.handle(req, res, identityOf(req.headers));
+    const checked = req.headers['x-test-checked'] !== undefined;
+    void api.handle(req, res, identityOf(req.headers), checked ? { stillValid: () => credentialValid } : {});
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -190,6 +194,7 @@ after(() => {
 
 beforeEach(() => {
   api?.close();
+  credentialValid = true;
   service = fakeService();
   bugs.length = 0;
   api = createReviewerApi({
@@ -666,10 +671,7 @@ test('the watch streams an event per change the caller may see, and heartbeats, 
   await reader.until(() => reader.events.length >= 1);
   assert.equal(reader.events[0]!.event, 'created');
   assert.equal(reader.events[0]!.data.pending.id, 'kg-aaaaaaaaaa');
-  assert.equal(
-    reader.events[0]!.data.url,
-    'https://kubegate.example:8443/kubegate/v1/requests/kg-aaaaaaaaaa',
-  );
+  assert.equal(reader.events[0]!.data.url, 'https://kubegate.example:8443/kubegate/v1/requests/kg-aaaaaaaaaa');
   const before = reader.comments();
   await reader.until(() => reader.comments() > before); // a heartbeat (every 10 ms here)
   const gone = service.whenUnsubscribed();
@@ -724,4 +726,91 @@ test('closing the API ends open watches', async () => {
   res.resume();
   api.close();
   await ended;
+});
+
+test('a watch ends, sending nothing more, once the credential that opened it is no longer valid', async () => {
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/kubegate/v1/watch',
+        headers: { 'x-test-user': 'bob', 'x-test-groups': 'sre', 'x-test-checked': '1' },
+      },
+      resolve,
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  const reader = sseReader(res);
+  const ended = once(res, 'end');
+  await reader.until(() => reader.comments() >= 1);
+  service.emit({ type: 'created', pending: service.items.get('kg-aaaaaaaaaa')! });
+  await reader.until(() => reader.events.length >= 1);
+  credentialValid = false;
+  const gone = service.whenUnsubscribed();
+  service.emit({ type: 'escalated', pending: service.items.get('kg-aaaaaaaaaa')! });
+  await ended;
+  await gone;
+  assert.deepEqual(
+    reader.events.map((e) => e.event),
+    ['created'],
+  );
+});
+
+const JWT =
+  'eyJhbGciOiJSUzI1NiIsImtpZCI6IngifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6cHJvZDpidWlsZGVyIn0.c2lnbmF0dXJl';
+
+test('a context stored unredacted (by an older kubegate) is redacted on its way out: GET and the watch', async () => {
+  const leaky = pendingRequest('kg-dddddddddd', {
+    request: {
+      ...pendingRequest('x').request,
+      method: 'POST',
+      path: '/api/v1/namespaces/prod/serviceaccounts/builder/token',
+      verb: 'create',
+      apiGroup: '',
+      resource: 'serviceaccounts',
+      subresource: 'token',
+      name: 'builder',
+    },
+    context: {
+      targetLabels: {},
+      dryRun: {
+        status: 201,
+        object: { kind: 'TokenRequest', status: { token: JWT, expirationTimestamp: 'soon' } },
+        message: null,
+      },
+      diff: `+status:\n+  token: ${JWT}\n`,
+      objects: null,
+      exec: null,
+      notes: [],
+    },
+  });
+  service.items.set(leaky.id, leaky);
+  const r = await call('GET', `/kubegate/v1/requests/${leaky.id}`, bob);
+  assert.equal(r.status, 200);
+  assert.ok(!JSON.stringify(r.json).includes(JWT), 'GET shows no token');
+  assert.match(JSON.stringify(r.json), /\(redacted [0-9a-f]{12}\)/u);
+
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/kubegate/v1/watch',
+        headers: { 'x-test-user': 'bob', 'x-test-groups': 'sre' },
+      },
+      resolve,
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  const reader = sseReader(res);
+  await reader.until(() => reader.comments() >= 1);
+  service.emit({ type: 'context', pending: leaky });
+  await reader.until(() => reader.events.length >= 1);
+  assert.ok(!JSON.stringify(reader.events).includes(JWT), 'the watch shows no token');
+  const gone = service.whenUnsubscribed();
+  res.destroy();
+  await gone;
 });

@@ -12,7 +12,12 @@
 // Who sees what: a request is visible to its requester, to everyone its rules name as an approver
 // or escalation target, and to whoever reviewed it; to anyone else it does not exist (404, the same
 // answer as for an unknown id). The context can hold what the dry run returned, which is the
-// requester's and the reviewers' business only.
+// requester's and the reviewers' business only, and even they never see a credential: every
+// context is redacted (redact.ts) again on its way out, whatever the store holds (contexts stored
+// by an older kubegate included).
+// A watch lasts only as long as the credential that opened it: the caller's check (a web session
+// that signs out or expires, a token that is revoked) runs before every event and every
+// credentialCheckMs, and the stream ends the first time it fails.
 // Must never decide a review itself (the service does, and says why not), never accept a review
 // from a body that is not JSON (a browser's cross-site form cannot send application/json without
 // a CORS preflight, which this API never grants), and never put anything but kubegate's own
@@ -44,6 +49,7 @@ import type {
   Review,
   ReviewRefusal,
 } from './types.js';
+import { redactContext } from './redact.js';
 import { openEventStream, type EventStream, type StreamResponse } from './sse.js';
 
 export { API_PREFIX, API_VERSION };
@@ -90,11 +96,22 @@ export interface ReviewerApiDeps {
   readonly log: Pick<Logger, 'warn' | 'error' | 'debug'>;
   /** Between heartbeat comments on a watch. Default 15 s. */
   readonly heartbeatMs?: number;
+  /** Between checks that a watch's credential is still valid. Default 1 s. */
+  readonly credentialCheckMs?: number;
+}
+
+/** What the caller's authentication knows about its credential, for requests that last. */
+export interface CallerOptions {
+  /**
+   * False once the credential the request came with is no longer valid (signed out, expired,
+   * revoked). A watch ends then. Absent: the credential cannot stop being valid mid-request.
+   */
+  readonly stillValid?: () => boolean;
 }
 
 export interface ReviewerApi {
   /** Answers one request under /kubegate/; the caller is already authenticated. */
-  handle(req: ClientRequest, res: StreamResponse, identity: Identity): Promise<void>;
+  handle(req: ClientRequest, res: StreamResponse, identity: Identity, caller?: CallerOptions): Promise<void>;
   /** Ends every open watch (shutdown). */
   close(): void;
 }
@@ -129,6 +146,7 @@ const REFUSALS: Readonly<Record<ReviewRefusal, { code: number; reason: string; m
 
 export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
   const heartbeatMs = deps.heartbeatMs ?? 15_000;
+  const credentialCheckMs = deps.credentialCheckMs ?? 1_000;
   const streams = new Set<EventStream>();
   const base = deps.publicUrl === null ? null : deps.publicUrl.replace(/\/+$/u, '');
   const urlOf = (id: string): string | null =>
@@ -138,7 +156,7 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
     return {
       kind: 'ApprovalRequest',
       apiVersion: API_VERSION,
-      ...pending,
+      ...redacted(pending),
       eligibility: eligibilityFor(deps.approvals, pending, who),
       url: urlOf(pending.id),
     };
@@ -192,26 +210,45 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
     return view(result.pending, who);
   }
 
-  function watch(res: StreamResponse, who: Identity): Promise<void> {
+  function watch(res: StreamResponse, who: Identity, caller: CallerOptions): Promise<void> {
+    const stillValid = caller.stillValid ?? ((): boolean => true);
     const stream = openEventStream(res, { heartbeatMs });
     streams.add(stream);
+    /** Ends the stream if the credential is gone; true while it is valid. */
+    const check = (): boolean => {
+      if (stream.isClosed) return false;
+      if (stillValid()) return true;
+      // A comment, not an event: clients ignore it, a person reading the stream learns why.
+      stream.comment('the credential this watch was opened with is no longer valid');
+      stream.close();
+      return false;
+    };
     const unsubscribe = deps.approvals.subscribe((event) => {
-      if (!mayView(event.pending, who)) return;
+      if (!mayView(event.pending, who) || !check()) return;
       const data: WatchEvent = {
         type: event.type,
-        pending: event.pending,
+        pending: redacted(event.pending),
         review: event.type === 'reviewed' ? event.review : null,
         url: urlOf(event.pending.id),
       };
       stream.send(event.type, data);
     });
+    const timer = caller.stillValid === undefined ? null : setInterval(check, credentialCheckMs);
+    timer?.unref();
+    check();
     return stream.closed.then(() => {
+      if (timer !== null) clearInterval(timer);
       unsubscribe();
       streams.delete(stream);
     });
   }
 
-  async function route(req: ClientRequest, res: StreamResponse, who: Identity): Promise<void> {
+  async function route(
+    req: ClientRequest,
+    res: StreamResponse,
+    who: Identity,
+    caller: CallerOptions,
+  ): Promise<void> {
     const { path, parts, query } = apiTarget(req.url ?? '');
     const method = req.method ?? '';
     if (parts.length === 1 && parts[0] === 'requests') {
@@ -220,7 +257,7 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
     }
     if (parts.length === 1 && parts[0] === 'watch') {
       allowMethods(method, ['GET']);
-      return watch(res, who);
+      return watch(res, who, caller);
     }
     if (parts[0] === 'requests' && parts.length === 2) {
       allowMethods(method, ['GET']);
@@ -234,9 +271,9 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
   }
 
   return {
-    async handle(req, res, identity) {
+    async handle(req, res, identity, caller = {}) {
       try {
-        await route(req, res, identity);
+        await route(req, res, identity, caller);
       } catch (err) {
         if (!(err instanceof ApiRefusal) && !(err instanceof KubegateError)) {
           deps.log.error({ err, path: req.url }, 'bug: reviewer API request failed');
@@ -251,6 +288,13 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
       streams.clear();
     },
   };
+}
+
+/** The request with its reviewer context redacted (again: the store may hold an older one). */
+function redacted(pending: PendingRequest): PendingRequest {
+  return pending.context === null
+    ? pending
+    : { ...pending, context: redactContext(pending.context, pending.request) };
 }
 
 // ---- who may see and do what ----------------------------------------------------------------

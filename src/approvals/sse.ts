@@ -24,6 +24,8 @@ export interface EventStreamOptions {
 export interface EventStream {
   /** Sends one event; false when the stream is closed (nothing was sent). */
   send(event: string, data: unknown): boolean;
+  /** Sends a comment line (clients ignore it; it tells a person reading the stream something). */
+  comment(text: string): boolean;
   /** Ends the stream. */
   close(): void;
   readonly isClosed: boolean;
@@ -78,6 +80,9 @@ export function openEventStream(res: StreamResponse, options: EventStreamOptions
   return {
     send(event, data) {
       return write(`id: ${nextId++}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    },
+    comment(text) {
+      return write(`: ${text.replace(/[\r\n]/gu, ' ')}\n\n`);
     },
     close() {
       if (!isClosed && !res.writableEnded) res.end();

@@ -2,7 +2,9 @@
 // audit trail (SQLite) with its verifier worker, the example policy, and UI files on disk. The
 // approvals API is a stand-in that reports who reached it (its own tests are in approvals/).
 // What is checked: sign-in and its cookie, CSRF and Origin refusals (nothing reaches the API),
-// revocation ending a session, the audit and policy endpoints' answers and refusals, the UI files.
+// revocation ending a session, the live event stream ending when its credential does (the real
+// approvals API over a stand-in service), the audit and policy endpoints' answers and refusals,
+// the UI files.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,7 +17,8 @@ import { createAuditApi } from '../audit/api.js';
 import { auditEvent } from '../audit/event.js';
 import { openAuditReader, SqliteAuditTrail, type AuditDatabase } from '../audit/sqlite-trail.js';
 import { createChainVerifier } from '../audit/verifier.js';
-import type { ReviewerApi } from '../approvals/api.js';
+import { createReviewerApi, type ReviewerApi } from '../approvals/api.js';
+import type { ApprovalEvent, ApprovalService, PendingRequest } from '../approvals/types.js';
 import { identify } from '../identity/identify.js';
 import { TokenStore } from '../identity/tokens.js';
 import { createPolicyApi } from '../policy/api.js';
@@ -440,4 +443,202 @@ test('the simulator gives the gateway’s decision: a prod statefulset delete ne
     body: { method: 'GET', path: '/api' },
   });
   assert.equal(noCsrf.status, 403);
+});
+
+// ---- the live event stream lasts no longer than its credential ----
+
+/** An approval service that only streams: what the watch needs. */
+function streamingService(): ApprovalService & { emit(event: ApprovalEvent): void } {
+  const listeners = new Set<(event: ApprovalEvent) => void>();
+  const unused = (): never => {
+    throw new Error('not in this test');
+  };
+  return {
+    hold: unused,
+    list: unused,
+    get: unused,
+    eligibility: () => null,
+    review: unused,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close: () => Promise.resolve(),
+    emit(event) {
+      for (const l of listeners) l(event);
+    },
+  };
+}
+
+const pendingOf = (user: string): PendingRequest =>
+  ({
+    id: 'kg-aaaaaaaaaa',
+    state: 'pending',
+    requester: { user, groups: [] },
+    request: { kubectlEquivalent: 'kubectl delete pod x' },
+    reviews: [],
+    requirements: [],
+    context: null,
+  }) as unknown as PendingRequest;
+
+interface OpenWatch {
+  /** Everything received so far. */
+  text(): string;
+  /** Resolves when kubegate ends the response. */
+  readonly ended: Promise<void>;
+  /** Resolves once the text matches `pattern`. */
+  waitFor(pattern: RegExp): Promise<void>;
+  close(): void;
+}
+
+function openWatch(headers: Record<string, string>): Promise<OpenWatch> {
+  return new Promise((resolveOpen, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: Number(host.split(':')[1]),
+        method: 'GET',
+        path: '/kubegate/v1/watch',
+        headers,
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          reject(new Error(`watch answered ${res.statusCode}`));
+          return;
+        }
+        let text = '';
+        const waiters = new Set<() => void>();
+        res.on('data', (c: Buffer) => {
+          text += c.toString('utf8');
+          for (const w of waiters) w();
+        });
+        const ended = new Promise<void>((r) => res.on('end', () => r()));
+        const watch: OpenWatch = {
+          text: () => text,
+          ended,
+          waitFor: (pattern) =>
+            new Promise((r) => {
+              const check = (): void => {
+                if (pattern.test(text)) {
+                  waiters.delete(check);
+                  r();
+                }
+              };
+              waiters.add(check);
+              check();
+            }),
+          close: () => req.destroy(),
+        };
+        void watch.waitFor(/: kubegate watch/u).then(() => resolveOpen(watch));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The own API with the real approvals API in front of a streaming stand-in. */
+function withWatch(over: Partial<Parameters<typeof createOwnApi>[0]> = {}) {
+  const service = streamingService();
+  const reviewer = createReviewerApi({
+    approvals: service,
+    publicUrl: null,
+    log: { warn: () => undefined, error: () => undefined, debug: () => undefined },
+    // Checks this often between events; the tests wait on the stream's end, not on time.
+    credentialCheckMs: 10,
+  });
+  api = ownApi({ reviewer, ...over });
+  return { service, reviewer };
+}
+
+test(
+  'signing out ends the watch the session opened, before another event is sent',
+  { timeout: 20_000 },
+  async () => {
+    const { service, reviewer } = withWatch();
+    try {
+      const { cookie, csrf } = await signIn(carolToken);
+      const watch = await openWatch({ cookie });
+      service.emit({ type: 'created', pending: pendingOf('carol') });
+      await watch.waitFor(/event: created/u);
+      const out = await call('DELETE', '/kubegate/v1/session', {
+        headers: { cookie, 'x-kubegate-csrf': csrf },
+      });
+      assert.equal(out.status, 200);
+      service.emit({ type: 'escalated', pending: pendingOf('carol') });
+      await watch.ended;
+      assert.doesNotMatch(watch.text(), /event: escalated/u, 'nothing is sent after sign-out');
+      assert.match(watch.text(), /: the credential this watch was opened with is no longer valid/u);
+    } finally {
+      reviewer.close();
+    }
+  },
+);
+
+test(
+  'revoking the token ends the watch of a session opened with it, while no event comes',
+  { timeout: 20_000 },
+  async () => {
+    const { reviewer } = withWatch();
+    try {
+      const erinToken = await tokens.issue('erin', ['sre']);
+      const { cookie } = await signIn(erinToken);
+      const watch = await openWatch({ cookie });
+      await tokens.revoke('erin');
+      await watch.ended;
+    } finally {
+      reviewer.close();
+    }
+  },
+);
+
+test(
+  'revoking a bearer token ends its watch, even when another process revokes it',
+  { timeout: 20_000 },
+  async () => {
+    const { reviewer } = withWatch();
+    try {
+      const frankToken = await tokens.issue('frank', ['sre']);
+      const watch = await openWatch({ authorization: `Bearer ${frankToken}` });
+      // Another process (`kubegate user …` beside the gateway) rewrites the token file; this
+      // store notices on its next re-check.
+      const elsewhere = await TokenStore.open(dir);
+      assert.equal(await elsewhere.revoke('frank'), 1);
+      await watch.ended;
+    } finally {
+      reviewer.close();
+    }
+  },
+);
+
+test('a session that expires ends its watch', { timeout: 20_000 }, async () => {
+  let now = Date.now();
+  const { reviewer } = withWatch({ sessions: new SessionStore({ ttlMs: 60_000, now: () => now }) });
+  try {
+    const { cookie } = await signIn(carolToken);
+    const watch = await openWatch({ cookie });
+    now += 60_001;
+    await watch.ended;
+  } finally {
+    reviewer.close();
+  }
+});
+
+test('a watch whose credential stays valid goes on', { timeout: 20_000 }, async () => {
+  const { service, reviewer } = withWatch();
+  try {
+    const { cookie } = await signIn(carolToken);
+    const watch = await openWatch({ cookie });
+    let ended = false;
+    void watch.ended.then(() => (ended = true));
+    for (let i = 0; i < 3; i++) {
+      // Each event is sent only after a credential check: three round trips, with checks between.
+      service.emit({ type: 'created', pending: pendingOf('carol') });
+      await watch.waitFor(new RegExp(`(event: created[\\s\\S]*){${i + 1}}`, 'u'));
+    }
+    assert.equal(ended, false);
+    watch.close();
+  } finally {
+    reviewer.close();
+  }
 });

@@ -7,7 +7,11 @@
 //   /kubegate/v1/policy…        the policy in force and its simulator (policy/api.ts)
 //
 // Who the caller is: a client certificate or bearer token, exactly as for the Kubernetes API
-// (kubegate's CLI), or else a web session cookie (the browser). Must never forward anything
+// (kubegate's CLI), or else a web session cookie (the browser). A request that lasts (the live
+// event stream) is checked again while it runs: it ends when its session is signed out or
+// expires, or its token (the bearer token, or the one the session was opened with) is revoked,
+// including by `kubegate user` in another process (the token store re-reads its file within a
+// second). A client certificate cannot be revoked. Must never forward anything
 // upstream, never accept a session cookie on the Kubernetes API (the pipeline never asks this
 // module), and never act on a session for a changing request without its CSRF token and a
 // same-origin Origin: the browser sends the cookie to kubegate whoever's page asks it to.
@@ -82,8 +86,16 @@ const SAFE_METHODS = new Set(['GET', 'HEAD']);
 const SIGN_IN = 'Sign in again at /ui/sign-in with your kubegate token.';
 
 type Caller =
-  | { readonly via: 'credential'; readonly identity: Identity }
-  | { readonly via: 'session'; readonly identity: Identity; readonly id: string; readonly session: Session };
+  | { readonly via: 'credential'; readonly identity: Identity; readonly stillValid?: () => boolean }
+  | {
+      readonly via: 'session';
+      readonly identity: Identity;
+      readonly id: string;
+      readonly session: Session;
+      readonly stillValid: () => boolean;
+    };
+
+const BEARER = /^bearer ([^\s]+)$/iu;
 
 const pathOf = (target: string): string => {
   const q = target.indexOf('?');
@@ -94,7 +106,16 @@ export function createOwnApi(deps: OwnApiDeps): OwnApi {
   /** The caller's identity: certificate or bearer token first, else the session cookie. */
   function authenticate(req: ClientRequest, credentials: ClientCredentials): Caller {
     if (credentials.certificate !== null || credentials.authorization !== undefined) {
-      return { via: 'credential', identity: deps.identify(credentials) };
+      const identity = deps.identify(credentials);
+      const token = credentials.certificate === null ? BEARER.exec(credentials.authorization ?? '') : null;
+      if (token === null) return { via: 'credential', identity };
+      // The digest, not the token, is what the check keeps.
+      const digest = tokenDigest(token[1]!);
+      return {
+        via: 'credential',
+        identity,
+        stillValid: () => deps.tokens.lookupDigest(digest)?.user === identity.user,
+      };
     }
     const id = sessionIdOf(req.headers.cookie);
     const session = id === null ? null : deps.sessions.get(id);
@@ -113,7 +134,16 @@ export function createOwnApi(deps: OwnApiDeps): OwnApi {
         `the token this web session was opened with has been revoked. ${SIGN_IN}`,
       );
     }
-    return { via: 'session', identity: { ...current, method: 'token' }, id, session };
+    return {
+      via: 'session',
+      identity: { ...current, method: 'token' },
+      id,
+      session,
+      // Signed out (deleted), expired (get answers null) or its token revoked.
+      stillValid: () =>
+        deps.sessions.get(id) !== null &&
+        deps.tokens.lookupDigest(session.tokenDigest)?.user === session.user,
+    };
   }
 
   /** A changing request on a session must come from kubegate's own page (CSRF token, Origin). */
@@ -184,7 +214,12 @@ export function createOwnApi(deps: OwnApiDeps): OwnApi {
     if (first === 'audit') return deps.audit.handle(req.method ?? '', parsed, res, caller.identity);
     if (first === 'policy') return deps.policy.handle(req, parsed, res, caller.identity);
     // requests, watch, and the reviewer API's own answer to anything else.
-    return deps.reviewer.handle(req, res, caller.identity);
+    return deps.reviewer.handle(
+      req,
+      res,
+      caller.identity,
+      caller.stillValid === undefined ? {} : { stillValid: caller.stillValid },
+    );
   }
 
   return {
