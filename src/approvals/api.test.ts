@@ -282,7 +282,7 @@ test('the list shows the requests the caller may see, newest first, without thei
     ['kg-bbbbbbbbbb', 'kg-aaaaaaaaaa'],
   );
   assert.equal(items[0]!.context, null);
-  assert.equal(items[1]!.url, 'https://kubegate.example:8443/kubegate/v1/requests/kg-aaaaaaaaaa');
+  assert.equal(items[1]!.url, 'https://kubegate.example:8443/ui/requests/kg-aaaaaaaaaa');
 });
 
 test('the list filters by state', async () => {
@@ -671,7 +671,7 @@ test('the watch streams an event per change the caller may see, and heartbeats, 
   await reader.until(() => reader.events.length >= 1);
   assert.equal(reader.events[0]!.event, 'created');
   assert.equal(reader.events[0]!.data.pending.id, 'kg-aaaaaaaaaa');
-  assert.equal(reader.events[0]!.data.url, 'https://kubegate.example:8443/kubegate/v1/requests/kg-aaaaaaaaaa');
+  assert.equal(reader.events[0]!.data.url, 'https://kubegate.example:8443/ui/requests/kg-aaaaaaaaaa');
   const before = reader.comments();
   await reader.until(() => reader.comments() > before); // a heartbeat (every 10 ms here)
   const gone = service.whenUnsubscribed();

@@ -49,6 +49,7 @@ import type {
   Review,
   ReviewRefusal,
 } from './types.js';
+import { requestUrl } from './messages.js';
 import { redactContext } from './redact.js';
 import { openEventStream, type EventStream, type StreamResponse } from './sse.js';
 
@@ -70,7 +71,10 @@ export interface RequestView extends PendingRequest {
   readonly kind: 'ApprovalRequest';
   readonly apiVersion: typeof API_VERSION;
   readonly eligibility: Eligibility;
-  /** The request's address at kubegate's public URL, when one is configured. */
+  /**
+   * Where a person opens the request: its page in the reviewer UI under kubegate's public URL
+   * (the link notifications carry too), when one is configured.
+   */
   readonly url: string | null;
 }
 
@@ -148,9 +152,8 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
   const heartbeatMs = deps.heartbeatMs ?? 15_000;
   const credentialCheckMs = deps.credentialCheckMs ?? 1_000;
   const streams = new Set<EventStream>();
-  const base = deps.publicUrl === null ? null : deps.publicUrl.replace(/\/+$/u, '');
   const urlOf = (id: string): string | null =>
-    base === null ? null : `${base}${API_PREFIX}requests/${encodeURIComponent(id)}`;
+    deps.publicUrl === null ? null : requestUrl(deps.publicUrl, id);
 
   function view(pending: PendingRequest, who: Identity): RequestView {
     return {

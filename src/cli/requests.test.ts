@@ -163,6 +163,8 @@ function fakeService() {
         state,
         decidedAt: done ? '2026-11-25T10:04:00.000Z' : null,
         stageIndex: state === 'approved' ? [1] : pending.stageIndex,
+        // As the state machine does: an approval comes with its one-time grant.
+        grantExpiresAt: state === 'approved' ? '2026-11-25T10:09:00.000Z' : null,
       };
       items.set(id, next);
       return Promise.resolve({ ok: true, pending: next });
@@ -346,7 +348,7 @@ test('show prints everything a reviewer needs to decide', async () => {
     '  none yet',
     'State:           pending (the command is waiting)',
     "You:             you may review it: kubegate requests approve kg-aaaaaaaaaa  |  kubegate requests deny kg-aaaaaaaaaa --comment '…'",
-    'Link:            https://kubegate.example/kubegate/v1/requests/kg-aaaaaaaaaa',
+    'Link:            https://kubegate.example/ui/requests/kg-aaaaaaaaaa',
   ]);
 });
 
@@ -459,14 +461,62 @@ test('approve as the first of two approvers says what is still needed', async ()
   ]);
 });
 
-test('the second approval decides it', async () => {
+test('the second approval decides it; a held command goes on by itself, no re-run needed', async () => {
   await kubegate(['approve', 'kg-aaaaaaaaaa', ...as('bob')]);
   const r = await kubegate(['approve', 'kg-aaaaaaaaaa', ...as('erin')]);
   assert.deepEqual(r.stdout, [
     'Approved kg-aaaaaaaaaa.',
-    'The request is now approved at 2026-11-25T10:04:00.000Z.',
+    'The request is now approved; the waiting command goes through now (if it stopped waiting, the same command goes through once if re-run until 2026-11-25T10:09:00.000Z).',
   ]);
 });
+
+test('approving a deferred request tells the reviewer that the requester re-runs the command', async () => {
+  service.items.set('kg-cccccccccc', pendingRequest('kg-cccccccccc', { mode: 'deferred', reviews: [] }));
+  await kubegate(['approve', 'kg-cccccccccc', ...as('bob')]);
+  const r = await kubegate(['approve', 'kg-cccccccccc', ...as('erin')]);
+  assert.deepEqual(r.stdout, [
+    'Approved kg-cccccccccc.',
+    'The request is now approved; the requester may re-run the command once until 2026-11-25T10:09:00.000Z.',
+  ]);
+});
+
+const stateRows: readonly { name: string; over: Partial<PendingRequest>; want: string }[] = [
+  {
+    name: 'held and approved: the waiting command goes through',
+    over: { mode: 'hold', state: 'approved', grantExpiresAt: '2026-11-25T10:09:00.000Z' },
+    want: 'State:           approved; the waiting command goes through now (if it stopped waiting, the same command goes through once if re-run until 2026-11-25T10:09:00.000Z)',
+  },
+  {
+    name: 'held, approved and used: it went through',
+    over: { mode: 'hold', state: 'approved', grantExpiresAt: '2026-11-25T10:09:00.000Z', grantUsed: true },
+    want: 'State:           approved; the command went through',
+  },
+  {
+    name: 'deferred and approved: the requester may re-run it once',
+    over: { mode: 'deferred', state: 'approved', grantExpiresAt: '2026-11-25T10:09:00.000Z' },
+    want: 'State:           approved; the requester may re-run the command once until 2026-11-25T10:09:00.000Z',
+  },
+  {
+    name: 'deferred, approved and used: its re-run was used',
+    over: {
+      mode: 'deferred',
+      state: 'approved',
+      grantExpiresAt: '2026-11-25T10:09:00.000Z',
+      grantUsed: true,
+    },
+    want: 'State:           approved; its one re-run was used',
+  },
+];
+
+for (const row of stateRows) {
+  test(`show says what an approval lets happen: ${row.name}`, async () => {
+    service.items.set('kg-dddddddddd', pendingRequest('kg-dddddddddd', row.over));
+    const r = await kubegate(['show', 'kg-dddddddddd', ...as('bob')]);
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    assert.ok(r.stdout.includes(row.want), r.stdout.join('\n'));
+    assert.ok(r.stdout.includes('Link:            https://kubegate.example/ui/requests/kg-dddddddddd'));
+  });
+}
 
 test("the requester's own approval is refused with kubegate's reason, and exits 1", async () => {
   const r = await kubegate(['approve', 'kg-aaaaaaaaaa', ...as('alice')]);

@@ -366,10 +366,7 @@ function stateLine(p: PendingRequest): string {
     case 'approved': {
       if (p.grantExpiresAt === null)
         return `approved${p.decidedAt === null ? '' : ` at ${term(p.decidedAt)}`}`;
-      const grant = p.grantUsed
-        ? 'its one re-run was used'
-        : `the command may be re-run once until ${term(p.grantExpiresAt)}`;
-      return `approved; ${grant}`;
+      return `approved; ${grantText(p)}`;
     }
     case 'denied':
       return `denied${p.decidedAt === null ? '' : ` at ${term(p.decidedAt)}`}`;
@@ -380,6 +377,21 @@ function stateLine(p: PendingRequest): string {
       return String(unreachable);
     }
   }
+}
+
+/**
+ * What an approval lets happen now. Hold mode: the requester's kubectl is still waiting on its
+ * connection and carries on by itself (only if it gave up first must it be re-run). Deferred
+ * mode: kubectl was told to come back, so the requester re-runs the command.
+ */
+function grantText(p: PendingRequest): string {
+  const until = p.grantExpiresAt === null ? '' : ` until ${term(p.grantExpiresAt)}`;
+  if (p.mode === 'hold') {
+    return p.grantUsed
+      ? 'the command went through'
+      : `the waiting command goes through now (if it stopped waiting, the same command goes through once if re-run${until})`;
+  }
+  return p.grantUsed ? 'its one re-run was used' : `the requester may re-run the command once${until}`;
 }
 
 function youLine(view: RequestView): string {
@@ -455,7 +467,7 @@ function eventLine(event: WatchEvent, now: number): string {
       detail = 'reviewer context ready';
       break;
     case 'granted':
-      detail = 'the approved command was re-run';
+      detail = p.mode === 'hold' ? 'the approved command went through' : 'the approved command was re-run';
       break;
     default: {
       const unreachable: never = event.type;
