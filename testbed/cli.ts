@@ -1,5 +1,6 @@
-// Test bed command line: `build` (binaries only), `start [--dir D]` (foreground until Ctrl-C or
-// SIGTERM, then stops everything), `stop --dir D` (by the PIDs in D/state.json).
+// Test bed command line: `build` (binaries only), `start [--dir D]` (a new cluster, also in a used
+// D; foreground until Ctrl-C or SIGTERM, then stops everything), `stop --dir D` (by the PIDs in
+// D/state.json).
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
