@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { Command } from 'commander';
 import { parse } from 'yaml';
 import { KubegateError } from '../errors.js';
+import { TokenStore } from '../identity/tokens.js';
 import { registerUser } from './user.js';
 
 let root: string;
@@ -122,4 +123,35 @@ test('user add refuses to overwrite a file unless --force is given', async () =>
 
 test('user add without --out is a usage error', async () => {
   await assert.rejects(run(['user', 'add', 'erin']), { code: 'commander.missingMandatoryOptionValue' });
+});
+
+test('user revoke withdraws every token of the user, and says that certificates stay valid', async () => {
+  const dataDir = join(root, 'revoke');
+  for (const file of ['bob-1', 'bob-2', 'carol']) {
+    const name = file.split('-')[0]!;
+    await run([
+      'user',
+      'add',
+      name,
+      '--token',
+      '--out',
+      join(root, `${file}.kubeconfig`),
+      '--data-dir',
+      dataDir,
+    ]);
+  }
+  const tokenOf = async (file: string) =>
+    /token: (\S+)/u.exec(await readFile(join(root, `${file}.kubeconfig`), 'utf8'))?.[1] ?? '';
+  const lines = await run(['user', 'revoke', 'bob', '--data-dir', dataDir]);
+  assert.equal(
+    lines[0],
+    'Revoked 2 bearer tokens of user "bob"; a running kubegate refuses them within a second.',
+  );
+  assert.match(lines[1] ?? '', /client certificate issued to "bob" stays valid until it expires/);
+  const store = await TokenStore.open(dataDir);
+  assert.equal(store.lookup(await tokenOf('bob-1')), null);
+  assert.equal(store.lookup(await tokenOf('bob-2')), null);
+  assert.equal(store.lookup(await tokenOf('carol'))?.user, 'carol');
+  const again = await run(['user', 'revoke', 'bob', '--data-dir', dataDir]);
+  assert.match(again[0] ?? '', /has no bearer token .*nothing changed/);
 });

@@ -1,9 +1,12 @@
 // `kubegate user add NAME --group G … --out FILE [--token]`: writes a kubeconfig with a
 // credential kubegate accepts (identity/users.ts does the work) and says how to use it. Must
 // never print the credential itself; it lives in the file only.
+// `kubegate user revoke NAME`: withdraws every bearer token of NAME; a running kubegate stops
+// accepting them (and ends the web sessions and live watches they opened) within a second.
 import type { Command } from 'commander';
 import { addUser, DEFAULT_CERTIFICATE_DAYS } from '../identity/users.js';
 import type { AddedUser } from '../identity/users.js';
+import { TokenStore } from '../identity/tokens.js';
 
 export const DEFAULT_GATEWAY_URL = 'https://127.0.0.1:8443';
 
@@ -52,6 +55,24 @@ export function registerUser(program: Command, print: (line: string) => void = (
         overwrite: flags.force === true,
       });
       for (const line of describeAdded(added)) print(line);
+    });
+  user
+    .command('revoke')
+    .description('withdraw every bearer token of a user (web sessions and live watches end with them)')
+    .argument('<name>', 'the user whose tokens to withdraw')
+    .option('--data-dir <dir>', 'where kubegate keeps its state (CA, tokens)', '.kubegate')
+    .action(async (name: string, flags: { readonly dataDir: string }) => {
+      const tokens = await TokenStore.open(flags.dataDir);
+      const removed = await tokens.revoke(name);
+      print(
+        removed === 0
+          ? `User "${name}" has no bearer token in ${tokens.file}; nothing changed.`
+          : `Revoked ${removed} bearer token${removed === 1 ? '' : 's'} of user "${name}"; a running kubegate refuses ${removed === 1 ? 'it' : 'them'} within a second.`,
+      );
+      // Certificates carry no revocation list here: say so rather than let "revoked" mislead.
+      print(
+        `A client certificate issued to "${name}" stays valid until it expires; to lock it out now, deny the user in the policy (subjects: {users: [${JSON.stringify(name)}]}).`,
+      );
     });
 }
 
