@@ -27,7 +27,8 @@
 // may see and do.
 import { KubegateError } from '../errors.js';
 import type { Upstream } from '../upstream/pool.js';
-import type { LiveObjects, ObjectRef } from '../upstream/live-objects.js';
+import type { LiveObjects } from '../upstream/live-objects.js';
+import { targetRef } from '../request/target.js';
 import { upstreamHeaders } from '../upstream/headers.js';
 import type { KubeRequest } from '../request/types.js';
 import { withBody } from '../request/body.js';
@@ -289,15 +290,11 @@ async function labelsPart(
   // eviction, which name their object.
   const named = request.name !== '' && (request.verb !== 'create' || request.subresource !== '');
   if (!request.isResourceRequest || !named) return { value: null, notes: [] };
-  const ref: ObjectRef = {
-    apiPrefix: request.apiPrefix,
-    apiGroup: request.apiGroup,
-    apiVersion: request.apiVersion,
-    resource: request.resource,
-    // requestinfo sets namespace = name for /api/v1/namespaces/<name>; the object is cluster-scoped.
-    namespace: request.resource === 'namespaces' && request.apiGroup === '' ? '' : request.namespace,
-    name: request.name,
-  };
+  // The object the API server's handler acts on, as the policy judged it (proxy ids split, a
+  // namespace read as the cluster-scoped object it is).
+  const ref = targetRef(request);
+  if (ref === null)
+    return { value: null, notes: [`${what(request)} cannot be named as the API server would`] };
   try {
     const object = await withSignal(deps.liveObjects.get(ref), signal);
     if (object === null) return { value: null, notes: [`${what(request)} does not exist`] };
