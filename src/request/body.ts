@@ -73,7 +73,27 @@ function objectOf(verb: string, contentType: string, body: Buffer): ReadObject {
     if (err instanceof KubegateError) throw err; // a YAML body kubegate refuses to guess at
     return NO_OBJECT; // the API server rejects an unparseable body too
   }
-  return isObject(read.value) ? { object: read.value, objectSource: read.source } : NO_OBJECT;
+  return isObject(read.value)
+    ? { object: withMetadataNulls(read.value), objectSource: read.source }
+    : NO_OBJECT;
+}
+
+/**
+ * ObjectMeta's labels and annotations are map[string]string, for every kind (custom resources'
+ * metadata goes through metav1.ObjectMeta too: apiextensions' objectmeta/coerce.go). Decoding a
+ * JSON null into such a map stores "" under the key, so `labels: {env: null}` (YAML `env: ~`)
+ * creates the label env="": the object kubegate reads must have it too, or an objectSelector on
+ * env (Exists, or env="") would not see it.
+ */
+function withMetadataNulls(object: JsonObject): JsonObject {
+  const metadata = object['metadata'];
+  if (!isObject(metadata)) return object;
+  for (const field of ['labels', 'annotations']) {
+    const map = metadata[field];
+    if (!isObject(map)) continue;
+    for (const [key, value] of Object.entries(map)) if (value === null) map[key] = '';
+  }
+  return object;
 }
 
 function invalidBody(reason: string, cause?: unknown): never {
