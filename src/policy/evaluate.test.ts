@@ -1208,3 +1208,119 @@ test('the index gives the same decisions as scanning every rule', () => {
     assert.deepEqual(run(indexed, input), run(scanning, input), JSON.stringify(input));
   }
 });
+
+// Query options compared as the API server converts them (request/query-options.ts): force=1,
+// force=True and force= are all force=true, tty=True and stdin= are tty and stdin, and
+// gracePeriodSeconds=+0 is 0. Each spelling bypassed its rule while values were compared as text.
+test('query conditions read typed options as the API server converts them', async (t) => {
+  const policy = policyOf(
+    [
+      deny('no-forced-apply', { verbs: ['patch'], resources: ['configmaps'], query: { force: true } }),
+      deny('no-tty-exec', { resources: ['pods/exec'], query: { tty: true } }),
+      deny('no-stdin-attach', { resources: ['pods/attach'], query: { stdin: true } }),
+      deny('no-immediate-delete', {
+        verbs: ['delete'],
+        resources: ['pods'],
+        query: { gracePeriodSeconds: 0 },
+      }),
+      deny('no-big-log-tails', { resources: ['pods/log'], query: { tailLines: 're:[0-9]{4,}' } }),
+      deny('no-ssh-forward', { resources: ['pods/portforward'], query: { ports: '22' } }),
+    ],
+    { action: 'allow' },
+  );
+  const decide = (method: string, target: string, body = '', contentType = 'application/json'): Decision => {
+    const request = parseRequest({ method, target, headers: { 'content-type': contentType } });
+    return evaluate(policy, {
+      request,
+      body: withBody(request, Buffer.from(body)),
+      identity: { user: 'alice', groups: ['dev'] },
+      object: null,
+      now: new Date('2026-01-05T10:00:00Z'),
+    });
+  };
+  const CM = '/api/v1/namespaces/default/configmaps/x?fieldManager=m';
+  const POD = '/api/v1/namespaces/default/pods/web';
+  const APPLY = 'application/apply-patch+yaml';
+  const cases: { name: string; decision: () => Decision; want: Want }[] = [
+    ...['force=true', 'force=1', 'force=True', 'force=', 'force'].map((q) => ({
+      name: `an apply with ${q} is forced`,
+      decision: () => decide('PATCH', `${CM}&${q}`, '{}', APPLY),
+      want: { kind: 'deny' as const, rules: ['no-forced-apply'], failedClosed: [] },
+    })),
+    ...['force=false', 'force=0', 'force=FALSE', 'fieldManager=m'].map((q) => ({
+      name: `an apply with ${q} is not forced`,
+      decision: () => decide('PATCH', `${CM}&${q}`, '{}', APPLY),
+      want: { kind: 'allow' as const },
+    })),
+    ...['GET', 'POST'].flatMap((method) =>
+      ['tty=true', 'tty=True', 'tty=1', 'tty='].map((q) => ({
+        name: `a ${method} exec with ${q} has a terminal`,
+        decision: () => decide(method, `${POD}/exec?command=sh&${q}`),
+        want: { kind: 'deny' as const, rules: ['no-tty-exec'], failedClosed: [] },
+      })),
+    ),
+    {
+      name: 'an exec with tty=0 has none',
+      decision: () => decide('GET', `${POD}/exec?command=sh&tty=0`),
+      want: { kind: 'allow' },
+    },
+    ...['stdin=', 'stdin=1', 'stdin=yes'].map((q) => ({
+      name: `an attach with ${q} reads stdin`,
+      decision: () => decide('POST', `${POD}/attach?${q}`),
+      want: { kind: 'deny' as const, rules: ['no-stdin-attach'], failedClosed: [] },
+    })),
+    ...[
+      'gracePeriodSeconds=0',
+      'gracePeriodSeconds=%2B0',
+      'gracePeriodSeconds=-0',
+      'gracePeriodSeconds=00',
+    ].map((q) => ({
+      name: `a delete with ${q} is immediate`,
+      decision: () => decide('DELETE', `${POD}?${q}`),
+      want: { kind: 'deny' as const, rules: ['no-immediate-delete'], failedClosed: [] },
+    })),
+    {
+      name: 'a delete whose body says gracePeriodSeconds 0 is immediate whatever the query says',
+      decision: () => decide('DELETE', `${POD}?gracePeriodSeconds=30`, '{"gracePeriodSeconds":0}'),
+      want: { kind: 'deny', rules: ['no-immediate-delete'], failedClosed: [] },
+    },
+    {
+      name: 'tailLines=%2B01000 is 1000',
+      decision: () => decide('GET', `${POD}/log?tailLines=%2B01000`),
+      want: { kind: 'deny', rules: ['no-big-log-tails'], failedClosed: [] },
+    },
+    {
+      name: 'tailLines=0100 is 100',
+      decision: () => decide('GET', `${POD}/log?tailLines=0100`),
+      want: { kind: 'allow' },
+    },
+    {
+      name: 'a tailLines the API server refuses is unknown: the deny rule fails closed',
+      decision: () => decide('GET', `${POD}/log?tailLines=1e3`),
+      want: { kind: 'deny', rules: ['no-big-log-tails'], failedClosed: ['no-big-log-tails'] },
+    },
+    {
+      name: 'a port-forward without ports in the query fails closed on a ports rule',
+      decision: () => decide('POST', `${POD}/portforward`),
+      want: { kind: 'deny', rules: ['no-ssh-forward'], failedClosed: ['no-ssh-forward'] },
+    },
+    {
+      name: 'a port-forward naming another port still fails closed (the stream may carry 22)',
+      decision: () => decide('GET', `${POD}/portforward?ports=8080`),
+      want: { kind: 'deny', rules: ['no-ssh-forward'], failedClosed: ['no-ssh-forward'] },
+    },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      check(c.decision(), c.want);
+    });
+  }
+  await t.test('a policy value a converted option could never equal is refused at load', () => {
+    for (const query of [{ force: '1' }, { tty: 'True' }, { gracePeriodSeconds: '+0' }]) {
+      assert.throws(
+        () => policyOf([deny('r', { verbs: ['patch'], query })]),
+        (err: unknown) => err instanceof Error && /write true or false|plain decimal/.test(String(err)),
+      );
+    }
+  });
+});

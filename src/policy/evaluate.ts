@@ -29,6 +29,8 @@ import {
   parseLabelSelector,
 } from '../request/selectors.js';
 import { bodyObjectName } from '../request/body.js';
+import { readQueryOption } from '../request/query-options.js';
+import type { OptionReading } from '../request/query-options.js';
 import { builtinNamespaced } from '../request/scope.js';
 import { isProxy, targetName } from '../request/target.js';
 import type { CelVariables } from './cel.js';
@@ -76,12 +78,6 @@ const UNKNOWN = 2;
 type Tri = typeof NO | typeof YES | typeof UNKNOWN;
 
 const CONNECT_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
-const DELETE_OPTION_PARAMS = new Set([
-  'dryRun',
-  'gracePeriodSeconds',
-  'propagationPolicy',
-  'orphanDependents',
-]);
 
 type Requirements =
   { readonly signatures: ReadonlySet<string>; readonly keys: ReadonlySet<string> } | 'invalid';
@@ -178,29 +174,9 @@ class RequestView {
     }
   }
 
-  /** First value of a query parameter, as the API server reads every scalar option. */
-  queryValue(param: string): string | undefined {
-    const r = this.input.request;
-    const options = this.input.body?.deleteOptions ?? null;
-    if (r.method === 'DELETE' && options !== null && DELETE_OPTION_PARAMS.has(param)) {
-      // DeleteOptions come from the body when there is one (the query is then ignored).
-      switch (param) {
-        case 'dryRun':
-          return options.dryRun[0];
-        case 'gracePeriodSeconds':
-          return options.gracePeriodSeconds === null ? undefined : String(options.gracePeriodSeconds);
-        case 'propagationPolicy':
-          return options.propagationPolicy ?? undefined;
-        default:
-          return options.orphanDependents === null ? undefined : String(options.orphanDependents);
-      }
-    }
-    if (param === 'command') {
-      const argv = r.query.command;
-      return argv === undefined || argv.length === 0 ? undefined : argv.join(' ');
-    }
-    if (param === 'argv0') return r.query.command?.[0];
-    return r.query[param]?.[0];
+  /** A query option as the API server converts it: canonical, absent, or unknown (query-options.ts). */
+  queryValue(param: string): OptionReading {
+    return readQueryOption(this.input.request, this.input.body, param);
   }
 
   /** Labels an objectSelector reads, or a reason why they cannot be known. */
@@ -438,14 +414,20 @@ function matchRequestFields(m: CompiledMatch, view: RequestView): Tri {
     }
     if (!subject) return NO;
   }
+  let query: Tri = YES;
   if (m.query !== null) {
     for (const q of m.query) {
-      const value = view.queryValue(q.param);
+      const option = view.queryValue(q.param);
+      if (option.kind === 'unknown') {
+        query = unknown(view, `query ${q.param}: ${option.reason}`);
+        continue;
+      }
+      const value = option.kind === 'value' ? option.value : undefined;
       if (q.present !== null && q.present !== (value !== undefined)) return NO;
       if (q.values !== null && (value === undefined || !q.values.test(value))) return NO;
     }
   }
-  let result: Tri = namespace === UNKNOWN || name === UNKNOWN ? UNKNOWN : YES;
+  let result: Tri = namespace === UNKNOWN || name === UNKNOWN || query === UNKNOWN ? UNKNOWN : YES;
   if (m.selector !== null) {
     const r = matchSelector(m.selector, 'label', view);
     if (r === NO) return NO;

@@ -18,6 +18,7 @@ import { compileCel } from './cel.js';
 import { parseDuration } from './duration.js';
 import { compilePattern } from './pattern.js';
 import { isLabelKey, isLabelValue, parseFieldSelector, parseLabelSelector } from '../request/selectors.js';
+import { policyValueProblem } from '../request/query-options.js';
 
 export const POLICY_API_VERSION = 'kubegate.dev/v1alpha1';
 
@@ -298,6 +299,19 @@ const queryConditions = z
       .regex(QUERY_PARAM, { error: (iss) => `${describeInput(iss.input)} is not a query parameter name` }),
     queryCondition,
   )
+  .superRefine((conditions, ctx) => {
+    for (const [param, condition] of Object.entries(conditions)) {
+      const values = Array.isArray(condition)
+        ? condition
+        : typeof condition === 'object'
+          ? (condition.values ?? [])
+          : [condition];
+      for (const v of values) {
+        const problem = policyValueProblem(param, v);
+        if (problem !== null) ctx.addIssue({ code: 'custom', path: [param], message: problem });
+      }
+    }
+  })
   .describe(
     "Conditions on query parameters. DELETE options from the body count as dryRun, gracePeriodSeconds, propagationPolicy and orphanDependents; exec's command is its argv joined with spaces, and argv0 is its first word.",
   );
