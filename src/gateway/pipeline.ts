@@ -71,7 +71,7 @@ function isRead(request: KubeRequest): boolean {
   return READ_VERBS.has(request.verb) && request.upgrade === null && !isProxy(request);
 }
 
-const EMPTY_BODY: KubeRequestBody = { digest: '', size: 0, object: null, deleteOptions: null };
+const NO_BYTES = Buffer.alloc(0);
 
 /** Mutable facts gathered along the path, for the one audit record. */
 interface Trace {
@@ -203,7 +203,8 @@ async function admit(
   const request = parseRequest(head);
   trace.request = request;
   const bytes = await readBodyBytes();
-  const body = bytes === null ? EMPTY_BODY : withBody(request, bytes);
+  // A request without a body is completed too: a DELETE's options then come from its query.
+  const body = withBody(request, bytes ?? NO_BYTES);
   trace.body = body;
   trace.decision = 'error';
   const input: DecideInput = { request, body, identity, requestId: trace.requestId };

@@ -391,8 +391,9 @@ function matchSelector(c: SelectorCondition, kind: SelectorKind, view: RequestVi
 }
 
 /**
- * Request-only fields: everything but objectSelector and CEL. UNKNOWN only for a selector that
- * does not parse, or `names` on a create whose body could not be read.
+ * Request-only fields: everything but objectSelector and CEL. UNKNOWN for a selector that does
+ * not parse, a namespace or name the request does not settle (namespaceOf, nameOf), or a query
+ * option the API server would refuse to convert.
  */
 function matchRequestFields(m: CompiledMatch, view: RequestView): Tri {
   if (m.verbs !== null && !m.verbs.has(view.verb)) return NO;
