@@ -129,12 +129,7 @@ export async function startControlPlane(options: StartOptions): Promise<TestbedS
     }),
   );
 
-  const [etcdClient, etcdPeer, apiPort, kwokPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
+  const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
   const server = `https://127.0.0.1:${apiPort}`;
   const kubeconfigFor = async (user: string): Promise<string> => {
     const path = join(dir, 'kubeconfigs', `${user.replace(/[^a-z0-9-]/gi, '_')}.kubeconfig`);
@@ -265,8 +260,11 @@ export async function startControlPlane(options: StartOptions): Promise<TestbedS
       );
       const kwokConfig = await writeKwokConfig(dir, bins);
       const kwokKubeconfig = await kubeconfigFor('kwok-controller');
-      const startKwok = (): Managed =>
-        track(
+      // A port taken just before kwok binds it, and a new one for each restart: a port found
+      // free seconds earlier may meanwhile be the local end of another process's connection.
+      const startKwok = async (): Promise<Managed> => {
+        const kwokPort = await freePort();
+        return track(
           startProcess(
             'kwok',
             bins.kwok,
@@ -285,7 +283,8 @@ export async function startControlPlane(options: StartOptions): Promise<TestbedS
             join(logsDir, 'kwok.log'),
           ),
         );
-      let kwok = startKwok();
+      };
+      let kwok = await startKwok();
       // kwok 0.8 was seen to panic once while starting up; a restart then came up normally.
       let kwokRestarts = 0;
       await writeState();
@@ -296,7 +295,7 @@ export async function startControlPlane(options: StartOptions): Promise<TestbedS
           kwokRestarts++;
           say(`kwok exited during start; restarting it (${kwokRestarts})`);
           procs.splice(procs.indexOf(kwok), 1);
-          kwok = startKwok();
+          kwok = await startKwok();
           await writeState();
         }
         for (const p of procs) await assertAlive(p);
