@@ -31,7 +31,7 @@ import { createPolicyApi, type PolicySource } from './policy/api.js';
 import { createUiAssets } from './web/assets.js';
 import { createOwnApi } from './web/own-api.js';
 import { SessionStore } from './web/session.js';
-import { packageRoot } from '../testbed/package-root.js';
+import { packageRoot } from './package-root.js';
 import { holdRefusal } from './approvals/messages.js';
 import { KubegateError } from './errors.js';
 

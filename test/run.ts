@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { startControlPlane, stopControlPlane } from '../testbed/control-plane.js';
+import { startControlPlane, stopControlPlane } from '../src/demo/control-plane.js';
 
 const root = resolve(import.meta.dirname, '..');
 

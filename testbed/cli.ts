@@ -4,8 +4,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBinaries } from './binaries.js';
-import { startControlPlane, stopControlPlane } from './control-plane.js';
+import { ensureBinaries } from '../src/demo/binaries.js';
+import { startControlPlane, stopControlPlane } from '../src/demo/control-plane.js';
 import { untilSignalled } from '../src/cli/signals.js';
 
 function flag(name: string): string | undefined {

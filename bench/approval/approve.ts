@@ -13,10 +13,10 @@ import { tmpdir, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
-import { startControlPlane, stopControlPlane, type TestbedState } from '../../testbed/control-plane.js';
-import { freePort } from '../../testbed/ports.js';
-import { stopPid } from '../../testbed/processes.js';
-import { apiClient, waitFor } from '../../testbed/api.js';
+import { startControlPlane, stopControlPlane, type TestbedState } from '../../src/demo/control-plane.js';
+import { freePort } from '../../src/demo/ports.js';
+import { stopPid } from '../../src/demo/processes.js';
+import { apiClient, waitFor } from '../../src/demo/api.js';
 import { openAuditReader } from '../../src/audit/sqlite-trail.js';
 import { queryAudit } from '../../src/audit/query.js';
 

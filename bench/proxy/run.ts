@@ -9,10 +9,10 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { startControlPlane, stopControlPlane, type TestbedState } from '../../testbed/control-plane.js';
-import { freePort } from '../../testbed/ports.js';
-import { stopPid } from '../../testbed/processes.js';
-import { apiClient, waitFor } from '../../testbed/api.js';
+import { startControlPlane, stopControlPlane, type TestbedState } from '../../src/demo/control-plane.js';
+import { freePort } from '../../src/demo/ports.js';
+import { stopPid } from '../../src/demo/processes.js';
+import { apiClient, waitFor } from '../../src/demo/api.js';
 import { createCertificateAuthority, issueCertificate } from '../../src/pki/certificates.js';
 import { kubectlPath } from '../../test/fixtures/kubectl.js';
 

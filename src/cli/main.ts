@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../testbed/package-root.js';
+import { packageRoot } from '../package-root.js';
 import { registerUp } from './up.js';
 import { registerServe } from './serve.js';
 import { registerUser } from './user.js';

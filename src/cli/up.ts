@@ -12,9 +12,9 @@ import { startGateway, type RunningGateway } from '../main.js';
 import { addUser } from '../identity/users.js';
 import { TokenStore } from '../identity/tokens.js';
 import { untilSignalled } from './signals.js';
-import { startControlPlane, stopControlPlane, type TestbedState } from '../../testbed/control-plane.js';
-import { apiClient, type ApiClient } from '../../testbed/api.js';
-import { packageRoot } from '../../testbed/package-root.js';
+import { startControlPlane, stopControlPlane, type TestbedState } from '../demo/control-plane.js';
+import { apiClient, type ApiClient } from '../demo/api.js';
+import { packageRoot } from '../package-root.js';
 
 interface UpOptions {
   readonly dataDir: string;

@@ -13,7 +13,7 @@ import { useTestbed } from '../fixtures/testbed.js';
 import { kubectl, startKubectl, type RunningKubectl } from '../fixtures/kubectl.js';
 import { startGateway, kubegate, type GatewayHandle } from '../fixtures/gateway.js';
 import { reviewerOf, type Reviewer } from '../fixtures/reviewer.js';
-import type { TestbedState } from '../../testbed/control-plane.js';
+import type { TestbedState } from '../../src/demo/control-plane.js';
 import type { PendingRequest } from '../../src/approvals/types.js';
 
 const LONG_HOLD_MS = 3 * 60_000 + 5_000;

@@ -23,8 +23,8 @@ import { useTestbed, type AuditEvent as UpstreamEvent } from '../fixtures/testbe
 import { kubectl, startKubectl, type RunningKubectl } from '../fixtures/kubectl.js';
 import { startGateway, kubegate, type GatewayHandle } from '../fixtures/gateway.js';
 import { reviewerOf, type Reviewer } from '../fixtures/reviewer.js';
-import type { TestbedState } from '../../testbed/control-plane.js';
-import { stopPid } from '../../testbed/processes.js';
+import type { TestbedState } from '../../src/demo/control-plane.js';
+import { stopPid } from '../../src/demo/processes.js';
 import type { PendingRequest } from '../../src/approvals/types.js';
 import { openAuditReader } from '../../src/audit/sqlite-trail.js';
 import { queryAudit } from '../../src/audit/query.js';

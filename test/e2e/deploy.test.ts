@@ -29,9 +29,9 @@ import { useTestbed } from '../fixtures/testbed.js';
 import { kubectl, type KubectlResult, type KubectlVersion } from '../fixtures/kubectl.js';
 import { kubegate } from '../fixtures/gateway.js';
 import { loadConfig } from '../../src/config/load.js';
-import { freePort } from '../../testbed/ports.js';
-import { stopPid } from '../../testbed/processes.js';
-import type { TestbedState } from '../../testbed/control-plane.js';
+import { freePort } from '../../src/demo/ports.js';
+import { stopPid } from '../../src/demo/processes.js';
+import type { TestbedState } from '../../src/demo/control-plane.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const deployDir = join(root, 'deploy/kubernetes');

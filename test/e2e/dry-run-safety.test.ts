@@ -19,8 +19,8 @@ import { readAuditEvents, useTestbed, waitForAuditEvents } from '../fixtures/tes
 import { kubectl, startKubectl, type RunningKubectl } from '../fixtures/kubectl.js';
 import { startGateway, type GatewayHandle } from '../fixtures/gateway.js';
 import { reviewerOf, type Reviewer } from '../fixtures/reviewer.js';
-import { apiClient } from '../../testbed/api.js';
-import type { TestbedState } from '../../testbed/control-plane.js';
+import { apiClient } from '../../src/demo/api.js';
+import type { TestbedState } from '../../src/demo/control-plane.js';
 import type { PendingRequest } from '../../src/approvals/types.js';
 
 const ns = `dry-${randomBytes(3).toString('hex')}`;

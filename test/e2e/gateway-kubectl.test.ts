@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { useTestbed, waitForAuditEvents } from '../fixtures/testbed.js';
 import { kubectl, startKubectl } from '../fixtures/kubectl.js';
 import { startGateway, type GatewayHandle } from '../fixtures/gateway.js';
-import type { TestbedState } from '../../testbed/control-plane.js';
+import type { TestbedState } from '../../src/demo/control-plane.js';
 
 let tb: TestbedState;
 let gw: GatewayHandle;

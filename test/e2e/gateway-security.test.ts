@@ -18,9 +18,9 @@ import { useTestbed, readAuditEvents, waitForAuditEvents, type AuditEvent } from
 import { sendRaw } from '../fixtures/raw-http.js';
 import { kubectl, type KubectlVersion } from '../fixtures/kubectl.js';
 import { startGateway, type GatewayHandle } from '../fixtures/gateway.js';
-import { freePort } from '../../testbed/ports.js';
+import { freePort } from '../../src/demo/ports.js';
 import { createCertificateAuthority, issueCertificate } from '../../src/pki/certificates.js';
-import type { TestbedState } from '../../testbed/control-plane.js';
+import type { TestbedState } from '../../src/demo/control-plane.js';
 
 let tb: TestbedState;
 let gw: GatewayHandle;

@@ -15,7 +15,7 @@ import { before, after, test } from 'node:test';
 import type { ErrorCode } from '../../src/errors.js';
 import { KubegateError } from '../../src/errors.js';
 import { parseRequest } from '../../src/request/parse.js';
-import type { TestbedState } from '../../testbed/control-plane.js';
+import type { TestbedState } from '../../src/demo/control-plane.js';
 import type { GatewayHandle } from '../fixtures/gateway.js';
 import { startGateway } from '../fixtures/gateway.js';
 import type { RawEndpoint, RawResponse } from '../fixtures/raw-http.js';

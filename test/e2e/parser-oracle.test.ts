@@ -15,7 +15,7 @@ import { before, test } from 'node:test';
 import { KubegateError } from '../../src/errors.js';
 import { parseRequest } from '../../src/request/parse.js';
 import type { KubeRequest } from '../../src/request/types.js';
-import type { TestbedState } from '../../testbed/control-plane.js';
+import type { TestbedState } from '../../src/demo/control-plane.js';
 import { mapLimit, sendRaw } from '../fixtures/raw-http.js';
 import type { CorpusGroup, CorpusRequest } from '../fixtures/request-corpus.js';
 import { corpusSafetyProblems, requestCorpus } from '../fixtures/request-corpus.js';

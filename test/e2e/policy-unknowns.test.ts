@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { useTestbed, waitForAuditEvents } from '../fixtures/testbed.js';
 import { kubectl, type KubectlResult, type KubectlVersion } from '../fixtures/kubectl.js';
 import { startGateway, type GatewayHandle } from '../fixtures/gateway.js';
-import type { TestbedState } from '../../testbed/control-plane.js';
+import type { TestbedState } from '../../src/demo/control-plane.js';
 import { BUILTIN_GROUPS, builtinNamespaced } from '../../src/request/scope.js';
 
 const suffix = randomBytes(3).toString('hex');

@@ -15,7 +15,7 @@ import { parse, stringify } from 'yaml';
 import { useTestbed, waitForAuditEvents } from '../fixtures/testbed.js';
 import { kubectl, type KubectlResult } from '../fixtures/kubectl.js';
 import { kubegate, startGateway, type GatewayHandle } from '../fixtures/gateway.js';
-import type { TestbedState } from '../../testbed/control-plane.js';
+import type { TestbedState } from '../../src/demo/control-plane.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const suffix = randomBytes(3).toString('hex');

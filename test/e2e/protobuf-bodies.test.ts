@@ -17,7 +17,7 @@ import { stringify } from 'yaml';
 import { useTestbed } from '../fixtures/testbed.js';
 import { kubectl, type KubectlResult, type KubectlVersion } from '../fixtures/kubectl.js';
 import { startGateway, type GatewayHandle } from '../fixtures/gateway.js';
-import type { TestbedState } from '../../testbed/control-plane.js';
+import type { TestbedState } from '../../src/demo/control-plane.js';
 
 const suffix = randomBytes(3).toString('hex');
 const group = `protobuf-e2e-${suffix}`;

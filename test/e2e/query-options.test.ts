@@ -25,7 +25,7 @@ import { useTestbed } from '../fixtures/testbed.js';
 import { sendRaw, type RawEndpoint, type RawResponse } from '../fixtures/raw-http.js';
 import { kubectl } from '../fixtures/kubectl.js';
 import { startGateway, type GatewayHandle } from '../fixtures/gateway.js';
-import type { TestbedState } from '../../testbed/control-plane.js';
+import type { TestbedState } from '../../src/demo/control-plane.js';
 
 const suffix = randomBytes(3).toString('hex');
 const ns = `qopt-e2e-${suffix}`;

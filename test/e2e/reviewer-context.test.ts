@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { useTestbed } from '../fixtures/testbed.js';
 import { kubectl, type KubectlResult } from '../fixtures/kubectl.js';
-import type { TestbedState } from '../../testbed/control-plane.js';
+import type { TestbedState } from '../../src/demo/control-plane.js';
 import { upstreamFromKubeconfig } from '../../src/kubeconfig/read.js';
 import { createUpstream, type Upstream } from '../../src/upstream/pool.js';
 import { createLiveObjects, type LiveObjects } from '../../src/upstream/live-objects.js';

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { useTestbed, waitForAuditEvents } from '../fixtures/testbed.js';
 import { kubectl, startKubectl, type KubectlVersion } from '../fixtures/kubectl.js';
-import type { TestbedState } from '../../testbed/control-plane.js';
+import type { TestbedState } from '../../src/demo/control-plane.js';
 
 let tb: TestbedState;
 const ns = `smoke-${randomBytes(3).toString('hex')}`;

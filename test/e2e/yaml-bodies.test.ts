@@ -32,7 +32,7 @@ import { startGateway, type GatewayHandle } from '../fixtures/gateway.js';
 import { KubegateError } from '../../src/errors.js';
 import { withBody } from '../../src/request/body.js';
 import { parseRequest } from '../../src/request/parse.js';
-import type { TestbedState } from '../../testbed/control-plane.js';
+import type { TestbedState } from '../../src/demo/control-plane.js';
 
 const suffix = randomBytes(3).toString('hex');
 const ns = `yaml-e2e-${suffix}`;

@@ -1,5 +1,5 @@
-// The package's root folder, found from this file whether it runs from source (testbed/) or
-// compiled (dist/testbed/): the nearest folder above holding kubegate's package.json.
+// The package's root folder, found from this file whether it runs from source (src/) or compiled
+// (dist/src/): the nearest folder above holding kubegate's package.json.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 

@@ -1,4 +1,5 @@
-// The test bed: a real Kubernetes control plane on loopback for kubegate's tests and demo.
+// The demo control plane of `kubegate up`, and the test bed of the tests and benchmarks: a real
+// Kubernetes control plane on loopback.
 // etcd + kube-apiserver (RBAC on, static tokens, audit log at level Metadata) + controller-manager
 // + scheduler + kwok (one fake node whose pods run, exec and serve logs). Everything it starts is
 // recorded by PID in <dir>/state.json and stopped by stopControlPlane, so nothing is left running.
@@ -7,17 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { readdirSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
-import {
-  createCertificateAuthority,
-  issueCertificate,
-  createSigningKeyPair,
-} from '../src/pki/certificates.js';
-import { writeKubeconfig } from '../src/kubeconfig/write.js';
+import { createCertificateAuthority, issueCertificate, createSigningKeyPair } from '../pki/certificates.js';
+import { writeKubeconfig } from '../kubeconfig/write.js';
 import { ensureBinaries, type Binaries } from './binaries.js';
 import { freePort } from './ports.js';
 import { startProcess, stopPid, type Managed } from './processes.js';
 import { apiClient, waitFor, type ApiClient } from './api.js';
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../package-root.js';
 
 /** Users with static tokens. Tests grant RBAC to the plain users themselves. */
 const USERS: Readonly<Record<string, readonly string[]>> = {

@@ -3,7 +3,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../package-root.js';
 
 const here = join(packageRoot(), 'testbed');
 const buildScript = join(here, 'build.sh');
