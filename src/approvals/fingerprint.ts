@@ -26,18 +26,12 @@
 // The canonical form is a JSON array with a version tag, so no two field lists encode alike.
 import { createHash } from 'node:crypto';
 import type { Identity } from '../identity/types.js';
+import { isPodConnect } from '../request/target.js';
 import type { KubeRequest, KubeRequestBody } from '../request/types.js';
-
-const CONNECT_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
 
 /** True for the requests whose transport (WebSocket GET or SPDY POST) is not part of the action. */
 export function isTransportFree(request: KubeRequest): boolean {
-  return (
-    request.isResourceRequest &&
-    request.resource === 'pods' &&
-    CONNECT_SUBRESOURCES.has(request.subresource) &&
-    (request.method === 'GET' || request.method === 'POST')
-  );
+  return isPodConnect(request);
 }
 
 function byCodeUnit(a: string, b: string): number {

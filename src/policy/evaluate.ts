@@ -32,7 +32,7 @@ import { bodyObjectName } from '../request/body.js';
 import { readQueryOption } from '../request/query-options.js';
 import type { OptionReading } from '../request/query-options.js';
 import { builtinNamespaced } from '../request/scope.js';
-import { isProxy, targetName } from '../request/target.js';
+import { CONNECT_SUBRESOURCES, isProxy, targetName } from '../request/target.js';
 import type { CelVariables } from './cel.js';
 import { ANY, requirementKey, requirementSignature } from './compile.js';
 import type {
@@ -77,8 +77,6 @@ const YES = 1;
 const UNKNOWN = 2;
 type Tri = typeof NO | typeof YES | typeof UNKNOWN;
 
-const CONNECT_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
-
 type Requirements =
   { readonly signatures: ReadonlySet<string>; readonly keys: ReadonlySet<string> } | 'invalid';
 
@@ -118,6 +116,7 @@ class RequestView {
     const r = input.request;
     this.resource = r.resource;
     this.subresource = r.subresource;
+    // A guard: parse already reports create (any GET of a pod's connect subresource, HEAD too).
     this.verb =
       r.verb === 'get' && r.resource === 'pods' && CONNECT_SUBRESOURCES.has(r.subresource)
         ? 'create'

@@ -11,6 +11,7 @@
 // never sends any of these forms, so refusing them costs users nothing.
 
 import { KubegateError } from '../errors.js';
+import { hexValue, isHex } from './go-query.js';
 import type { GoQuery } from './go-query.js';
 import type { RequestInfo } from './request-info.js';
 import type { HttpMethod } from './types.js';
@@ -60,16 +61,6 @@ function refuse(subject: string, input: string, reason: string): never {
     'KG_REQUEST_NONCANONICAL',
     `kubegate refused the request ${subject} ${quote(input)}: ${reason}. ${ADVICE}`,
   );
-}
-
-function isHex(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
-}
-
-function hexValue(c: number): number {
-  if (c <= 0x39) return c - 0x30;
-  if (c <= 0x46) return c - 0x41 + 10;
-  return c - 0x61 + 10;
 }
 
 /** HTTP methods kubegate forwards. OPTIONS is admitted here and limited to proxy subresources later. */

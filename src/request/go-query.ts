@@ -10,11 +10,13 @@
 /** Go's url.Values: every key with all of its values, in order. */
 export type GoQuery = Record<string, string[]>;
 
-function isHex(c: number): boolean {
+/** An ASCII hex digit (a percent escape's), by character code. */
+export function isHex(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 }
 
-function hexValue(c: number): number {
+/** The value of a hex digit isHex accepted. */
+export function hexValue(c: number): number {
   if (c <= 0x39) return c - 0x30;
   if (c <= 0x46) return c - 0x41 + 10;
   return c - 0x61 + 10;

@@ -24,8 +24,9 @@
 import { checkMethod, checkQuery, checkRequestInfo, checkTarget } from './canonical.js';
 import { parseGoQuery } from './go-query.js';
 import { refuseImpersonation } from './impersonation.js';
-import { resolveRequestInfo } from './request-info.js';
-import type { KubeRequest, Upgrade } from './types.js';
+import { resolveRequestInfo, type RequestInfo } from './request-info.js';
+import { isPodConnect } from './target.js';
+import type { HttpMethod, KubeRequest, Upgrade } from './types.js';
 
 /** The request line and headers, as node's IncomingMessage exposes them (lower-case header names). */
 export interface RequestHead {
@@ -33,8 +34,6 @@ export interface RequestHead {
   readonly target: string;
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
 }
-
-const CONNECT_SUBRESOURCES_AS_CREATE = new Set(['exec', 'attach', 'portforward']);
 
 function header(head: RequestHead, name: string): string {
   const value = head.headers[name];
@@ -56,6 +55,12 @@ function upgradeOf(value: string): Upgrade {
   return null;
 }
 
+/** exec, attach and port-forward are `create` over either transport (see the header). */
+function connectVerb(info: RequestInfo, method: HttpMethod): string {
+  const { isResourceRequest, resource, subresource } = info;
+  return isPodConnect({ isResourceRequest, resource, subresource, method }) ? 'create' : info.verb;
+}
+
 /** Maps one request head to a KubeRequest, or throws the refusal kubectl should see. */
 export function parseRequest(head: RequestHead): KubeRequest {
   refuseImpersonation(head);
@@ -66,15 +71,7 @@ export function parseRequest(head: RequestHead): KubeRequest {
   const info = resolveRequestInfo(method, target.segments, query);
   checkRequestInfo(method, info, query, target);
 
-  let verb = info.verb;
-  if (
-    info.isResourceRequest &&
-    info.resource === 'pods' &&
-    CONNECT_SUBRESOURCES_AS_CREATE.has(info.subresource) &&
-    (method === 'GET' || method === 'POST')
-  ) {
-    verb = 'create';
-  }
+  const verb = connectVerb(info, method);
 
   return {
     method,

@@ -30,6 +30,24 @@ export interface ObjectRef {
   readonly name: string;
 }
 
+/** A pod's streaming (connect) subresources: exec, attach and port-forward. */
+export const CONNECT_SUBRESOURCES: ReadonlySet<string> = new Set(['exec', 'attach', 'portforward']);
+
+/**
+ * exec, attach or port-forward of a pod over GET or POST: one action whatever the transport
+ * (kubectl ≥ 1.30 sends a WebSocket GET, then falls back to a SPDY POST).
+ */
+export function isPodConnect(
+  request: Pick<KubeRequest, 'isResourceRequest' | 'resource' | 'subresource' | 'method'>,
+): boolean {
+  return (
+    request.isResourceRequest &&
+    request.resource === 'pods' &&
+    CONNECT_SUBRESOURCES.has(request.subresource) &&
+    (request.method === 'GET' || request.method === 'POST')
+  );
+}
+
 /** The core resources whose proxy handler splits "[scheme:]name[:port]". */
 const SPLIT_PROXY_RESOURCES = new Set(['pods', 'services', 'nodes']);
 const PROXY_SCHEMES = new Set(['', 'http', 'https']);
