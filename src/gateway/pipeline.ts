@@ -1,5 +1,7 @@
 // The request path, in order — the one place that knows it:
-//   identify → parse → read body → decide → hold → forward → audit
+//   identify → parse → read body → enrich + decide → hold → (decide again) → forward → audit
+// Enrich (the live target object, and discovery's scope of a resource read across namespaces)
+// runs inside deps.decide (policy/decide.ts), and only when a rule that could match needs it.
 // Each stage is a function of plain data plus deps; this file only sequences them, turns errors
 // into Status answers, and writes one audit record per request. Nothing reaches the API server
 // without an identity, a parse, a decision and (after) an audit record; a failure anywhere
@@ -178,13 +180,17 @@ async function recordDecision(deps: GatewayDeps, trace: Trace, request: KubeRequ
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
+/** The request's own logger: every line names the request and, once known, its caller. */
+function requestLog(deps: GatewayDeps, trace: Trace): Logger {
+  return deps.log.child({ requestId: trace.requestId, user: trace.identity?.user ?? null });
+}
+
 function logFailure(deps: GatewayDeps, trace: Trace, err: unknown): void {
   if (err instanceof KubegateError) {
-    if (err.status >= 500)
-      deps.log.warn({ requestId: trace.requestId, code: err.code, err: err.cause }, 'request failed');
+    if (err.status >= 500) requestLog(deps, trace).warn({ code: err.code, err: err.cause }, 'request failed');
     return;
   }
-  deps.log.error({ requestId: trace.requestId, err }, 'bug: unexpected error on the request path');
+  requestLog(deps, trace).error({ err }, 'bug: unexpected error on the request path');
 }
 
 /** identify → parse → decide → hold: everything before forward, shared by both paths. */
