@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config/schema.js';
 import { createLogger, type Logger } from './log.js';
 import { ensureGatewayPki } from './identity/gateway-pki.js';
-import { identify } from './identity/identify.js';
+import { createIdentify, GATEWAY_MISSING } from './identity/identify.js';
+import { gatewayAuthenticators } from './identity/authenticators.js';
 import { TokenStore } from './identity/tokens.js';
 import { upstreamFromKubeconfig, upstreamInCluster, type UpstreamTarget } from './kubeconfig/read.js';
 import { createUpstream } from './upstream/pool.js';
@@ -31,6 +32,7 @@ import { createPolicyApi, type PolicySource } from './policy/api.js';
 import { createUiAssets } from './web/assets.js';
 import { createOwnApi } from './web/own-api.js';
 import { SessionStore } from './web/session.js';
+import { SIGN_IN_AGAIN, sessionAuthenticator } from './web/session-authenticator.js';
 import { packageRoot } from './package-root.js';
 import { holdRefusal } from './approvals/messages.js';
 import { KubegateError } from './errors.js';
@@ -156,10 +158,15 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     log,
   });
   const auditReader = openAuditReader(config.audit.file);
+  // One list of authenticators, and kubegate's own API's with the web session after it.
+  const authenticators = gatewayAuthenticators(tokens);
+  const sessions = new SessionStore({ ttlMs: config.web.sessionTtlMs });
   const ownApi = createOwnApi({
-    identify: (credentials) => identify(credentials, { tokens }),
+    identify: createIdentify([...authenticators, sessionAuthenticator(sessions, tokens)], {
+      missing: `no client certificate, bearer token or web session. ${SIGN_IN_AGAIN}`,
+    }),
     tokens,
-    sessions: new SessionStore({ ttlMs: config.web.sessionTtlMs }),
+    sessions,
     sessionTtlMs: config.web.sessionTtlMs,
     reviewer: createReviewerApi({ approvals, publicUrl, log }),
     audit: createAuditApi({
@@ -172,7 +179,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     log,
   });
   const deps: GatewayDeps = {
-    identify: (credentials) => identify(credentials, { tokens }),
+    identify: createIdentify(authenticators, { missing: GATEWAY_MISSING }),
     decide: policy.decide,
     async hold(input) {
       const outcome = await approvals.hold(input);

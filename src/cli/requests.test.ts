@@ -14,7 +14,7 @@ import { Command, CommanderError } from 'commander';
 import { KubegateError } from '../errors.js';
 import { ensureGatewayPki } from '../identity/gateway-pki.js';
 import { addUser } from '../identity/users.js';
-import { identify } from '../identity/identify.js';
+import { gatewayIdentify } from '../identity/authenticators.js';
 import { TokenStore } from '../identity/tokens.js';
 import type { Identity } from '../identity/types.js';
 import { clientCredentials, tlsSocketOf } from '../gateway/client-credentials.js';
@@ -200,16 +200,10 @@ before(async () => {
   });
   // As the gateway does: identify the caller, then hand /kubegate/ paths to the API.
   server.on('request', (req, res) => {
-    let identity: Identity;
-    try {
-      identity = identify(clientCredentials(tlsSocketOf(req), req.headers.authorization), {
-        tokens: tokens.store!,
-      });
-    } catch (err) {
-      writeStatus(res, err, 'test');
-      return;
-    }
-    void api.handle(req, res, identity);
+    gatewayIdentify(tokens.store!)(clientCredentials(tlsSocketOf(req), req.headers.authorization)).then(
+      ({ identity }) => api.handle(req, res, identity),
+      (err: unknown) => void writeStatus(res, err, 'test'),
+    );
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

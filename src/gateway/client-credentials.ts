@@ -17,7 +17,15 @@ export function certificateOf(socket: TLSSocket): CertificateCredential {
   let cert = perSocket.get(socket);
   if (cert === undefined) {
     const peer = socket.getPeerCertificate();
-    cert = peer && peer.subject ? { authorized: socket.authorized, subject: peer.subject } : null;
+    const notAfter = peer?.valid_to ? new Date(peer.valid_to) : undefined;
+    cert =
+      peer && peer.subject
+        ? {
+            authorized: socket.authorized,
+            subject: peer.subject,
+            ...(notAfter !== undefined && !Number.isNaN(notAfter.getTime()) ? { notAfter } : {}),
+          }
+        : null;
     perSocket.set(socket, cert);
   }
   return cert;

@@ -81,7 +81,11 @@ function harness(decisions: Decision[], opts: { auditDown?: boolean } = {}): Har
   } as unknown as Upstream;
   let call = 0;
   const deps: GatewayDeps = {
-    identify: () => ({ user: 'alice', groups: ['dev'], method: 'token' }),
+    identify: () =>
+      Promise.resolve({
+        identity: { user: 'alice', groups: ['dev'], method: 'token' },
+        stillValid: () => true,
+      }),
     decide: () => {
       const d = decisions[Math.min(call, decisions.length - 1)];
       call++;

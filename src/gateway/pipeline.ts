@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { KubegateError } from '../errors.js';
 import type { Identity } from '../identity/types.js';
-import type { ClientCredentials } from '../identity/identify.js';
+import type { ClientCredentials, Identify } from '../identity/identify.js';
 import { parseRequest } from '../request/parse.js';
 import { withBody } from '../request/body.js';
 import { isProxy } from '../request/target.js';
@@ -50,7 +50,8 @@ export interface OwnApi {
 }
 
 export interface GatewayDeps {
-  readonly identify: (credentials: ClientCredentials) => Identity;
+  /** The gateway's authenticators: client certificate, then bearer tokens (identity/identify.ts). */
+  readonly identify: Identify;
   readonly decide: (input: DecideInput) => Decision | Promise<Decision>;
   /** Resolves when the request may go ahead; throws (e.g. KG_APPROVAL_REQUIRED) when not. */
   readonly hold: (input: HoldInput) => Promise<void>;
@@ -203,7 +204,7 @@ async function admit(
   signal: AbortSignal,
 ): Promise<Buffer | null> {
   trace.decision = 'unauthenticated';
-  const identity = deps.identify(credentials);
+  const { identity } = await deps.identify(credentials);
   trace.identity = identity;
   trace.decision = 'reject';
   const request = parseRequest(head);

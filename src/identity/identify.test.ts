@@ -3,14 +3,19 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KubegateError, toStatus } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
-import { identify } from './identify.js';
-import type { ClientCredentials, IdentifyDeps } from './identify.js';
+import { gatewayAuthenticators, gatewayIdentify } from './authenticators.js';
+import { certificateAuthenticator } from './certificate.js';
+import { createIdentify } from './identify.js';
+import type { ClientCredentials } from './identify.js';
+import { tokenDigest } from './tokens.js';
 import type { Identity } from './types.js';
 
 const GOOD_TOKEN = 'kg_7Qm2v9xJrL0aTqP4nS8wE1yU6iO3bH5cK2dF7gZ9jX0';
 const bob: Identity = { user: 'bob', groups: ['sre'], method: 'token' };
 
-const deps: IdentifyDeps = { tokens: { lookup: (token) => (token === GOOD_TOKEN ? bob : null) } };
+const identify = gatewayIdentify({
+  lookupDigest: (digest: string) => (digest === tokenDigest(GOOD_TOKEN) ? bob : null),
+});
 
 type Subject = NonNullable<ClientCredentials['certificate']>['subject'];
 const cert = (subject: Subject, authorized = true): ClientCredentials['certificate'] => ({
@@ -141,38 +146,87 @@ const rows: readonly Row[] = [
 ];
 
 for (const row of rows) {
-  test(row.name, () => {
+  test(row.name, async () => {
     if ('user' in row.want) {
-      assert.deepEqual(identify(row.input, deps), row.want);
+      assert.deepEqual((await identify(row.input)).identity, row.want);
       return;
     }
     const code = row.want.code;
-    assert.throws(
-      () => identify(row.input, deps),
-      (err: unknown) => {
-        assert.ok(err instanceof KubegateError);
-        assert.equal(err.code, code);
-        assert.equal(toStatus(err).code, 401);
-        const token = row.input.authorization?.split(' ').at(-1) ?? '';
-        if (token.length > 3) assert.equal(err.message.includes(token), false, 'no token in the message');
-        return true;
-      },
-    );
+    await assert.rejects(identify(row.input), (err: unknown) => {
+      assert.ok(err instanceof KubegateError);
+      assert.equal(err.code, code);
+      assert.equal(toStatus(err).code, 401);
+      const token = row.input.authorization?.split(' ').at(-1) ?? '';
+      if (token.length > 3) assert.equal(err.message.includes(token), false, 'no token in the message');
+      return true;
+    });
   });
 }
 
-test('the missing-credentials message tells a kubectl user what to do', () => {
-  assert.throws(() => identify({ certificate: null, authorization: undefined }, deps), {
+test('the missing-credentials message tells a kubectl user what to do', async () => {
+  await assert.rejects(identify({ certificate: null, authorization: undefined }), {
     message:
       'kubegate could not authenticate you: no client certificate and no bearer token. Use the kubeconfig that `kubegate user add` wrote for you.',
   });
 });
 
-test('the identity from a certificate is frozen', () => {
-  const identity = identify(
-    { certificate: cert({ CN: 'alice', O: ['dev'] }), authorization: undefined },
-    deps,
-  );
+test('the identity from a certificate is frozen', async () => {
+  const { identity } = await identify({
+    certificate: cert({ CN: 'alice', O: ['dev'] }),
+    authorization: undefined,
+  });
   assert.ok(Object.isFrozen(identity));
   assert.ok(Object.isFrozen(identity.groups));
+});
+
+test('a second bearer authenticator is asked when kubegate does not know the token (OIDC joins this way)', async () => {
+  const other = {
+    reads: 'bearer' as const,
+    authenticate: ({ bearerToken }: { bearerToken: string }) =>
+      Promise.resolve(
+        bearerToken === 'eyJ.issuer.token'
+          ? { identity: { user: 'carol', groups: ['sre'], method: 'token' as const }, stillValid: () => true }
+          : null,
+      ),
+  };
+  const withOther = createIdentify([...gatewayAuthenticators({ lookupDigest: () => null }), other], {
+    missing: 'nothing',
+  });
+  assert.equal(
+    (await withOther({ certificate: null, authorization: 'Bearer eyJ.issuer.token' })).identity.user,
+    'carol',
+  );
+  await assert.rejects(withOther({ certificate: null, authorization: 'Bearer kg_nobody' }), {
+    code: 'KG_AUTHN_TOKEN_INVALID',
+  });
+});
+
+test("a kubegate token's authentication stops holding once the token is revoked", async () => {
+  let revoked = false;
+  const identifyWith = gatewayIdentify({
+    lookupDigest: (digest: string) => (!revoked && digest === tokenDigest(GOOD_TOKEN) ? bob : null),
+  });
+  const found = await identifyWith({ certificate: null, authorization: `Bearer ${GOOD_TOKEN}` });
+  assert.equal(found.stillValid(), true);
+  revoked = true;
+  assert.equal(found.stillValid(), false);
+});
+
+test("a certificate's authentication holds until the certificate's notAfter", async () => {
+  let now = Date.parse('2026-12-04T10:00:00Z');
+  const identifyAt = createIdentify([certificateAuthenticator(() => now)], { missing: 'nothing' });
+  const found = await identifyAt({
+    certificate: { ...cert({ CN: 'alice' })!, notAfter: new Date('2026-12-04T11:00:00Z') },
+    authorization: undefined,
+  });
+  assert.equal(found.stillValid(), true);
+  now = Date.parse('2026-12-04T11:00:01Z');
+  assert.equal(found.stillValid(), false);
+});
+
+test('the gateway has no session authenticator: a session cookie alone is no credential', async () => {
+  await assert.rejects(
+    identify({ certificate: null, authorization: undefined, cookie: '__Host-kubegate-session=x' }),
+    { code: 'KG_AUTHN_MISSING' },
+  );
 });

@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { KubegateError } from '../errors.js';
 import { checkSubject } from './subject-names.js';
+import type { Authenticator } from './authenticator.js';
 import type { Identity } from './types.js';
 import { writeFileAtomic } from './write-file-atomic.js';
 
@@ -204,4 +205,23 @@ export function tokenDigest(token: string): string {
 /** Changes whenever the file is replaced (rename gives a new inode) or rewritten. */
 function fingerprintOf(stats: Stats): string {
   return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+}
+
+/**
+ * The bearer authenticator for kubegate's own tokens: the token's digest names the caller for as
+ * long as it is not revoked (a revocation by another process shows within a second).
+ */
+export function tokenAuthenticator(tokens: Pick<TokenStore, 'lookupDigest'>): Authenticator {
+  return {
+    reads: 'bearer',
+    authenticate({ bearerToken }) {
+      const digest = tokenDigest(bearerToken);
+      const identity = tokens.lookupDigest(digest);
+      if (identity === null) return Promise.resolve(null);
+      return Promise.resolve({
+        identity,
+        stillValid: () => tokens.lookupDigest(digest)?.user === identity.user,
+      });
+    },
+  };
 }

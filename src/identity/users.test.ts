@@ -14,7 +14,7 @@ import { parse } from 'yaml';
 import { KubegateError } from '../errors.js';
 import { upstreamFromKubeconfig } from '../kubeconfig/read.js';
 import { ensureGatewayPki } from './gateway-pki.js';
-import { identify } from './identify.js';
+import { gatewayIdentify } from './authenticators.js';
 import type { ClientCredentials } from './identify.js';
 import { TokenStore } from './tokens.js';
 import { addUser } from './users.js';
@@ -71,7 +71,7 @@ async function identifyOverTls(
   });
   try {
     await once(socket, 'secureConnect');
-    return identify(await credentials, { tokens: { lookup: () => null } });
+    return (await gatewayIdentify({ lookupDigest: () => null })(await credentials)).identity;
   } finally {
     socket.destroy();
     server.close();
@@ -147,7 +147,8 @@ test('a token user gets a kubeconfig whose token the token store identifies', as
   assert.equal(added.expiresAt, null);
   const token = (await readKubeconfig(out)).users[0]?.user.token ?? '';
   const tokens = await TokenStore.open(dataDir);
-  assert.deepEqual(identify({ certificate: null, authorization: `Bearer ${token}` }, { tokens }), {
+  const { identity } = await gatewayIdentify(tokens)({ certificate: null, authorization: `Bearer ${token}` });
+  assert.deepEqual(identity, {
     user: 'bob',
     groups: ['sre'],
     method: 'token',

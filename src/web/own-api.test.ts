@@ -19,13 +19,15 @@ import { openAuditReader, SqliteAuditTrail, type AuditDatabase } from '../audit/
 import { createChainVerifier } from '../audit/verifier.js';
 import { createReviewerApi, type ReviewerApi } from '../approvals/api.js';
 import type { ApprovalEvent, ApprovalService, PendingRequest } from '../approvals/types.js';
-import { identify } from '../identity/identify.js';
+import { gatewayAuthenticators } from '../identity/authenticators.js';
+import { createIdentify } from '../identity/identify.js';
 import { TokenStore } from '../identity/tokens.js';
 import { createPolicyApi } from '../policy/api.js';
 import { PolicyStore } from '../policy/reload.js';
 import { createUiAssets } from './assets.js';
 import { createOwnApi, type OwnApi } from './own-api.js';
 import { SessionStore } from './session.js';
+import { SIGN_IN_AGAIN, sessionAuthenticator } from './session-authenticator.js';
 
 const root = resolve(import.meta.dirname, '../..');
 let dir: string;
@@ -105,10 +107,14 @@ after(async () => {
 
 /** The API over the real parts set up above; `over` replaces some of them. */
 function ownApi(over: Partial<Parameters<typeof createOwnApi>[0]> = {}): OwnApi {
+  // As main.ts builds it: the gateway's authenticators, then this API's web sessions.
+  const sessions = over.sessions ?? new SessionStore({ ttlMs: 60_000 });
   return createOwnApi({
-    identify: (credentials) => identify(credentials, { tokens }),
+    identify: createIdentify([...gatewayAuthenticators(tokens), sessionAuthenticator(sessions, tokens)], {
+      missing: `no client certificate, bearer token or web session. ${SIGN_IN_AGAIN}`,
+    }),
     tokens,
-    sessions: new SessionStore({ ttlMs: 60_000 }),
+    sessions,
     sessionTtlMs: 60_000,
     reviewer: stubReviewer,
     audit: createAuditApi({

@@ -18,7 +18,8 @@
 import type { Logger } from 'pino';
 import { KubegateError } from '../errors.js';
 import type { ClientRequest } from '../gateway/read-body.js';
-import type { ClientCredentials } from '../identity/identify.js';
+import type { Authentication, ClientCredentials, Identify } from '../identity/identify.js';
+import type { SessionInfo } from '../identity/authenticator.js';
 import { tokenDigest } from '../identity/tokens.js';
 import type { Identity } from '../identity/types.js';
 import type { AuditApi } from '../audit/api.js';
@@ -43,13 +44,13 @@ import {
   clearedSessionCookie,
   secretsEqual,
   sessionCookie,
-  sessionIdOf,
   type Session,
   type SessionStore,
 } from './session.js';
 
 export interface OwnApiDeps {
-  readonly identify: (credentials: ClientCredentials) => Identity;
+  /** Certificate, kubegate token, then web session (sessionAuthenticator). */
+  readonly identify: Identify;
   readonly tokens: {
     lookup(token: string): Identity | null;
     lookupDigest(digest: string): Identity | null;
@@ -83,19 +84,7 @@ export interface SessionView {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
-const SIGN_IN = 'Sign in again at /ui/sign-in with your kubegate token.';
 
-type Caller =
-  | { readonly via: 'credential'; readonly identity: Identity; readonly stillValid?: () => boolean }
-  | {
-      readonly via: 'session';
-      readonly identity: Identity;
-      readonly id: string;
-      readonly session: Session;
-      readonly stillValid: () => boolean;
-    };
-
-const BEARER = /^bearer ([^\s]+)$/iu;
 
 const pathOf = (target: string): string => {
   const q = target.indexOf('?');
@@ -103,52 +92,14 @@ const pathOf = (target: string): string => {
 };
 
 export function createOwnApi(deps: OwnApiDeps): OwnApi {
-  /** The caller's identity: certificate or bearer token first, else the session cookie. */
-  function authenticate(req: ClientRequest, credentials: ClientCredentials): Caller {
-    if (credentials.certificate !== null || credentials.authorization !== undefined) {
-      const identity = deps.identify(credentials);
-      const token = credentials.certificate === null ? BEARER.exec(credentials.authorization ?? '') : null;
-      if (token === null) return { via: 'credential', identity };
-      // The digest, not the token, is what the check keeps.
-      const digest = tokenDigest(token[1]!);
-      return {
-        via: 'credential',
-        identity,
-        stillValid: () => deps.tokens.lookupDigest(digest)?.user === identity.user,
-      };
-    }
-    const id = sessionIdOf(req.headers.cookie);
-    const session = id === null ? null : deps.sessions.get(id);
-    if (id === null || session === null) {
-      throw new KubegateError(
-        'KG_AUTHN_MISSING',
-        `kubegate could not authenticate you: no client certificate, bearer token or web session. ${SIGN_IN}`,
-      );
-    }
-    // The token behind the session must still be valid: revoking it ends the session now.
-    const current = deps.tokens.lookupDigest(session.tokenDigest);
-    if (current === null || current.user !== session.user) {
-      deps.sessions.delete(id);
-      throw new KubegateError(
-        'KG_AUTHN_TOKEN_INVALID',
-        `the token this web session was opened with has been revoked. ${SIGN_IN}`,
-      );
-    }
-    return {
-      via: 'session',
-      identity: { ...current, method: 'token' },
-      id,
-      session,
-      // Signed out (deleted), expired (get answers null) or its token revoked.
-      stillValid: () =>
-        deps.sessions.get(id) !== null &&
-        deps.tokens.lookupDigest(session.tokenDigest)?.user === session.user,
-    };
+  /** The caller: certificate or bearer token first, else the session cookie (identity/identify.ts). */
+  function authenticate(req: ClientRequest, credentials: ClientCredentials): Promise<Authentication> {
+    return deps.identify({ ...credentials, cookie: req.headers.cookie });
   }
 
   /** A changing request on a session must come from kubegate's own page (CSRF token, Origin). */
-  function checkCsrf(req: ClientRequest, caller: Caller): void {
-    if (caller.via !== 'session' || SAFE_METHODS.has(req.method ?? '')) return;
+  function checkCsrf(req: ClientRequest, caller: Authentication): void {
+    if (caller.session === undefined || SAFE_METHODS.has(req.method ?? '')) return;
     checkOrigin(req);
     const sent = req.headers[CSRF_HEADER];
     if (typeof sent !== 'string' || !secretsEqual(sent, caller.session.csrfToken)) {
@@ -187,13 +138,13 @@ export function createOwnApi(deps: OwnApiDeps): OwnApi {
     const method = req.method ?? '';
     allowMethods(method, ['GET', 'POST', 'DELETE']);
     if (method === 'POST') return signIn(req, res);
-    const caller = authenticate(req, credentials);
+    const caller = await authenticate(req, credentials);
     checkCsrf(req, caller);
     if (method === 'GET') {
-      sendJson(res, 200, sessionView(caller.identity, caller.via === 'session' ? caller.session : null));
+      sendJson(res, 200, sessionView(caller.identity, caller.session ?? null));
       return;
     }
-    if (caller.via === 'session') deps.sessions.delete(caller.id);
+    if (caller.session !== undefined) deps.sessions.delete(caller.session.id);
     sendJson(
       res,
       200,
@@ -209,7 +160,7 @@ export function createOwnApi(deps: OwnApiDeps): OwnApi {
     const parsed = apiTarget(target);
     const first = parsed.parts[0];
     if (first === 'session' && parsed.parts.length === 1) return session(req, res, credentials);
-    const caller = authenticate(req, credentials);
+    const caller = await authenticate(req, credentials);
     checkCsrf(req, caller);
     if (first === 'audit') return deps.audit.handle(req.method ?? '', parsed, res, caller.identity);
     if (first === 'policy') return deps.policy.handle(req, parsed, res, caller.identity);
@@ -218,7 +169,7 @@ export function createOwnApi(deps: OwnApiDeps): OwnApi {
       req,
       res,
       caller.identity,
-      caller.stillValid === undefined ? {} : { stillValid: caller.stillValid },
+      { stillValid: caller.stillValid },
     );
   }
 
@@ -243,7 +194,10 @@ export function createOwnApi(deps: OwnApiDeps): OwnApi {
   };
 }
 
-function sessionView(identity: Pick<Identity, 'user' | 'groups'>, session: Session | null): SessionView {
+function sessionView(
+  identity: Pick<Identity, 'user' | 'groups'>,
+  session: Pick<Session, 'csrfToken' | 'expiresAt'> | SessionInfo | null,
+): SessionView {
   return {
     kind: 'Session',
     apiVersion: API_VERSION,
