@@ -20,7 +20,7 @@ import type { Identity } from '../identity/types.js';
 import { clientCredentials, tlsSocketOf } from '../gateway/client-credentials.js';
 import { writeStatus } from '../gateway/respond.js';
 import { createCertificateAuthority } from '../pki/certificates.js';
-import { createReviewerApi, type ReviewerApi } from '../approvals/api.js';
+import { createReviewerApi, type ReviewerApi } from '../web/approvals-api.js';
 import type {
   ApprovalEvent,
   ApprovalService,

@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import type { Approver } from '../policy/decision.js';
 import type { PendingRequest, ReviewerContext } from '../approvals/types.js';
-import type { RequestView, WatchEvent } from '../approvals/api.js';
+import type { RequestView, WatchEvent } from '../web/api-types.js';
 import { shellQuote } from '../request/kubectl-command.js';
 import {
   connectionFromKubeconfig,

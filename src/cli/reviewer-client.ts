@@ -1,7 +1,7 @@
 // The reviewer API's client, for `kubegate requests …`: reads a reviewer kubeconfig (the current
 // context's server, CA, and client certificate or token — the same credential kubectl uses with
 // kubegate) and talks to /kubegate/v1/ on that server with undici. Input: a kubeconfig path, or a
-// connection for tests. Output: the API's JSON, typed as src/approvals/api.ts defines it.
+// connection for tests. Output: the API's JSON, typed as src/web/api-types.ts defines it.
 // Must never weaken TLS (the kubeconfig reader refuses insecure-skip-tls-verify and plain http),
 // never print or log the credential, and never turn a refusal into anything but a
 // ReviewerClientError carrying kubegate's own message.
@@ -11,8 +11,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubegateError } from '../errors.js';
 import { upstreamFromKubeconfig, type UpstreamTarget } from '../kubeconfig/read.js';
-import type { RequestList, RequestView, WatchEvent } from '../approvals/api.js';
-import { API_PREFIX } from '../approvals/api.js';
+import type { RequestList, RequestView, WatchEvent } from '../web/api-types.js';
+import { API_PREFIX } from '../web/http.js';
 import type { PendingState } from '../approvals/types.js';
 
 /** Where kubegate is and how to prove who we are (kubeconfig/read.ts's UpstreamTarget). */

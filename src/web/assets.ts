@@ -7,7 +7,8 @@
 // /kubegate/v1 once signed in.
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { ApiRefusal, allowMethods, type ApiResponse } from './http.js';
+import { KubegateError } from '../errors.js';
+import { allowMethods, type ApiResponse } from './http.js';
 
 export const UI_PREFIX = '/ui';
 
@@ -76,9 +77,8 @@ export function createUiAssets(dir: string): UiAssets {
       allowMethods(method, ['GET', 'HEAD']);
       const built = await load();
       if (built === null) {
-        throw new ApiRefusal(
-          503,
-          'ServiceUnavailable',
+        throw new KubegateError(
+          'KG_UI_NOT_BUILT',
           `kubegate's web UI is not built (${dir} is missing). Run \`npm run build\` and restart kubegate; the API under /kubegate/v1 works without it.`,
         );
       }
@@ -87,7 +87,7 @@ export function createUiAssets(dir: string): UiAssets {
       if (sub.startsWith('/assets/')) {
         const name = sub.slice('/assets/'.length);
         const file = ASSET_NAME.test(name) ? built.files.get(name) : undefined;
-        if (file === undefined) throw new ApiRefusal(404, 'NotFound', 'no such UI asset');
+        if (file === undefined) throw new KubegateError('KG_API_NOT_FOUND', 'no such UI asset');
         asset = file;
       }
       res.writeHead(200, {

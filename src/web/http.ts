@@ -1,37 +1,20 @@
 // HTTP conventions of kubegate's own API (/kubegate/v1/…), shared by its parts (approvals, audit,
-// policy, web sessions): JSON in and out, every error a Kubernetes-style Status. Refusals of the
-// API's own (routing, input, review refusals) are ApiRefusals; kubegate's coded errors go through
-// toStatus. Must never echo raw client input in a message without printable().
-import type { ServerResponse } from 'node:http';
-import type { Http2ServerResponse } from 'node:http2';
-import { toStatus, type Status, type StatusDetails } from '../errors.js';
+// policy, web sessions): JSON in and out (sendJson in gateway/respond.ts), every refusal a
+// KubegateError (KG_API_* for routing and input) that own-api.ts writes as a Status.
+// Must never echo raw client input in a message without printable().
+import { KubegateError } from '../errors.js';
 import type { ClientRequest } from '../gateway/read-body.js';
+import type { ClientResponse } from '../upstream/forward.js';
 
-export type ApiResponse = ServerResponse | Http2ServerResponse;
+export type ApiResponse = ClientResponse;
 
 export const API_PREFIX = '/kubegate/v1/';
 export const API_VERSION = 'kubegate.dev/v1';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-/** A refusal of the API's own, answered as a Status. */
-export class ApiRefusal extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-    /** A stable word for programs (details.causes[0].reason): 'own-request', 'not-found', … */
-    readonly refusal?: string,
-    /** For a 405: the methods the path takes. */
-    readonly allow?: string,
-  ) {
-    super(message);
-    this.name = 'ApiRefusal';
-  }
-}
-
-export function badRequest(message: string): ApiRefusal {
-  return new ApiRefusal(400, 'BadRequest', message);
+export function badRequest(message: string): KubegateError {
+  return new KubegateError('KG_API_BAD_REQUEST', message);
 }
 
 /** A path under /kubegate/v1/, split: `requests/kg-1/approve` → ['requests', 'kg-1', 'approve']. */
@@ -45,18 +28,16 @@ export function apiTarget(target: string): ApiTarget {
   const q = target.indexOf('?');
   const path = q === -1 ? target : target.slice(0, q);
   const query = new URLSearchParams(q === -1 ? '' : target.slice(q + 1));
-  if (!path.startsWith(API_PREFIX)) throw new ApiRefusal(404, 'NotFound', 'no such kubegate API path');
+  if (!path.startsWith(API_PREFIX)) throw new KubegateError('KG_API_NOT_FOUND', 'no such kubegate API path');
   return { path, parts: path.slice(API_PREFIX.length).split('/'), query };
 }
 
 export function allowMethods(method: string, allowed: readonly string[]): void {
   if (!allowed.includes(method)) {
-    throw new ApiRefusal(
-      405,
-      'MethodNotAllowed',
+    throw new KubegateError(
+      'KG_API_METHOD',
       `${printable(method)} is not allowed here; use ${allowed.join(' or ')}`,
-      undefined,
-      allowed.join(', '),
+      { allow: allowed },
     );
   }
 }
@@ -71,14 +52,14 @@ export async function readJson(req: ClientRequest): Promise<Record<string, unkno
     .trim()
     .toLowerCase();
   if (type !== 'application/json') {
-    throw new ApiRefusal(415, 'UnsupportedMediaType', 'send the body as application/json');
+    throw new KubegateError('KG_API_MEDIA_TYPE', 'send the body as application/json');
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > MAX_BODY_BYTES) {
-      throw new ApiRefusal(413, 'RequestEntityTooLarge', `the body is larger than ${MAX_BODY_BYTES} bytes`);
+      throw new KubegateError('KG_API_BODY_TOO_LARGE', `the body is larger than ${MAX_BODY_BYTES} bytes`);
     }
     chunks.push(chunk);
   }
@@ -122,48 +103,13 @@ export function printable(s: string): string {
   );
 }
 
-export function sendJson(
-  res: ApiResponse,
-  code: number,
-  body: unknown,
-  headers: Readonly<Record<string, string | string[]>> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(code, {
-    ...headers,
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  res.end(text);
-}
+// ---- until audit/api.ts moves here as audit-api.ts (its store is being reworked meanwhile) ----
 
-/** A Status like the API server's: kubegate's own errors through toStatus, ApiRefusals here. */
-export interface ApiStatus extends Omit<Status, 'reason'> {
-  readonly reason: string;
-}
+export { sendJson } from '../gateway/respond.js';
 
-export function statusOf(err: unknown): ApiStatus {
-  if (!(err instanceof ApiRefusal)) return toStatus(err);
-  const details: StatusDetails | undefined =
-    err.refusal === undefined ? undefined : { causes: [{ reason: err.refusal, message: err.message }] };
-  return {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message: err.message,
-    reason: err.reason,
-    code: err.code,
-    ...(details === undefined ? {} : { details }),
-  };
-}
-
-export function writeApiError(res: ApiResponse, err: unknown): void {
-  if (res.headersSent) {
-    (res as { destroy(): void }).destroy();
-    return;
+/** @deprecated The audit API's two refusals, as the KubegateErrors they are; goes with its move. */
+export class ApiRefusal extends KubegateError {
+  constructor(status: 403 | 404, _reason: string, message: string, _refusal?: string) {
+    super(status === 403 ? 'KG_AUDIT_NOT_A_READER' : 'KG_API_NOT_FOUND', message);
   }
-  const status = statusOf(err);
-  sendJson(res, status.code, status, err instanceof ApiRefusal && err.allow ? { allow: err.allow } : {});
 }

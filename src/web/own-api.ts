@@ -2,9 +2,12 @@
 //
 //   /ui, /ui/…                  the reviewer web UI's files (assets.ts); no data, no sign-in needed
 //   /kubegate/v1/session        POST {token} signs in (sets the session cookie), GET who am I, DELETE signs out
-//   /kubegate/v1/requests…, /kubegate/v1/watch   approvals (approvals/api.ts)
-//   /kubegate/v1/audit…         the audit trail (audit/api.ts)
-//   /kubegate/v1/policy…        the policy in force and its simulator (policy/api.ts)
+//   /kubegate/v1/requests…, /kubegate/v1/watch   approvals (approvals-api.ts)
+//   /kubegate/v1/audit…         the audit trail (audit-api.ts)
+//   /kubegate/v1/policy…        the policy in force and its simulator (policy-api.ts)
+//
+// Every refusal is a KubegateError, written as a Status by gateway/respond.ts's writeStatus (the
+// gateway's own writer); the JSON answers are typed in api-types.ts.
 //
 // Who the caller is: a client certificate or bearer token, exactly as for the Kubernetes API
 // (kubegate's CLI), or else a web session cookie (the browser). A request that lasts (the live
@@ -18,25 +21,24 @@
 import type { Logger } from 'pino';
 import { KubegateError } from '../errors.js';
 import type { ClientRequest } from '../gateway/read-body.js';
+import { sendJson, writeStatus } from '../gateway/respond.js';
 import type { Authentication, ClientCredentials, Identify } from '../identity/identify.js';
 import type { SessionInfo } from '../identity/authenticator.js';
 import { tokenDigest } from '../identity/tokens.js';
 import type { Identity } from '../identity/types.js';
+import type { SessionView } from './api-types.js';
+import type { ReviewerApi } from './approvals-api.js';
 import type { AuditApi } from '../audit/api.js';
-import type { PolicyApi } from '../policy/api.js';
-import type { ReviewerApi } from '../approvals/api.js';
+import type { PolicyApi } from './policy-api.js';
 import { isUiPath, type UiAssets } from './assets.js';
 import {
   API_VERSION,
-  ApiRefusal,
   allowMethods,
   apiTarget,
   badRequest,
   onlyFields,
   readJson,
-  sendJson,
   textField,
-  writeApiError,
   type ApiResponse,
 } from './http.js';
 import {
@@ -72,19 +74,7 @@ export interface OwnApi {
   close(): void;
 }
 
-/** What the session endpoint answers: who is signed in, and the token for changing requests. */
-export interface SessionView {
-  readonly kind: 'Session';
-  readonly apiVersion: typeof API_VERSION;
-  readonly user: string;
-  readonly groups: readonly string[];
-  /** Send as X-Kubegate-CSRF on every POST and DELETE; null when not signed in by cookie. */
-  readonly csrfToken: string | null;
-  readonly expiresAt: string | null;
-}
-
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
-
 
 const pathOf = (target: string): string => {
   const q = target.indexOf('?');
@@ -165,12 +155,7 @@ export function createOwnApi(deps: OwnApiDeps): OwnApi {
     if (first === 'audit') return deps.audit.handle(req.method ?? '', parsed, res, caller.identity);
     if (first === 'policy') return deps.policy.handle(req, parsed, res, caller.identity);
     // requests, watch, and the reviewer API's own answer to anything else.
-    return deps.reviewer.handle(
-      req,
-      res,
-      caller.identity,
-      { stillValid: caller.stillValid },
-    );
+    return deps.reviewer.handle(req, res, caller.identity, { stillValid: caller.stillValid });
   }
 
   return {
@@ -182,10 +167,10 @@ export function createOwnApi(deps: OwnApiDeps): OwnApi {
       try {
         await route(req, res, credentials);
       } catch (err) {
-        if (!(err instanceof ApiRefusal) && !(err instanceof KubegateError)) {
+        if (!(err instanceof KubegateError)) {
           deps.log.error({ err, path: req.url }, 'bug: kubegate API request failed');
         }
-        writeApiError(res, err);
+        writeStatus(res, err);
       }
     },
     close() {

@@ -9,51 +9,32 @@
 // the same function `kubegate policy eval` and the fixtures use, over the policy in force: it
 // never does I/O, never forwards anything, and never reaches a different decision from the
 // gateway for the same request, user, groups, body and target labels.
+import { KubegateError } from '../errors.js';
+import type { ClientRequest } from '../gateway/read-body.js';
+import { sendJson } from '../gateway/respond.js';
 import type { Identity } from '../identity/types.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { approvalJson, evalRequest } from '../policy/eval-request.js';
+import type { TargetObject } from '../policy/evaluate.js';
+import type { PolicyEvaluation, PolicyView } from './api-types.js';
 import {
   API_VERSION,
-  ApiRefusal,
   allowMethods,
   badRequest,
   onlyFields,
   printable,
   readJson,
-  sendJson,
   textField,
   type ApiResponse,
   type ApiTarget,
-} from '../web/http.js';
-import type { ClientRequest } from '../gateway/read-body.js';
-import type { CompiledPolicy } from './compile.js';
-import { approvalJson, evalRequest, type ApprovalJson } from './eval-request.js';
-import type { TargetObject } from './evaluate.js';
+} from './http.js';
 
-/** What the API needs of the policy store (reload.ts's PolicyStore), or null without a policy. */
+/** What the API needs of the policy store (policy/reload.ts's PolicyStore), or null without a policy. */
 export interface PolicySource {
   current(): CompiledPolicy;
   source(): { readonly text: string; readonly digest: string } | null;
   lastError(): { readonly message: string; readonly at: Date } | null;
   stats(): { readonly lastLoadedAt: Date | null; readonly failClosed: boolean };
-}
-
-export interface PolicyView {
-  readonly kind: 'Policy';
-  readonly apiVersion: typeof API_VERSION;
-  /** null: kubegate runs without a policy (every request RBAC allows goes through). */
-  readonly file: string | null;
-  readonly source: string;
-  readonly digest: string | null;
-  readonly loadedAt: string | null;
-  readonly failClosed: boolean;
-  readonly rules: readonly {
-    readonly name: string;
-    readonly action: string;
-    readonly description: string | null;
-    readonly message: string | null;
-    readonly approval: ApprovalJson | null;
-  }[];
-  /** The last reload's problems, when it failed (the previous policy stays in force). */
-  readonly lastError: string | null;
 }
 
 export interface PolicyApiDeps {
@@ -82,18 +63,18 @@ export function createPolicyApi(deps: PolicyApiDeps): PolicyApi {
       if (parts.length === 2 && parts[1] === 'eval') {
         allowMethods(method, ['POST']);
         if (deps.policy === null) {
-          throw new ApiRefusal(
-            409,
-            'Conflict',
+          throw new KubegateError(
+            'KG_POLICY_NOT_CONFIGURED',
             'kubegate runs without a policy (policy.file is not set): every request RBAC allows goes through',
           );
         }
         const spec = simulation(await readJson(req), who);
         const { report } = evalRequest(deps.policy.current(), { ...spec, now: deps.now() });
-        sendJson(res, 200, { kind: 'PolicyEvaluation', apiVersion: API_VERSION, ...report });
+        const answer: PolicyEvaluation = { kind: 'PolicyEvaluation', apiVersion: API_VERSION, ...report };
+        sendJson(res, 200, answer);
         return;
       }
-      throw new ApiRefusal(404, 'NotFound', `no such kubegate API path: ${printable(target.path)}`);
+      throw new KubegateError('KG_API_NOT_FOUND', `no such kubegate API path: ${printable(target.path)}`);
     },
   };
 }

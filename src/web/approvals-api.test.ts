@@ -7,10 +7,16 @@ import { connect as http2Connect, createServer as createH2Server, type Http2Serv
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
-import { KubegateError } from '../errors.js';
+import { ERROR_CODES, KubegateError, type ErrorCode } from '../errors.js';
 import type { Identity } from '../identity/types.js';
-import type { ApprovalEvent, ApprovalService, PendingRequest, ReviewRefusal, ReviewResult } from './types.js';
-import { createReviewerApi, type ReviewerApi } from './api.js';
+import type {
+  ApprovalEvent,
+  ApprovalService,
+  PendingRequest,
+  ReviewRefusal,
+  ReviewResult,
+} from '../approvals/types.js';
+import { createReviewerApi, REFUSALS, type ReviewerApi } from './approvals-api.js';
 
 function pendingRequest(id: string, over: Partial<PendingRequest> = {}): PendingRequest {
   return {
@@ -334,6 +340,7 @@ interface ErrorRow {
   readonly contentType?: string;
   readonly code: number;
   readonly reason: string;
+  readonly errorCode: ErrorCode;
   readonly message: RegExp;
   readonly cause?: string;
   readonly allow?: string;
@@ -346,6 +353,7 @@ const errorRows: readonly ErrorRow[] = [
     path: '/kubegate/v1/requests/kg-zzzzzzzzzz',
     code: 404,
     reason: 'NotFound',
+    errorCode: 'KG_REVIEW_NOT_FOUND',
     message: /^kubegate has no request "kg-zzzzzzzzzz" that you may see$/u,
     cause: 'not-found',
   },
@@ -355,6 +363,7 @@ const errorRows: readonly ErrorRow[] = [
     path: '/kubegate/v1/requests/kg-cccccccccc',
     code: 404,
     reason: 'NotFound',
+    errorCode: 'KG_REVIEW_NOT_FOUND',
     message: /^kubegate has no request "kg-cccccccccc" that you may see$/u,
     cause: 'not-found',
   },
@@ -364,6 +373,7 @@ const errorRows: readonly ErrorRow[] = [
     path: '/kubegate/v1/requests/..%0a%1b',
     code: 404,
     reason: 'NotFound',
+    errorCode: 'KG_REVIEW_NOT_FOUND',
     message: /^kubegate has no request "\.\.%0a%1b" that you may see$/u,
   },
   {
@@ -372,6 +382,7 @@ const errorRows: readonly ErrorRow[] = [
     path: '/kubegate/v1/requests?state=open',
     code: 400,
     reason: 'BadRequest',
+    errorCode: 'KG_API_BAD_REQUEST',
     message: /^state must be one of pending, approved, denied, expired; got "open"$/u,
   },
   {
@@ -380,6 +391,7 @@ const errorRows: readonly ErrorRow[] = [
     path: '/kubegate/v1/requests/kg-aaaaaaaaaa/comments',
     code: 404,
     reason: 'NotFound',
+    errorCode: 'KG_API_NOT_FOUND',
     message: /^no such kubegate API path: "\/kubegate\/v1\/requests\/kg-aaaaaaaaaa\/comments"$/u,
   },
   {
@@ -388,6 +400,7 @@ const errorRows: readonly ErrorRow[] = [
     path: '/kubegate/v1/requests/kg-aaaaaaaaaa',
     code: 405,
     reason: 'MethodNotAllowed',
+    errorCode: 'KG_API_METHOD',
     message: /^"DELETE" is not allowed here; use GET$/u,
     allow: 'GET',
   },
@@ -397,6 +410,7 @@ const errorRows: readonly ErrorRow[] = [
     path: '/kubegate/v1/requests/kg-aaaaaaaaaa/approve',
     code: 405,
     reason: 'MethodNotAllowed',
+    errorCode: 'KG_API_METHOD',
     message: /use POST$/u,
     allow: 'POST',
   },
@@ -407,6 +421,7 @@ const errorRows: readonly ErrorRow[] = [
     body: '{"comment":"  "}',
     code: 400,
     reason: 'BadRequest',
+    errorCode: 'KG_API_BAD_REQUEST',
     message: /^a denial needs a comment saying why/u,
   },
   {
@@ -417,6 +432,7 @@ const errorRows: readonly ErrorRow[] = [
     contentType: 'application/x-www-form-urlencoded',
     code: 415,
     reason: 'UnsupportedMediaType',
+    errorCode: 'KG_API_MEDIA_TYPE',
     message: /^send the body as application\/json$/u,
   },
   {
@@ -426,6 +442,7 @@ const errorRows: readonly ErrorRow[] = [
     body: '{"comment":',
     code: 400,
     reason: 'BadRequest',
+    errorCode: 'KG_API_BAD_REQUEST',
     message: /^the body is not valid JSON$/u,
   },
   {
@@ -435,6 +452,7 @@ const errorRows: readonly ErrorRow[] = [
     body: '{"breakglassReason":"prod is down"}',
     code: 400,
     reason: 'BadRequest',
+    errorCode: 'KG_API_BAD_REQUEST',
     message: /^unknown field "breakglassReason"; expected comment, breakGlassReason$/u,
   },
   {
@@ -444,6 +462,7 @@ const errorRows: readonly ErrorRow[] = [
     body: '{"comment":42}',
     code: 400,
     reason: 'BadRequest',
+    errorCode: 'KG_API_BAD_REQUEST',
     message: /^comment must be a string$/u,
   },
   {
@@ -454,6 +473,7 @@ const errorRows: readonly ErrorRow[] = [
     body: '{"breakGlassReason":" "}',
     code: 400,
     reason: 'BadRequest',
+    errorCode: 'KG_API_BAD_REQUEST',
     message: /^breakGlassReason must say why/u,
   },
   {
@@ -463,6 +483,7 @@ const errorRows: readonly ErrorRow[] = [
     body: '{}',
     code: 404,
     reason: 'NotFound',
+    errorCode: 'KG_REVIEW_NOT_FOUND',
     message: /^kubegate has no request "kg-cccccccccc"/u,
     cause: 'not-found',
   },
@@ -476,6 +497,7 @@ for (const row of errorRows) {
     assert.equal(r.json.status, 'Failure');
     assert.equal(r.json.code, row.code);
     assert.equal(r.json.reason, row.reason);
+    assert.equal(r.headers['x-kubegate-error-code'], row.errorCode);
     assert.match(String(r.json.message), row.message);
     if (row.cause !== undefined) {
       assert.equal((r.json.details as { causes: { reason: string }[] }).causes[0]!.reason, row.cause);
@@ -580,8 +602,15 @@ for (const row of refusalRows) {
     assert.equal(r.json.reason, row.reason);
     assert.equal(r.json.message, row.want);
     assert.deepEqual(r.json.details, { causes: [{ reason: row.refusal, message: row.want }] });
+    assert.equal(r.headers['x-kubegate-error-code'], REFUSALS[row.refusal].code);
   });
 }
+
+test("every review refusal's code sends the service's word for it, which the CLI and the UI read", () => {
+  for (const [refusal, { code }] of Object.entries(REFUSALS)) {
+    assert.equal((ERROR_CODES[code] as { cause?: string }).cause, refusal, code);
+  }
+});
 
 test("a store that is down answers with kubegate's Status for it", async () => {
   service.failure = new KubegateError('KG_AUDIT_UNAVAILABLE', 'the approval store is unavailable');

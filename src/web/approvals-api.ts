@@ -13,7 +13,7 @@
 // or escalation target, and to whoever reviewed it; to anyone else it does not exist (404, the same
 // answer as for an unknown id). The context can hold what the dry run returned, which is the
 // requester's and the reviewers' business only, and even they never see a credential: every
-// context is redacted (redact.ts) again on its way out, whatever the store holds (contexts stored
+// context is redacted (approvals/redact.ts) again on its way out, whatever the store holds (contexts stored
 // by an older kubegate included).
 // A watch lasts only as long as the credential that opened it: the caller's check (a web session
 // that signs out or expires, a token that is revoked) runs before every event and every
@@ -23,75 +23,26 @@
 // a CORS preflight, which this API never grants), and never put anything but kubegate's own
 // words and the service's refusal messages in an error.
 import type { Logger } from 'pino';
-import { KubegateError } from '../errors.js';
+import { KubegateError, type ErrorCode } from '../errors.js';
 import type { ClientRequest } from '../gateway/read-body.js';
+import { sendJson, writeStatus } from '../gateway/respond.js';
 import type { Identity } from '../identity/types.js';
 import type { Approver } from '../policy/decision.js';
+import type { ApprovalService, PendingRequest, PendingState, ReviewRefusal } from '../approvals/types.js';
+import { requestUrl } from '../approvals/messages.js';
+import { redactContext } from '../approvals/redact.js';
+import { openEventStream, type EventStream, type StreamResponse } from '../approvals/sse.js';
+import type { Eligibility, RequestList, RequestView, WatchEvent } from './api-types.js';
 import {
-  API_PREFIX,
   API_VERSION,
-  ApiRefusal,
   allowMethods,
   apiTarget,
   badRequest,
   onlyFields,
   printable,
   readJson,
-  sendJson,
   textField,
-  writeApiError,
-} from '../web/http.js';
-import type {
-  ApprovalEvent,
-  ApprovalService,
-  PendingRequest,
-  PendingState,
-  Review,
-  ReviewRefusal,
-} from './types.js';
-import { requestUrl } from './messages.js';
-import { redactContext } from './redact.js';
-import { openEventStream, type EventStream, type StreamResponse } from './sse.js';
-
-export { API_PREFIX, API_VERSION };
-
-/** What the caller may do with a request now, and why not. */
-export interface Eligibility {
-  /** The caller may approve or deny now. */
-  readonly canReview: boolean;
-  readonly refusal: ReviewRefusal | null;
-  /** Why not, in words ('you cannot approve your own request'); null when they may. */
-  readonly message: string | null;
-  /** The caller is the requester and a matching rule lets them approve it with a written reason. */
-  readonly breakGlass: boolean;
-}
-
-/** One request as the API shows it: the PendingRequest's fields, plus what the caller may do. */
-export interface RequestView extends PendingRequest {
-  readonly kind: 'ApprovalRequest';
-  readonly apiVersion: typeof API_VERSION;
-  readonly eligibility: Eligibility;
-  /**
-   * Where a person opens the request: its page in the reviewer UI under kubegate's public URL
-   * (the link notifications carry too), when one is configured.
-   */
-  readonly url: string | null;
-}
-
-export interface RequestList {
-  readonly kind: 'ApprovalRequestList';
-  readonly apiVersion: typeof API_VERSION;
-  /** Newest first. `context` is null here: GET the request for it. */
-  readonly items: readonly RequestView[];
-}
-
-/** The data of one server-sent event; the event's name is `type`. */
-export interface WatchEvent {
-  readonly type: ApprovalEvent['type'];
-  readonly pending: PendingRequest;
-  readonly review: Review | null;
-  readonly url: string | null;
-}
+} from './http.js';
 
 export interface ReviewerApiDeps {
   readonly approvals: ApprovalService;
@@ -123,27 +74,30 @@ export interface ReviewerApi {
 const STATES: readonly PendingState[] = ['pending', 'approved', 'denied', 'expired'];
 const ID = /^[a-z0-9][a-z0-9-]{0,62}$/u;
 
-const notFound = (id: string): ApiRefusal =>
-  new ApiRefusal(404, 'NotFound', `kubegate has no request ${printable(id)} that you may see`, 'not-found');
+const notFound = (id: string): KubegateError =>
+  new KubegateError('KG_REVIEW_NOT_FOUND', `kubegate has no request ${printable(id)} that you may see`);
 
-/** Review refusals: HTTP status and the words used when the service gives none. */
-const REFUSALS: Readonly<Record<ReviewRefusal, { code: number; reason: string; message: string }>> = {
-  'own-request': { code: 403, reason: 'Forbidden', message: 'you cannot approve your own request' },
+/**
+ * Review refusals: their codes (errors.ts gives each its HTTP status, reason and the refusal's
+ * word in details.causes) and the words used when the service gives none.
+ */
+export const REFUSALS: Readonly<Record<ReviewRefusal, { code: ErrorCode; message: string }>> = {
+  'own-request': { code: 'KG_REVIEW_OWN_REQUEST', message: 'you cannot approve your own request' },
   'not-an-approver': {
-    code: 403,
-    reason: 'Forbidden',
+    code: 'KG_REVIEW_NOT_AN_APPROVER',
     message: 'you are not one of the approvers this request needs now',
   },
   'break-glass-not-allowed': {
-    code: 403,
-    reason: 'Forbidden',
+    code: 'KG_REVIEW_BREAK_GLASS_NOT_ALLOWED',
     message: 'no rule that matched this request allows break-glass approval',
   },
-  'already-reviewed': { code: 409, reason: 'Conflict', message: 'you have already reviewed this request' },
-  'not-pending': { code: 409, reason: 'Conflict', message: 'this request is no longer pending' },
+  'already-reviewed': {
+    code: 'KG_REVIEW_ALREADY_REVIEWED',
+    message: 'you have already reviewed this request',
+  },
+  'not-pending': { code: 'KG_REVIEW_NOT_PENDING', message: 'this request is no longer pending' },
   'break-glass-needs-reason': {
-    code: 400,
-    reason: 'BadRequest',
+    code: 'KG_REVIEW_BREAK_GLASS_NEEDS_REASON',
     message: 'break-glass approval needs a written reason',
   },
 };
@@ -175,9 +129,7 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
   async function list(query: URLSearchParams, who: Identity): Promise<RequestList> {
     const state = query.get('state');
     if (state !== null && !STATES.includes(state as PendingState)) {
-      throw new ApiRefusal(
-        400,
-        'BadRequest',
+      throw badRequest(
         `state must be one of ${STATES.join(', ')}; got ${JSON.stringify(state.slice(0, 40))}`,
       );
     }
@@ -208,7 +160,7 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
       if (result.refusal === 'not-found') throw notFound(id);
       const spec = REFUSALS[result.refusal];
       const message = result.message.trim() === '' ? spec.message : result.message;
-      throw new ApiRefusal(spec.code, spec.reason, message, result.refusal);
+      throw new KubegateError(spec.code, message);
     }
     return view(result.pending, who);
   }
@@ -270,7 +222,7 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
       allowMethods(method, ['POST']);
       return sendJson(res, 200, await review(req, parts[1]!, parts[2], who));
     }
-    throw new ApiRefusal(404, 'NotFound', `no such kubegate API path: ${printable(path)}`);
+    throw new KubegateError('KG_API_NOT_FOUND', `no such kubegate API path: ${printable(path)}`);
   }
 
   return {
@@ -278,12 +230,12 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
       try {
         await route(req, res, identity, caller);
       } catch (err) {
-        if (!(err instanceof ApiRefusal) && !(err instanceof KubegateError)) {
+        if (!(err instanceof KubegateError)) {
           deps.log.error({ err, path: req.url }, 'bug: reviewer API request failed');
-        } else if (err instanceof KubegateError && err.status >= 500) {
+        } else if (err.status >= 500) {
           deps.log.warn({ code: err.code, err: err.cause }, 'reviewer API request failed');
         }
-        writeApiError(res, err);
+        writeStatus(res, err);
       }
     },
     close() {
