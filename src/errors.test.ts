@@ -84,6 +84,11 @@ const failures: readonly { name: string; input: unknown; want: string }[] = [
     input: new Error('socket hang up'),
     want: 'socket hang up',
   },
+  {
+    name: 'a kubegate error reads as its message, not its code',
+    input: new KubegateError('KG_CLI_NO_ANSWER', 'cannot reach kubegate at https://x: ECONNREFUSED'),
+    want: 'cannot reach kubegate at https://x: ECONNREFUSED',
+  },
   { name: 'anything else reads as the fallback', input: 'a string', want: 'connection failed' },
 ];
 

@@ -163,11 +163,13 @@ export function toStatus(err: unknown): Status {
 }
 
 /**
- * A failure below kubegate's own errors (a socket, TLS, undici), in a few words for a message:
- * the system's code where there is one (ECONNREFUSED, UND_ERR_CONNECT_TIMEOUT, also when undici
- * wraps it in `cause`), else the error's message, else `fallback`.
+ * A failure, in a few words for a message: a KubegateError's own message; below kubegate (a
+ * socket, TLS, undici) the system's code where there is one (ECONNREFUSED,
+ * UND_ERR_CONNECT_TIMEOUT, also when undici wraps it in `cause`), else the error's message, else
+ * `fallback`.
  */
 export function describeFailure(err: unknown, fallback: string): string {
+  if (err instanceof KubegateError) return err.message;
   const code =
     (err as { code?: unknown; cause?: { code?: unknown } } | null)?.cause?.code ??
     (err as { code?: unknown } | null)?.code;

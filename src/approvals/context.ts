@@ -23,13 +23,13 @@
 // JSON body of a DELETE (built from the query's options when the request had none); a DELETE
 // body that is not a JSON object is not sent at all. Connect subresources (exec, attach,
 // portforward, proxy) are never sent: they are not mutations and dryRun means nothing to them.
-// The requests go through upstreamHeaders, so the requester's own RBAC decides what the dry run
-// may see and do.
-import { KubegateError } from '../errors.js';
+// The requests go as the requester through upstream/as-requester.ts (the only way this module
+// reaches the API server), so the requester's own RBAC decides what the dry run may see and do.
+import { describeFailure } from '../errors.js';
 import type { Upstream } from '../upstream/pool.js';
 import type { LiveObjects } from '../upstream/live-objects.js';
+import { asRequester, type Answer, type AsRequester } from '../upstream/as-requester.js';
 import { targetRef } from '../request/target.js';
-import { upstreamHeaders } from '../upstream/headers.js';
 import type { KubeRequest } from '../request/types.js';
 import { withBody } from '../request/body.js';
 import { withoutNoise, yamlDiff } from './diff.js';
@@ -47,8 +47,6 @@ export interface ReviewerContextDeps {
 
 const MUTATIONS = new Set(['create', 'update', 'patch', 'delete']);
 const CONNECT = new Set(['exec', 'attach', 'portforward', 'proxy']);
-/** A dry-run answer or live object larger than this is not kept (the API server's own limit is 3 MiB). */
-const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 /** The objects a deletecollection would delete that are listed for the reviewer. */
 export const MAX_LISTED_OBJECTS = 1_000;
 const PAGE_SIZE = 500;
@@ -56,20 +54,6 @@ const PAGE_SIZE = 500;
 const MAX_MESSAGE = 300;
 
 type Json = Record<string, unknown>;
-
-interface Answer {
-  readonly status: number;
-  readonly json: unknown;
-}
-
-interface Call {
-  readonly method: KubeRequest['method'];
-  /** Path and query, without the upstream's path prefix. */
-  readonly target: string;
-  readonly body: Buffer | string | null;
-  readonly contentType: string | null;
-  readonly accept?: string;
-}
 
 /** What one part found: a value, or null with the notes saying why. */
 interface Part<T> {
@@ -83,14 +67,14 @@ export async function buildReviewerContext(
 ): Promise<ReviewerContext> {
   const { request } = input;
   const signal = AbortSignal.timeout(deps.timeoutMs);
-  const call = (c: Call): Promise<Answer> => asRequester(deps, input, c, signal);
+  const requester = asRequester(deps.upstream, input, signal);
   const connect = CONNECT.has(request.subresource);
   const mutation = request.isResourceRequest && MUTATIONS.has(request.verb) && !connect;
 
   const [[dryRunFound, liveFound], labels, objects] = await Promise.all([
-    mutation ? gatedParts(deps, input, call, signal) : Promise.all([none<DryRun>(), none<LiveState>()]),
+    mutation ? gatedParts(deps, input, requester, signal) : Promise.all([none<DryRun>(), none<LiveState>()]),
     labelsPart(deps, request, signal),
-    request.verb === 'deletecollection' ? objectsPart(request, call) : none<string[]>(),
+    request.verb === 'deletecollection' ? objectsPart(request, requester) : none<string[]>(),
   ]);
   // One redactor for both sides, so that an unchanged credential shows the same marker in both.
   const redactor = createRedactor();
@@ -167,7 +151,7 @@ interface DryRun {
 async function gatedParts(
   deps: ReviewerContextDeps,
   input: HoldRequest,
-  call: (c: Call) => Promise<Answer>,
+  requester: AsRequester,
   signal: AbortSignal,
 ): Promise<[Part<DryRun>, Part<LiveState>]> {
   const without = (note: string): [Part<DryRun>, Part<LiveState>] => [
@@ -181,10 +165,10 @@ async function gatedParts(
     return without(`no dry run: kubegate could not check that it is safe (${failure(err)})`);
   }
   if (!verdict.ok) return without(`no dry run: ${verdict.why}`);
-  return Promise.all([dryRunPart(input, call), livePart(input, call)]);
+  return Promise.all([dryRunPart(input, requester), livePart(input, requester)]);
 }
 
-async function dryRunPart(input: HoldRequest, call: (c: Call) => Promise<Answer>): Promise<Part<DryRun>> {
+async function dryRunPart(input: HoldRequest, requester: AsRequester): Promise<Part<DryRun>> {
   const { request } = input;
   let body: Buffer | string | null = input.bodyBytes;
   let contentType: string | null = request.contentType === '' ? null : request.contentType;
@@ -194,10 +178,9 @@ async function dryRunPart(input: HoldRequest, call: (c: Call) => Promise<Answer>
     body = JSON.stringify(options);
     contentType = 'application/json';
   }
-  // dryRun=All first, as its own pair: whatever the request's query holds, it cannot swallow it.
-  const target = `${request.path}?dryRun=All${request.rawQuery === '' ? '' : `&${request.rawQuery}`}`;
   try {
-    const answer = await call({ method: request.method, target, body, contentType });
+    // dryRun=All first in the query (as-requester.ts), and in a DELETE's body.
+    const answer = await requester.dryRun(request, body, contentType);
     if (answer.status >= 200 && answer.status < 300) {
       return {
         value: { ok: true, status: answer.status, object: withoutNoise(answer.json), message: null },
@@ -253,7 +236,7 @@ interface LiveState {
   readonly object: Json | null;
 }
 
-async function livePart(input: HoldRequest, call: (c: Call) => Promise<Answer>): Promise<Part<LiveState>> {
+async function livePart(input: HoldRequest, requester: AsRequester): Promise<Part<LiveState>> {
   const { request } = input;
   let target: string;
   if (request.verb === 'create') {
@@ -267,7 +250,7 @@ async function livePart(input: HoldRequest, call: (c: Call) => Promise<Answer>):
     target = request.path;
   }
   try {
-    const answer = await call({ method: 'GET', target, body: null, contentType: null });
+    const answer = await requester.get(target);
     if (answer.status === 404) return { value: { object: null }, notes: [] };
     if (answer.status === 200 && isRecord(answer.json)) return { value: { object: answer.json }, notes: [] };
     return {
@@ -312,10 +295,7 @@ function what(request: KubeRequest): string {
 
 // ---- what a deletecollection would delete ----------------------------------------------------
 
-async function objectsPart(
-  request: KubeRequest,
-  call: (c: Call) => Promise<Answer>,
-): Promise<Part<string[]>> {
+async function objectsPart(request: KubeRequest, requester: AsRequester): Promise<Part<string[]>> {
   const objects: string[] = [];
   let next = '';
   let remaining: number;
@@ -327,14 +307,11 @@ async function objectsPart(
       if (request.fieldSelector !== '')
         query.push(`fieldSelector=${encodeURIComponent(request.fieldSelector)}`);
       if (next !== '') query.push(`continue=${encodeURIComponent(next)}`);
-      const answer = await call({
-        method: 'GET',
-        target: `${request.path}?${query.join('&')}`,
-        body: null,
-        contentType: null,
+      const answer = await requester.get(
+        `${request.path}?${query.join('&')}`,
         // Names are all a reviewer needs here: metadata only, when the API server offers it.
-        accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json',
-      });
+        'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json',
+      );
       if (answer.status !== 200 || !isRecord(answer.json)) {
         return {
           value: objects.length === 0 ? null : objects,
@@ -366,50 +343,6 @@ async function objectsPart(
   return { value: objects, notes };
 }
 
-// ---- one request as the requester --------------------------------------------------------------
-
-async function asRequester(
-  deps: ReviewerContextDeps,
-  input: HoldRequest,
-  c: Call,
-  signal: AbortSignal,
-): Promise<Answer> {
-  const raw = ['accept', c.accept ?? 'application/json', 'user-agent', 'kubegate/reviewer-context'];
-  if (c.contentType !== null) raw.push('content-type', c.contentType);
-  const response = await deps.upstream.pool.request({
-    path: deps.upstream.pathPrefix + c.target,
-    method: c.method,
-    headers: upstreamHeaders(raw, input.identity, input.requestId, deps.upstream.authorization()),
-    body: c.body,
-    signal,
-  });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_RESPONSE_BYTES) {
-      response.body.destroy();
-      throw tooLarge();
-    }
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks, size).toString('utf8');
-  let json: unknown;
-  try {
-    json = text === '' ? null : JSON.parse(text);
-  } catch {
-    json = null;
-  }
-  return { status: response.statusCode, json };
-}
-
-function tooLarge(): KubegateError {
-  return new KubegateError(
-    'KG_UPSTREAM_UNAVAILABLE',
-    `the answer is larger than ${MAX_RESPONSE_BYTES} bytes`,
-  );
-}
-
 function withSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   let onAbort = (): void => undefined;
   const aborted = new Promise<never>((_, reject) => {
@@ -433,12 +366,7 @@ function statusText(answer: Answer): string {
 function failure(err: unknown): string {
   const name = (err as { name?: unknown } | null)?.name;
   if (name === 'TimeoutError') return 'no answer in time';
-  if (err instanceof KubegateError) return err.message;
-  const code =
-    (err as { code?: unknown; cause?: { code?: unknown } } | null)?.cause?.code ??
-    (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code;
-  return err instanceof Error ? cut(err.message) : 'unknown error';
+  return cut(describeFailure(err, 'unknown error'));
 }
 
 function cut(text: string): string {

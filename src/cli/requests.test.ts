@@ -29,6 +29,7 @@ import type {
   ReviewResult,
 } from '../approvals/types.js';
 import { registerRequests } from './requests.js';
+import { connectionFromKubeconfig, createReviewerClient } from './reviewer-client.js';
 
 const NOW = Date.parse('2026-11-25T10:05:00.000Z');
 
@@ -654,4 +655,29 @@ contexts: [{name: x, context: {cluster: c, user: u}}]
     r.stderr[0] ?? '',
     /^kubegate could not authenticate you: your bearer token is not one kubegate issued/u,
   );
+});
+
+test("the client's errors carry kubegate's code: the one the answer names, or KG_CLI_NO_ANSWER", async () => {
+  const connection = await connectionFromKubeconfig(kubeconfigs.alice!);
+  const client = createReviewerClient(connection);
+  const unreachable = createReviewerClient({ ...connection, server: 'https://127.0.0.1:1' });
+  const coded = (code: string, message: RegExp) => (err: unknown) =>
+    err instanceof KubegateError && err.code === code && message.test(err.message);
+  try {
+    await assert.rejects(
+      client.approve('kg-aaaaaaaaaa'),
+      coded('KG_REVIEW_OWN_REQUEST', /^kubegate refused: you cannot approve your own request$/u),
+    );
+    await assert.rejects(
+      client.get('kg-zzzzzzzzzz'),
+      coded('KG_REVIEW_NOT_FOUND', /^kubegate: kubegate has no request "kg-zzzzzzzzzz"/u),
+    );
+    await assert.rejects(
+      unreachable.list(),
+      coded('KG_CLI_NO_ANSWER', /^cannot reach kubegate at https:\/\/127\.0\.0\.1:1: [A-Z_]+$/u),
+    );
+  } finally {
+    await client.close();
+    await unreachable.close();
+  }
 });

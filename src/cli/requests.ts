@@ -6,6 +6,7 @@
 // the requester's words, so control, format and line-separator characters are escaped before
 // they reach the terminal (a hostile name must not redraw what the reviewer reads).
 import type { Command } from 'commander';
+import { describeFailure, KubegateError } from '../errors.js';
 import type { Approver } from '../policy/decision.js';
 import type { PendingRequest, ReviewerContext } from '../approvals/types.js';
 import type { RequestView, WatchEvent } from '../web/api-types.js';
@@ -14,7 +15,6 @@ import {
   connectionFromKubeconfig,
   createReviewerClient,
   defaultKubeconfig,
-  ReviewerClientError,
   type ReviewerClient,
 } from './reviewer-client.js';
 
@@ -92,7 +92,7 @@ export function registerRequests(program: Command, overrides: Partial<RequestsCl
       client = await deps.connect(flags);
       await body(client);
     } catch (err) {
-      if (!(err instanceof ReviewerClientError)) throw err;
+      if (!(err instanceof KubegateError)) throw err;
       deps.printError(term(err.message));
       deps.setExitCode(1);
     } finally {
@@ -167,9 +167,11 @@ export function registerRequests(program: Command, overrides: Partial<RequestsCl
             await client.watch(onEvent, signal);
           } catch (err) {
             // A refusal (401, 403, 404) will not change by retrying; a broken stream may.
-            if (err instanceof ReviewerClientError && err.status !== 0) throw err;
+            if (err instanceof KubegateError && err.code !== 'KG_CLI_NO_ANSWER') throw err;
             if (signal.aborted) break;
-            deps.printError(term(`The watch was interrupted (${errorText(err)}); reconnecting.`));
+            deps.printError(
+              term(`The watch was interrupted (${describeFailure(err, 'connection lost')}); reconnecting.`),
+            );
           }
           if (signal.aborted) break;
           await deps.reconnectDelay(signal);
@@ -475,12 +477,4 @@ function eventLine(event: WatchEvent, now: number): string {
     }
   }
   return `${time}  ${event.type.padEnd(9)}  ${term(p.id)}  ${detail}`;
-}
-
-function errorText(err: unknown): string {
-  const code =
-    (err as { code?: unknown; cause?: { code?: unknown } } | null)?.cause?.code ??
-    (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code;
-  return err instanceof Error ? err.message : 'connection lost';
 }

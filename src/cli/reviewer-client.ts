@@ -3,13 +3,14 @@
 // kubegate) and talks to /kubegate/v1/ on that server with undici. Input: a kubeconfig path, or a
 // connection for tests. Output: the API's JSON, typed as src/web/api-types.ts defines it.
 // Must never weaken TLS (the kubeconfig reader refuses insecure-skip-tls-verify and plain http),
-// never print or log the credential, and never turn a refusal into anything but a
-// ReviewerClientError carrying kubegate's own message.
+// never print or log the credential, and never turn a refusal into anything but a KubegateError
+// with kubegate's own code (X-Kubegate-Error-Code) and message; KG_CLI_NO_ANSWER when kubegate
+// could not be reached or the answer is not kubegate's.
 import { Agent, type Dispatcher } from 'undici';
 import { StringDecoder } from 'node:string_decoder';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { KubegateError } from '../errors.js';
+import { describeFailure, ERROR_CODE_HEADER, isErrorCode, KubegateError, type ErrorCode } from '../errors.js';
 import { upstreamFromKubeconfig, type UpstreamTarget } from '../kubeconfig/read.js';
 import type { RequestList, RequestView, WatchEvent } from '../web/api-types.js';
 import { API_PREFIX } from '../web/http.js';
@@ -17,22 +18,6 @@ import type { PendingState } from '../approvals/types.js';
 
 /** Where kubegate is and how to prove who we are (kubeconfig/read.ts's UpstreamTarget). */
 export type ReviewerConnection = UpstreamTarget;
-
-/** A refusal or failure, with what kubegate said. */
-export class ReviewerClientError extends Error {
-  constructor(
-    message: string,
-    /** HTTP status; 0 when kubegate could not be reached or did not answer properly. */
-    readonly status: number,
-    /** The Status reason (Forbidden, NotFound, …), or '' when there is none. */
-    readonly reason: string,
-    /** The API's stable word for a review refusal (details.causes[0].reason), or ''. */
-    readonly refusal: string,
-  ) {
-    super(message);
-    this.name = 'ReviewerClientError';
-  }
-}
 
 export interface ReviewerClient {
   readonly server: string;
@@ -61,13 +46,12 @@ export async function connectionFromKubeconfig(path: string, context?: string): 
   } catch (err) {
     // The reader was written for kubegate's own upstream identity; say what it means here.
     if (err instanceof KubegateError) {
-      throw new ReviewerClientError(
+      throw new KubegateError(
+        'KG_CONFIG_INVALID',
         err.message
           .replaceAll('upstream kubeconfig', 'kubeconfig')
           .replace('name one with upstream.context', 'name one with --context'),
-        0,
-        '',
-        '',
+        { cause: err },
       );
     }
     throw err;
@@ -117,7 +101,11 @@ export function createReviewerClient(connection: ReviewerConnection): ReviewerCl
       });
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw new ReviewerClientError(`cannot reach kubegate at ${origin}: ${describe(err)}`, 0, '', '');
+      throw new KubegateError(
+        'KG_CLI_NO_ANSWER',
+        `cannot reach kubegate at ${origin}: ${describeFailure(err, 'connection failed')}`,
+        { cause: err },
+      );
     }
   }
 
@@ -131,7 +119,7 @@ export function createReviewerClient(connection: ReviewerConnection): ReviewerCl
       value = null;
     }
     if (response.statusCode >= 200 && response.statusCode < 300 && value !== null) return value as T;
-    throw refusal(response.statusCode, value);
+    throw refusal(response, value);
   }
 
   return {
@@ -159,7 +147,7 @@ export function createReviewerClient(connection: ReviewerConnection): ReviewerCl
         } catch {
           // not a Status: refusal() says what it can
         }
-        throw refusal(response.statusCode, value);
+        throw refusal(response, value);
       }
       await readEvents(response.body, onEvent, signal);
     },
@@ -199,7 +187,7 @@ async function readEvents(
         // `event:`, `id:`, `retry:` and comments: the data says its own type.
       }
       if (pending.length > MAX_EVENT_BYTES)
-        throw new ReviewerClientError('an event from kubegate is too large', 0, '', '');
+        throw new KubegateError('KG_CLI_NO_ANSWER', 'an event from kubegate is too large');
     }
   } catch (err) {
     if (!signal.aborted) throw err;
@@ -224,24 +212,27 @@ async function readText(body: Dispatcher.ResponseData['body'], limit: number): P
     size += chunk.length;
     if (size > limit) {
       body.destroy();
-      throw new ReviewerClientError(`kubegate's answer is larger than ${limit} bytes`, 0, '', '');
+      throw new KubegateError('KG_CLI_NO_ANSWER', `kubegate's answer is larger than ${limit} bytes`);
     }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, size).toString('utf8');
 }
 
-/** The error for a non-2xx answer: kubegate's Status message, prefixed by what kind of refusal it is. */
-function refusal(status: number, value: unknown): ReviewerClientError {
-  const s = (typeof value === 'object' && value !== null ? value : {}) as {
-    kind?: unknown;
-    message?: unknown;
-    reason?: unknown;
-    details?: { causes?: { reason?: unknown }[] };
-  };
+/**
+ * The error for an answer that is not the JSON asked for: kubegate's code (its header) and its
+ * Status message, prefixed by what kind of refusal it is; KG_CLI_NO_ANSWER when the answer does
+ * not come from kubegate (no code: a proxy in between, another server).
+ */
+function refusal(
+  response: Pick<Dispatcher.ResponseData, 'statusCode' | 'headers'>,
+  value: unknown,
+): KubegateError {
+  const status = response.statusCode;
+  const s = (typeof value === 'object' && value !== null ? value : {}) as { message?: unknown };
   const message = typeof s.message === 'string' && s.message !== '' ? s.message : `HTTP ${status}`;
-  const reason = typeof s.reason === 'string' ? s.reason : '';
-  const cause = s.details?.causes?.[0]?.reason;
+  const header = response.headers[ERROR_CODE_HEADER];
+  const code: ErrorCode = typeof header === 'string' && isErrorCode(header) ? header : 'KG_CLI_NO_ANSWER';
   const prefix =
     status === 401
       ? ''
@@ -250,18 +241,5 @@ function refusal(status: number, value: unknown): ReviewerClientError {
         : status >= 500
           ? 'kubegate failed: '
           : 'kubegate refused: ';
-  return new ReviewerClientError(
-    `${prefix}${message}`,
-    status,
-    reason,
-    typeof cause === 'string' ? cause : '',
-  );
-}
-
-function describe(err: unknown): string {
-  const code =
-    (err as { code?: unknown; cause?: { code?: unknown } } | null)?.cause?.code ??
-    (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code;
-  return err instanceof Error ? err.message : 'connection failed';
+  return new KubegateError(code, `${prefix}${message}`);
 }

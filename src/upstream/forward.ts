@@ -7,7 +7,7 @@ import type { Http2ServerResponse } from 'node:http2';
 import { errors as undiciErrors } from 'undici';
 import type { Identity } from '../identity/types.js';
 import type { KubeRequest } from '../request/types.js';
-import { KubegateError } from '../errors.js';
+import { describeFailure, KubegateError } from '../errors.js';
 import { downstreamHeaders, upstreamHeaders } from './headers.js';
 import type { Upstream } from './pool.js';
 
@@ -92,15 +92,7 @@ export function upstreamError(err: unknown, upstream: Upstream): KubegateError {
   }
   return new KubegateError(
     'KG_UPSTREAM_UNAVAILABLE',
-    `kubegate cannot reach the Kubernetes API server at ${upstream.origin}: ${describe(err)}. The request was not forwarded; retry when the API server is back.`,
+    `kubegate cannot reach the Kubernetes API server at ${upstream.origin}: ${describeFailure(err, 'connection failed')}. The request was not forwarded; retry when the API server is back.`,
     { cause: err },
   );
-}
-
-function describe(err: unknown): string {
-  const code =
-    (err as { code?: unknown; cause?: { code?: unknown } } | null)?.cause?.code ??
-    (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code;
-  return err instanceof Error ? err.message : 'connection failed';
 }

@@ -3,6 +3,7 @@
 // sockets. Upstream TLS is always verified. Only upstream/ reaches the API server.
 import { Pool } from 'undici';
 import type { ConnectionOptions } from 'node:tls';
+import { KubegateError } from '../errors.js';
 import type { UpstreamTarget } from '../kubeconfig/read.js';
 
 export interface UpstreamTimeouts {
@@ -25,7 +26,12 @@ export interface Upstream {
 
 export function createUpstream(target: UpstreamTarget, timeouts: UpstreamTimeouts): Upstream {
   const url = new URL(target.server); // the operator's config, not a client's request target
-  if (url.protocol !== 'https:') throw new Error(`upstream server must be https: ${target.server}`);
+  if (url.protocol !== 'https:') {
+    throw new KubegateError(
+      'KG_CONFIG_INVALID',
+      `kubegate's upstream server must be an https:// URL, not ${target.server}: kubegate never talks to the API server without TLS`,
+    );
+  }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = url.port === '' ? 443 : Number(url.port);
   const tls: ConnectionOptions & { host: string; port: number } = {
