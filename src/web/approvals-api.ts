@@ -31,7 +31,7 @@ import type { Approver } from '../policy/decision.js';
 import type { ApprovalService, PendingRequest, PendingState, ReviewRefusal } from '../approvals/types.js';
 import { requestUrl } from '../approvals/messages.js';
 import { redactContext } from '../approvals/redact.js';
-import { openEventStream, type EventStream, type StreamResponse } from '../approvals/sse.js';
+import { openEventStream, type EventStream, type StreamResponse } from './sse.js';
 import type { Eligibility, RequestList, RequestView, WatchEvent } from './api-types.js';
 import {
   API_VERSION,
