@@ -14,24 +14,22 @@ import { TokenStore } from './identity/tokens.js';
 import { upstreamFromKubeconfig, upstreamInCluster, type UpstreamTarget } from './kubeconfig/read.js';
 import { createUpstream } from './upstream/pool.js';
 import { createLiveObjects, type LiveObjects } from './upstream/live-objects.js';
-import { SqliteAuditTrail } from './audit/sqlite-trail.js';
 import { createGatewayServer } from './gateway/server.js';
 import type { GatewayDeps } from './gateway/pipeline.js';
 import type { Decision } from './policy/decision.js';
 import { createDecide } from './policy/decide.js';
 import { PolicyStore } from './policy/reload.js';
 import { openApprovals } from './approvals/service.js';
-import { openSqliteApprovalStore } from './approvals/sqlite-store.js';
 import { buildReviewerContext } from './approvals/context.js';
 import { createNotifier } from './approvals/notify.js';
 import { createReviewerApi } from './web/approvals-api.js';
 import { createAuditApi } from './audit/api.js';
 import { createChainVerifier } from './audit/verifier.js';
-import { openAuditReader } from './audit/sqlite-trail.js';
 import { createPolicyApi, type PolicySource } from './web/policy-api.js';
 import { createUiAssets } from './web/assets.js';
 import { createOwnApi } from './web/own-api.js';
-import { SessionStore } from './web/session.js';
+import { Sessions } from './web/session.js';
+import { openStore } from './store/open.js';
 import { SIGN_IN_AGAIN, sessionAuthenticator } from './web/session-authenticator.js';
 import { packageRoot } from './package-root.js';
 import { holdRefusal } from './approvals/messages.js';
@@ -136,16 +134,16 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   const tls = await servingTls(config);
   const upstream = createUpstream(await upstreamTarget(config), config.timeouts);
   const tokens = await TokenStore.open(config.dataDir);
-  const audit = await SqliteAuditTrail.open(config.audit.file, {
-    onError: (err, lost) => log.error({ err, lost }, 'audit events could not be written'),
+  const store = await openStore(config.store, {
+    onAuditError: (err, lost) => log.error({ err, lost }, 'audit events could not be written'),
   });
+  const audit = store.audit;
   const objects = createLiveObjects(upstream, { ttlMs: LIVE_OBJECT_TTL_MS, now: Date.now, log });
   const policy = await policyDecide(config, objects, log);
   const publicUrl = config.publicUrl ?? null;
   const notify = createNotifier({ webhooks: config.notifications.webhooks, publicUrl, log });
-  const approvalStore = await openSqliteApprovalStore(config.dataDir);
   const approvals = await openApprovals({
-    store: approvalStore,
+    store: store.approvals,
     audit,
     now: () => new Date(),
     holdTimeoutMs: config.approvals.holdTimeoutMs,
@@ -157,10 +155,9 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     notify,
     log,
   });
-  const auditReader = openAuditReader(config.audit.file);
   // One list of authenticators, and kubegate's own API's with the web session after it.
   const authenticators = gatewayAuthenticators(tokens);
-  const sessions = new SessionStore({ ttlMs: config.web.sessionTtlMs });
+  const sessions = new Sessions(store.sessions, { ttlMs: config.web.sessionTtlMs });
   const ownApi = createOwnApi({
     identify: createIdentify([...authenticators, sessionAuthenticator(sessions, tokens)], {
       missing: `no client certificate, bearer token or web session. ${SIGN_IN_AGAIN}`,
@@ -170,8 +167,8 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     sessionTtlMs: config.web.sessionTtlMs,
     reviewer: createReviewerApi({ approvals, publicUrl, log }),
     audit: createAuditApi({
-      db: auditReader,
-      verifier: createChainVerifier({ file: config.audit.file }),
+      reader: store.auditReader,
+      verifier: createChainVerifier({ verify: () => store.auditReader.verify() }),
       readers: config.audit.readers,
     }),
     policy: createPolicyApi({ policy: policy.source, now: () => new Date() }),
@@ -213,13 +210,11 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
       ownApi.close(); // open watches would hold the listener open
       await gateway.close();
       await approvals.close();
-      await approvalStore.close();
       await notify.close();
       await policy.close();
       await objects.close(); // ends the live-object watches, which would hold the pool open
       await upstream.close();
-      auditReader.close();
-      await audit.close();
+      await store.close();
       log.flush();
     },
   };

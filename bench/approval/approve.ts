@@ -17,8 +17,8 @@ import { startControlPlane, stopControlPlane, type TestbedState } from '../../sr
 import { freePort } from '../../src/demo/ports.js';
 import { stopPid } from '../../src/demo/processes.js';
 import { apiClient, waitFor } from '../../src/demo/api.js';
-import { openAuditReader } from '../../src/audit/sqlite-trail.js';
-import { queryAudit } from '../../src/audit/query.js';
+import { loadConfig } from '../../src/config/load.js';
+import { openStore } from '../../src/store/open.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -158,16 +158,17 @@ async function main(): Promise<void> {
       endToEnd.push(performance.now() - t0);
       if (res.statusCode !== 201) throw new Error(`held create answered ${res.statusCode}`);
     }
-    const db = openAuditReader(join(gwDir, 'audit.db'));
+    const config = await loadConfig({ file: join(gwDir, 'kubegate.yaml') });
+    const store = await openStore(config.store, { readOnly: true });
     const reviewed = new Map<string, number>();
     const granted: number[] = [];
-    for (const { event } of queryAudit(db, { kind: 'reviewed' }))
+    for (const { event } of await store.auditReader.query({ kind: 'reviewed' }))
       reviewed.set(event.pendingId!, Date.parse(event.time));
-    for (const { event } of queryAudit(db, { kind: 'granted' })) {
+    for (const { event } of await store.auditReader.query({ kind: 'granted' })) {
       const t = reviewed.get(event.pendingId!);
       if (t !== undefined) granted.push(Date.parse(event.time) - t);
     }
-    db.close();
+    await store.close();
 
     // 2. durable audit on mutations
     const timed = async (n: number, send: (i: number) => Promise<number>): Promise<number[]> => {

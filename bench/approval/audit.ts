@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { auditEvent } from '../../src/audit/event.js';
 import type { AuditEvent } from '../../src/audit/event.js';
-import { SqliteAuditTrail } from '../../src/audit/sqlite-trail.js';
+import { SqliteAuditTrail } from '../../src/store/sqlite/audit-trail.js';
 
 const LATER_RECORDS = 200_000;
 const LATER_PER_TURN = 200; // about what a busy gateway's event loop turn would produce

@@ -18,7 +18,9 @@ import {
   type ApprovalsDeps,
   type Timers,
 } from './service.js';
-import { openSqliteApprovalStore, type ApprovalStore } from './sqlite-store.js';
+import { storeIn } from '../config/schema.js';
+import { openStore } from '../store/open.js';
+import type { ApprovalStore } from './store.js';
 import type { ApprovalEvent, HoldOutcome, HoldRequest, PendingRequest, ReviewerContext } from './types.js';
 
 const T0 = new Date('2026-11-25T10:00:00.000Z');
@@ -123,6 +125,12 @@ class FakeLog {
   }
 }
 
+/** The approval store of a SQLite store in `dir`, as main.ts opens it, with the store's close. */
+async function openSqliteApprovalStore(dir: string): Promise<ApprovalStore & { close(): Promise<void> }> {
+  const store = await openStore(storeIn(dir));
+  return { ...store.approvals, close: () => store.close() };
+}
+
 const dirs: string[] = [];
 after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -130,7 +138,7 @@ after(() => {
 
 interface World {
   readonly dir: string;
-  readonly store: ApprovalStore;
+  readonly store: ApprovalStore & { close(): Promise<void> };
   readonly audit: FakeAudit;
   readonly clock: FakeClock;
   readonly timers: FakeTimers;

@@ -29,7 +29,7 @@ import { KubegateError } from '../errors.js';
 import type { ApprovalRequirement } from '../policy/decision.js';
 import { fingerprintOf, isTransportFree } from './fingerprint.js';
 import { refusalMessage } from './messages.js';
-import type { ApprovalStore, StoredPending } from './sqlite-store.js';
+import type { ApprovalStore, StoredPending } from './store.js';
 import {
   applyReview,
   createPending,

@@ -5,7 +5,7 @@
 //   GET /kubegate/v1/audit/verify → {kind: AuditVerification, ok, count, …, verifiedAt}
 //
 // Only the users and groups in audit.readers may read it: the trail names everyone's requests.
-// Input: an authenticated caller and the query. Output: what queryAudit and the chain verifier
+// Input: an authenticated caller and the query. Output: what AuditReader.query and the chain verifier
 // say. Must never write to the trail, and never build a query from anything but the known filters.
 import type { Identity } from '../identity/types.js';
 import {
@@ -18,8 +18,7 @@ import {
   type ApiResponse,
   type ApiTarget,
 } from '../web/http.js';
-import { queryAudit, type AuditEntry, type AuditQuery } from './query.js';
-import type { AuditDatabase } from './sqlite-trail.js';
+import type { AuditEntry, AuditQuery, AuditReader } from './store.js';
 import type { ChainVerifier } from './verifier.js';
 
 export interface AuditReaders {
@@ -28,7 +27,7 @@ export interface AuditReaders {
 }
 
 export interface AuditApiDeps {
-  readonly db: AuditDatabase;
+  readonly reader: Pick<AuditReader, 'query'>;
   readonly verifier: ChainVerifier;
   readonly readers: AuditReaders;
 }
@@ -97,7 +96,7 @@ export function createAuditApi(deps: AuditApiDeps): AuditApi {
       }
       const { parts } = target;
       if (parts.length === 1) {
-        const items: AuditEntry[] = [...queryAudit(deps.db, auditQueryOf(target.query))].reverse();
+        const items: AuditEntry[] = [...(await deps.reader.query(auditQueryOf(target.query)))].reverse();
         sendJson(res, 200, { kind: 'AuditRecordList', apiVersion: API_VERSION, items });
         return;
       }

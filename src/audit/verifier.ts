@@ -1,11 +1,10 @@
-// The audit chain's verification status for the web UI: verifyAuditDatabase run in a child
-// process (verify-worker.ts), so a long chain never blocks the request path. Input: the trail's
-// file. Output: the latest report with its time. A check younger than maxAgeMs is reused, and
-// concurrent callers share one run: a page refreshed by many reviewers costs one verification.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+// The audit chain's verification status for the web UI: the store's check of the whole chain
+// (AuditReader.verify, which the gateway's store runs off the request path's thread), remembered.
+// Input: the check. Output: the latest report with its time. A check younger than maxAgeMs is
+// reused, and concurrent callers share one run: a page refreshed by many reviewers costs one
+// verification.
 import { KubegateError } from '../errors.js';
-import type { AuditVerifyReport } from './verify.js';
+import type { AuditVerifyReport } from './store.js';
 
 export type VerificationStatus = AuditVerifyReport & { readonly verifiedAt: string };
 
@@ -14,22 +13,18 @@ export interface ChainVerifier {
 }
 
 export interface ChainVerifierOptions {
-  readonly file: string;
+  /** Checks the stored chain (AuditReader.verify). */
+  readonly verify: () => Promise<AuditVerifyReport>;
   /** How long a result is reused. Default 10 s. */
   readonly maxAgeMs?: number;
   readonly now?: () => Date;
 }
 
-// Built, the worker is verify-worker.js beside this file; from source (under tsx) it is .ts, and
-// this process's own flags (tsx's loader) are passed on so that it can load it.
-const WORKER = fileURLToPath(
-  new URL(import.meta.url.endsWith('.ts') ? './verify-worker.ts' : './verify-worker.js', import.meta.url),
-);
-
-const unavailable = (why: string): KubegateError =>
+const unavailable = (cause: unknown): KubegateError =>
   new KubegateError(
     'KG_AUDIT_UNAVAILABLE',
-    `kubegate could not check its audit chain just now (${why}). Retry shortly; operators can run kubegate audit verify.`,
+    `kubegate could not check its audit chain just now (${cause instanceof Error ? cause.message : String(cause)}). Retry shortly; operators can run kubegate audit verify.`,
+    { cause },
   );
 
 export function createChainVerifier(options: ChainVerifierOptions): ChainVerifier {
@@ -38,31 +33,18 @@ export function createChainVerifier(options: ChainVerifierOptions): ChainVerifie
   let last: { status: VerificationStatus; at: number } | null = null;
   let running: Promise<VerificationStatus> | null = null;
 
-  const run = (): Promise<VerificationStatus> =>
-    new Promise<VerificationStatus>((resolve, reject) => {
-      execFile(
-        process.execPath,
-        [...process.execArgv, WORKER, options.file],
-        { maxBuffer: 1024 * 1024, timeout: 10 * 60_000 },
-        (err, stdout) => {
-          let message: { report?: AuditVerifyReport; error?: string };
-          try {
-            message = JSON.parse(stdout) as typeof message;
-          } catch {
-            reject(unavailable(err?.message ?? 'it gave no answer'));
-            return;
-          }
-          if (message.report === undefined) {
-            reject(unavailable(message.error ?? 'it sent no report'));
-            return;
-          }
-          const at = now();
-          const status = { ...message.report, verifiedAt: at.toISOString() };
-          last = { status, at: at.getTime() };
-          resolve(status);
-        },
-      );
-    });
+  const run = async (): Promise<VerificationStatus> => {
+    let report: AuditVerifyReport;
+    try {
+      report = await options.verify();
+    } catch (err) {
+      throw unavailable(err);
+    }
+    const at = now();
+    const status = { ...report, verifiedAt: at.toISOString() };
+    last = { status, at: at.getTime() };
+    return status;
+  };
 
   return {
     status() {

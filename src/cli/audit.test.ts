@@ -4,7 +4,7 @@
 // asserted.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { auditEvent } from '../audit/event.js';
 import type { AuditEvent } from '../audit/event.js';
 import type { AuditRequestSummary } from '../audit/record.js';
-import { SqliteAuditTrail } from '../audit/sqlite-trail.js';
+import { SqliteAuditTrail } from '../store/sqlite/audit-trail.js';
 import { parseSince } from './audit.js';
 
 const MAIN = new URL('./main.ts', import.meta.url).pathname;
@@ -122,13 +122,31 @@ const EVENTS: readonly AuditEvent[] = [
   }),
 ];
 
+/** A trail of EVENTS (seq 1–6) at `file`. */
+async function trailAt(file: string): Promise<void> {
+  const trail = await SqliteAuditTrail.open(file);
+  for (const e of EVENTS) await trail.append(e);
+  await trail.close();
+}
+
 /** A data dir holding a trail of EVENTS (seq 1–6). */
 async function dataDir(): Promise<string> {
   const dir = join(root, `d${++n}`);
-  const trail = await SqliteAuditTrail.open(join(dir, 'audit.db'));
-  for (const e of EVENTS) await trail.append(e);
-  await trail.close();
+  await trailAt(join(dir, 'audit.db'));
   return dir;
+}
+
+/**
+ * A gateway's config file whose audit.file is outside its dataDir (neither default), the trail
+ * of EVENTS there, and an empty data dir.
+ */
+async function configured(): Promise<{ config: string; auditFile: string; dataDir: string }> {
+  const dir = join(root, `c${++n}`);
+  const auditFile = join(dir, 'trail', 'kept-here.db');
+  await trailAt(auditFile);
+  const config = join(dir, 'kubegate.yaml');
+  await writeFile(config, 'dataDir: state\nupstream: {inCluster: true}\naudit: {file: trail/kept-here.db}\n');
+  return { config, auditFile, dataDir: join(dir, 'state') };
 }
 
 function tamper(dir: string, sql: string): void {
@@ -294,4 +312,41 @@ test('audit export refuses a format other than jsonl', async () => {
   const run = await kubegate('audit', 'export', '--format', 'csv', '--data-dir', await dataDir());
   assert.equal(run.code, 1);
   assert.match(run.stderr, /Allowed choices are jsonl/);
+});
+
+test('with --config, query, verify and export read the trail at audit.file, not <dataDir>/audit.db', async () => {
+  const { config } = await configured();
+  const query = await kubegate('audit', 'query', '--config', config, '--json');
+  assert.equal(query.code, 0, query.stderr);
+  assert.equal(query.stdout.trim().split('\n').length, 6);
+  const verify = await kubegate('audit', 'verify', '--config', config);
+  assert.equal(verify.code, 0, verify.stderr);
+  assert.match(verify.stdout, /^audit chain verified: 6 records/u);
+  const exported = await kubegate('audit', 'export', '--format', 'jsonl', '--config', config);
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.equal(exported.stdout.trim().split('\n').length, 6);
+});
+
+test('--data-dir beside --config overrides dataDir only: audit.file still names the trail', async () => {
+  const { config } = await configured();
+  const run = await kubegate('audit', 'verify', '--config', config, '--data-dir', join(root, 'elsewhere'));
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^audit chain verified: 6 records/u);
+});
+
+test('with --config and no audit.file, the trail is <dataDir>/audit.db of the config', async () => {
+  const dir = await dataDir();
+  const config = join(dir, 'kubegate.yaml');
+  await writeFile(config, 'dataDir: .\nupstream: {inCluster: true}\n');
+  const run = await kubegate('audit', 'query', '--config', config, '--json', '--kind', 'reviewed');
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal((JSON.parse(run.stdout) as { seq: number }).seq, 4);
+});
+
+test('a config kubegate cannot read stops the command with its issues', async () => {
+  const config = join(root, `bad-${++n}.yaml`);
+  await writeFile(config, 'upstream: {inCluster: true}\nstore: {type: postgres}\n');
+  const run = await kubegate('audit', 'verify', '--config', config);
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /store\.type: expected sqlite/u);
 });

@@ -1,26 +1,33 @@
-// `kubegate audit query|verify|export`: commander wiring over src/audit (query.ts, verify.ts,
-// export.ts) reading <dataDir>/audit.db. Input: the command line. Output: a table or JSON lines
+// `kubegate audit query|verify|export`: commander wiring over the audit trail's reader
+// (audit/store.ts, opened read-only by openStore) and audit/export.ts. Which trail: the one the
+// gateway's config names (--config: store and audit.file, as `kubegate serve` reads them), or
+// <dir>/audit.db (--data-dir alone). Input: the command line. Output: a table or JSON lines
 // (query), a verdict and exit code 0/1 (verify), JSON lines (export) on stdout or in a file.
 // Opens the trail read-only, so it runs beside a live gateway; must never write to the trail and
 // never judge a record itself: verify's verdict is verifyChain's.
 import { createWriteStream } from 'node:fs';
+import { resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { join } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import type { AuditEvent } from '../audit/event.js';
 import { exportJsonl } from '../audit/export.js';
-import { queryAudit } from '../audit/query.js';
-import type { AuditQuery } from '../audit/query.js';
-import { openAuditReader } from '../audit/sqlite-trail.js';
-import type { AuditDatabase } from '../audit/sqlite-trail.js';
-import { verifyAuditDatabase } from '../audit/verify.js';
+import type { AuditQuery, AuditReader } from '../audit/store.js';
+import { loadConfig } from '../config/load.js';
+import { DEFAULT_DATA_DIR, storeIn } from '../config/schema.js';
+import { openStore } from '../store/open.js';
 
-const DATA_DIR_HELP = 'where kubegate keeps its state (the trail is <dir>/audit.db)';
+const CONFIG_HELP = "the gateway's configuration file (YAML): its store and audit.file name the trail";
+const DATA_DIR_HELP = `where kubegate keeps its state (without --config: the trail is <dir>/audit.db; default ${DEFAULT_DATA_DIR})`;
 const DEFAULT_LIMIT = 100;
 
-interface QueryFlags {
-  readonly dataDir: string;
+/** Where the trail is: a config file, a data directory, or both (the directory overrides dataDir). */
+interface TrailFlags {
+  readonly config?: string;
+  readonly dataDir?: string;
+}
+
+interface QueryFlags extends TrailFlags {
   readonly user?: string;
   readonly verb?: string;
   readonly namespace?: string;
@@ -41,7 +48,8 @@ export function registerAudit(program: Command): void {
   audit
     .command('query')
     .description('show audit events, oldest first (the most recent --limit of them)')
-    .option('--data-dir <dir>', DATA_DIR_HELP, '.kubegate')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .option('--data-dir <dir>', DATA_DIR_HELP)
     .option('--user <name>', 'requested by, or reviewed by, this user')
     .option('--verb <verb>', 'Kubernetes verb: get, list, watch, create, update, patch, delete, …')
     .option('--namespace <namespace>', 'namespace of the request')
@@ -61,8 +69,8 @@ export function registerAudit(program: Command): void {
     .option('--until <time>', 'before an ISO 8601 time', parseIsoTime)
     .option('--limit <n>', 'at most this many, the most recent', parseLimit, DEFAULT_LIMIT)
     .option('--json', 'one JSON object per line: {seq, prevHash, hash, event}')
-    .action((flags: QueryFlags) => {
-      withTrail(flags.dataDir, (db) => {
+    .action(async (flags: QueryFlags) => {
+      await withTrail(flags, async (reader) => {
         const query: AuditQuery = {
           user: flags.user,
           verb: flags.verb,
@@ -76,7 +84,7 @@ export function registerAudit(program: Command): void {
           until: flags.until,
           limit: flags.limit,
         };
-        const entries = [...queryAudit(db, query)];
+        const entries = await reader.query(query);
         if (flags.json === true) {
           // The same member order as an exported line.
           for (const { seq, prevHash, hash, event } of entries) {
@@ -93,10 +101,11 @@ export function registerAudit(program: Command): void {
   audit
     .command('verify')
     .description('check the hash chain of the whole trail; exit 1 naming the first bad record')
-    .option('--data-dir <dir>', DATA_DIR_HELP, '.kubegate')
-    .action((flags: { dataDir: string }) => {
-      withTrail(flags.dataDir, (db) => {
-        const report = verifyAuditDatabase(db);
+    .option('-c, --config <file>', CONFIG_HELP)
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(async (flags: TrailFlags) => {
+      await withTrail(flags, async (reader) => {
+        const report = await reader.verify();
         if (report.ok) {
           console.log(`audit chain verified: ${report.count} records, last hash ${report.head.hash}`);
           return;
@@ -112,33 +121,41 @@ export function registerAudit(program: Command): void {
     .command('export')
     .description('write every record in seq order, one JSON object per line: {seq, prevHash, hash, event}')
     .addOption(new Option('--format <format>', 'output format').choices(['jsonl']).makeOptionMandatory())
-    .option('--data-dir <dir>', DATA_DIR_HELP, '.kubegate')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .option('--data-dir <dir>', DATA_DIR_HELP)
     .option('--out <file>', 'write to this file (readable by its owner only) instead of stdout')
-    .action(async (flags: { dataDir: string; out?: string }) => {
-      const db = openAuditReader(join(flags.dataDir, 'audit.db'));
-      try {
+    .action(async (flags: TrailFlags & { out?: string }) => {
+      await withTrail(flags, async (reader) => {
         if (flags.out === undefined) {
-          const count = await exportJsonl(db, process.stdout);
+          const count = await exportJsonl(reader.records(), process.stdout);
           console.error(`exported ${count} records`);
         } else {
           const out = createWriteStream(flags.out, { mode: 0o600 });
-          const count = await exportJsonl(db, out);
+          const count = await exportJsonl(reader.records(), out);
           out.end();
           await finished(out);
           console.error(`exported ${count} records to ${flags.out}`);
         }
-      } finally {
-        db.close();
-      }
+      });
     });
 }
 
-function withTrail(dataDir: string, use: (db: AuditDatabase) => void): void {
-  const db = openAuditReader(join(dataDir, 'audit.db'));
+async function withTrail(flags: TrailFlags, use: (reader: AuditReader) => Promise<void>): Promise<void> {
+  const store = await openStore(
+    flags.config === undefined
+      ? storeIn(resolve(flags.dataDir ?? DEFAULT_DATA_DIR))
+      : (
+          await loadConfig({
+            file: flags.config,
+            ...(flags.dataDir === undefined ? {} : { overrides: { dataDir: flags.dataDir } }),
+          })
+        ).store,
+    { readOnly: true },
+  );
   try {
-    use(db);
+    await use(store.auditReader);
   } finally {
-    db.close();
+    await store.close();
   }
 }
 

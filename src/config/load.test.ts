@@ -68,7 +68,7 @@ const invalid: readonly InvalidRow[] = [
     name: 'an unknown top-level section is refused',
     input: { text: `${UPSTREAM}loging: {level: debug}\n` },
     want: [
-      `${F}:3:1: loging: unknown field (known: dataDir, listen, tls, upstream, limits, timeouts, audit, policy, approvals, web, notifications, publicUrl, log)`,
+      `${F}:3:1: loging: unknown field (known: dataDir, listen, tls, upstream, limits, timeouts, store, audit, policy, approvals, web, notifications, publicUrl, log)`,
     ],
   },
   {
@@ -131,6 +131,16 @@ const invalid: readonly InvalidRow[] = [
     want: [`${F}:4:9: audit.file: must not be empty`],
   },
   {
+    name: 'a store kubegate does not have is refused',
+    input: { text: `${UPSTREAM}store:\n  type: postgres\n` },
+    want: [`${F}:4:9: store.type: expected sqlite (the only store so far)`],
+  },
+  {
+    name: 'the store’s locations are not set in the store section: dataDir and audit.file say them',
+    input: { text: `${UPSTREAM}store:\n  dir: /elsewhere\n` },
+    want: [`${F}:4:3: store.dir: unknown field (known: type)`],
+  },
+  {
     name: 'a YAML syntax error is located',
     input: { text: `${UPSTREAM}listen: {port: 1\n` },
     want: [`${F}:4:1: Flow map in block collection must be sufficiently indented and end with a }`],
@@ -173,7 +183,8 @@ for (const row of invalid) {
 interface ValidRow {
   readonly name: string;
   readonly input: { readonly text: string | null; readonly overrides?: ConfigOverrides };
-  readonly want: (d: string) => Config;
+  /** Without the store's locations (withStoreLocations adds them). */
+  readonly want: (d: string) => Omit<Config, 'store'> & { readonly store: { readonly type: 'sqlite' } };
 }
 
 const NO_READERS = { users: [], groups: [] };
@@ -185,6 +196,7 @@ const defaults = (d: string) => ({
   upstream: { kubeconfig: join(d, 'etc', 'upstream.kubeconfig'), inCluster: false },
   limits: { maxBodyBytes: 3145728 },
   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 },
+  store: { type: 'sqlite' as const },
   audit: { file: join(d, 'etc', '.kubegate', 'audit.db'), readers: NO_READERS },
   policy: {},
   approvals: { holdTimeoutMs: 300000, contextTimeoutMs: 10000 },
@@ -192,6 +204,14 @@ const defaults = (d: string) => ({
   notifications: { webhooks: [] },
   log: { level: 'info' as const },
 });
+
+/**
+ * The store section as the schema completes it: the store's kind as written, where its files
+ * go (dataDir) and the trail's file (audit.file), so that openStore(config.store) needs no more.
+ */
+function withStoreLocations(want: Config): Config {
+  return { ...want, store: { ...want.store, dir: want.dataDir, auditFile: want.audit.file } };
+}
 
 const valid: readonly ValidRow[] = [
   {
@@ -259,9 +279,26 @@ const valid: readonly ValidRow[] = [
 
 for (const row of valid) {
   test(row.name, async () => {
-    assert.deepEqual(await load(row.input.text, row.input.overrides), row.want(dir));
+    assert.deepEqual(
+      await load(row.input.text, row.input.overrides),
+      withStoreLocations(row.want(dir) as Config),
+    );
   });
 }
+
+test('the store is SQLite in dataDir, with the audit trail at audit.file when it is set', async () => {
+  const config = await load(`dataDir: state\n${UPSTREAM}audit: {file: /var/log/kubegate/audit.db}\n`);
+  assert.deepEqual(config.store, {
+    type: 'sqlite',
+    dir: join(dir, 'etc', 'state'),
+    auditFile: '/var/log/kubegate/audit.db',
+  });
+  assert.deepEqual((await load(`dataDir: state\n${UPSTREAM}`)).store, {
+    type: 'sqlite',
+    dir: join(dir, 'etc', 'state'),
+    auditFile: join(dir, 'etc', 'state', 'audit.db'),
+  });
+});
 
 test('the loaded config is deep-frozen', async () => {
   const config = await load(UPSTREAM);

@@ -5,12 +5,13 @@
 // strict: a misspelt `lisen:` would otherwise silently fall back to a default), never hold a
 // default anywhere else, and never touch the disk (relative paths are resolved by load.ts).
 //
-//   dataDir: .kubegate                      state: PKI, tokens, audit
+//   dataDir: .kubegate                      state: PKI, tokens, approvals, audit
 //   listen:   { host: 127.0.0.1, port: 8443 }
 //   tls:      { certFile, keyFile, clientCAFile, hosts }   omitted → kubegate's own, in <dataDir>/pki
 //   upstream: { kubeconfig, context } | { inCluster: true }   exactly one
 //   limits:   { maxBodyBytes: 3145728 }
 //   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 }
+//   store:    { type: sqlite }                      approvals.db in dataDir, the trail at audit.file
 //   audit:    { file: <dataDir>/audit.db, readers: { users: [], groups: [] } }
 //   web:      { sessionTtlMs: 28800000 }
 //   policy:   { file }
@@ -18,6 +19,9 @@
 
 import { join } from 'node:path';
 import { z } from 'zod';
+
+/** Where kubegate keeps its state when the config does not say. */
+export const DEFAULT_DATA_DIR = '.kubegate';
 
 /** pino's level names, `silent` included. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -124,6 +128,14 @@ const TimeoutsSchema = z.strictObject({
 const names = (what: string) =>
   z.array(z.string({ error: `expected a ${what} name` }).min(1, { error: 'must not be empty' })).default([]);
 
+const StoreSchema = z.strictObject({
+  /**
+   * Where pending requests, grants, web sessions and the audit trail are kept. `sqlite`: files
+   * in dataDir (approvals.db) and at audit.file. PostgreSQL, for several replicas, comes later.
+   */
+  type: z.enum(['sqlite'], { error: 'expected sqlite (the only store so far)' }).default('sqlite'),
+});
+
 const AuditSchema = z.strictObject({
   /** The hash-chained audit trail (SQLite); omitted → <dataDir>/audit.db. */
   file: filePath.optional(),
@@ -132,7 +144,7 @@ const AuditSchema = z.strictObject({
 });
 
 const WebSchema = z.strictObject({
-  /** How long a web UI sign-in lasts. Sessions are in memory: a restart signs everyone out. */
+  /** How long a web UI sign-in lasts. Sessions are kept in the store: a restart keeps them. */
   sessionTtlMs: wholeNumber('a number of milliseconds', 60_000).default(8 * 60 * 60_000),
 });
 
@@ -165,12 +177,13 @@ const LogSchema = z.strictObject({
 
 export const ConfigSchema = z
   .strictObject({
-    dataDir: filePath.default('.kubegate'),
+    dataDir: filePath.default(DEFAULT_DATA_DIR),
     listen: ListenSchema.prefault({}),
     tls: TlsSchema.prefault({}),
     upstream: UpstreamSchema.prefault({}),
     limits: LimitsSchema.prefault({}),
     timeouts: TimeoutsSchema.prefault({}),
+    store: StoreSchema.prefault({}),
     audit: AuditSchema.prefault({}),
     policy: PolicySchema.prefault({}),
     approvals: ApprovalsSchema.prefault({}),
@@ -180,15 +193,29 @@ export const ConfigSchema = z
     publicUrl: z.url({ error: 'expected an https URL' }).optional(),
     log: LogSchema.prefault({}),
   })
-  .transform((config) => ({
-    ...config,
-    audit: { ...config.audit, file: config.audit.file ?? join(config.dataDir, 'audit.db') },
-  }));
+  .transform((config) => {
+    // Everything openStore(config.store) needs, so that it gets its slice alone.
+    const store = {
+      ...storeIn(config.dataDir),
+      ...config.store,
+      ...(config.audit.file === undefined ? {} : { auditFile: config.audit.file }),
+    };
+    return { ...config, audit: { ...config.audit, file: store.auditFile }, store };
+  });
+
+/**
+ * The store of a data directory when nothing else is said: SQLite, approvals.db in it and the
+ * audit trail at <dataDir>/audit.db. (`kubegate audit --data-dir` without a config file.)
+ */
+export function storeIn(dataDir: string) {
+  return { type: 'sqlite' as const, dir: dataDir, auditFile: join(dataDir, 'audit.db') };
+}
 
 /**
  * Fields that hold file paths. load.ts resolves relative ones against the config file's folder
  * (overrides: against the working directory). audit.file's default is joined onto dataDir, so it
- * resolves to the same folder as dataDir.
+ * resolves to the same folder as dataDir; store.dir and store.auditFile are copies made by the
+ * schema (no one writes them), resolved alike.
  */
 export const PATH_FIELDS: readonly (readonly [string, ...string[]])[] = [
   ['dataDir'],
@@ -197,6 +224,8 @@ export const PATH_FIELDS: readonly (readonly [string, ...string[]])[] = [
   ['tls', 'clientCAFile'],
   ['upstream', 'kubeconfig'],
   ['audit', 'file'],
+  ['store', 'dir'],
+  ['store', 'auditFile'],
   ['policy', 'file'],
 ];
 

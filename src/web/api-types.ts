@@ -4,7 +4,7 @@
 // Must never hold anything but types: the UI's bundle imports this file, and esbuild erases only
 // type imports.
 import type { ApprovalEvent, PendingRequest, Review, ReviewRefusal } from '../approvals/types.js';
-import type { AuditEntry } from '../audit/query.js';
+import type { AuditEntry } from '../audit/store.js';
 import type { VerificationStatus } from '../audit/verifier.js';
 import type { ApprovalJson, EvalReport } from '../policy/eval-request.js';
 import type { API_VERSION } from './http.js';
@@ -20,7 +20,7 @@ export type {
 export type { AuditDecision, AuditRequestSummary } from '../audit/record.js';
 export type { AuditEvent, AuditEventKind } from '../audit/event.js';
 export type { ChainProblem } from '../audit/chain.js';
-export type { AuditEntry } from '../audit/query.js';
+export type { AuditEntry } from '../audit/store.js';
 export type { VerificationStatus } from '../audit/verifier.js';
 export type { ApprovalJson, EvalDecisionKind, EvalReport } from '../policy/eval-request.js';
 export type { ApprovalRequirement, ApprovalStage, Approver, MatchedRule } from '../policy/decision.js';

@@ -15,7 +15,6 @@ import { join, resolve } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import { createAuditApi } from '../audit/api.js';
 import { auditEvent } from '../audit/event.js';
-import { openAuditReader, SqliteAuditTrail, type AuditDatabase } from '../audit/sqlite-trail.js';
 import { createChainVerifier } from '../audit/verifier.js';
 import { createReviewerApi, type ReviewerApi } from './approvals-api.js';
 import type { ApprovalEvent, ApprovalService, PendingRequest } from '../approvals/types.js';
@@ -26,7 +25,9 @@ import { createPolicyApi } from './policy-api.js';
 import { PolicyStore } from '../policy/reload.js';
 import { createUiAssets } from './assets.js';
 import { createOwnApi, type OwnApi } from './own-api.js';
-import { SessionStore } from './session.js';
+import { Sessions } from './session.js';
+import { storeIn } from '../config/schema.js';
+import { openStore, type Store } from '../store/open.js';
 import { SIGN_IN_AGAIN, sessionAuthenticator } from './session-authenticator.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -35,8 +36,7 @@ let server: Server;
 let host: string;
 let api: OwnApi;
 let tokens: TokenStore;
-let trail: SqliteAuditTrail;
-let reader: AuditDatabase;
+let store: Store;
 let policy: PolicyStore;
 let aliceToken: string;
 let carolToken: string;
@@ -62,14 +62,14 @@ before(async () => {
   tokens = await TokenStore.open(dir);
   aliceToken = await tokens.issue('alice', ['dev']);
   carolToken = await tokens.issue('carol', ['sre', 'security']);
-  trail = await SqliteAuditTrail.open(join(dir, 'audit.db'));
+  store = await openStore(storeIn(dir));
   const t0 = Date.parse('2026-11-25T10:00:00Z');
   for (const [i, user, verb, ns] of [
     [0, 'alice', 'delete', 'prod'],
     [1, 'alice', 'get', 'staging'],
     [2, 'bob', 'delete', 'staging'],
   ] as const) {
-    await trail.append(
+    await store.audit.append(
       auditEvent('decided', new Date(t0 + i * 60_000), {
         user,
         decision: verb === 'delete' && ns === 'prod' ? 'approve' : 'allow',
@@ -85,7 +85,6 @@ before(async () => {
       }),
     );
   }
-  reader = openAuditReader(join(dir, 'audit.db'));
   policy = new PolicyStore({ file: join(root, 'examples', 'policy.yaml') });
   await policy.reload();
   server = createServer((req, res) => {
@@ -99,8 +98,7 @@ before(async () => {
 
 after(async () => {
   server.close();
-  reader.close();
-  await trail.close();
+  await store.close();
   policy.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -108,7 +106,7 @@ after(async () => {
 /** The API over the real parts set up above; `over` replaces some of them. */
 function ownApi(over: Partial<Parameters<typeof createOwnApi>[0]> = {}): OwnApi {
   // As main.ts builds it: the gateway's authenticators, then this API's web sessions.
-  const sessions = over.sessions ?? new SessionStore({ ttlMs: 60_000 });
+  const sessions = over.sessions ?? new Sessions(store.sessions, { ttlMs: 60_000 });
   return createOwnApi({
     identify: createIdentify([...gatewayAuthenticators(tokens), sessionAuthenticator(sessions, tokens)], {
       missing: `no client certificate, bearer token or web session. ${SIGN_IN_AGAIN}`,
@@ -118,8 +116,8 @@ function ownApi(over: Partial<Parameters<typeof createOwnApi>[0]> = {}): OwnApi 
     sessionTtlMs: 60_000,
     reviewer: stubReviewer,
     audit: createAuditApi({
-      db: reader,
-      verifier: createChainVerifier({ file: join(dir, 'audit.db') }),
+      reader: store.auditReader,
+      verifier: createChainVerifier({ verify: () => store.auditReader.verify() }),
       readers: { users: [], groups: ['security'] },
     }),
     policy: createPolicyApi({ policy, now: () => new Date('2026-11-25T12:00:00Z') }),
@@ -619,7 +617,9 @@ test(
 
 test('a session that expires ends its watch', { timeout: 20_000 }, async () => {
   let now = Date.now();
-  const { reviewer } = withWatch({ sessions: new SessionStore({ ttlMs: 60_000, now: () => now }) });
+  const { reviewer } = withWatch({
+    sessions: new Sessions(store.sessions, { ttlMs: 60_000, now: () => now }),
+  });
   try {
     const { cookie } = await signIn(carolToken);
     const watch = await openWatch({ cookie });

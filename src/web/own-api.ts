@@ -47,7 +47,7 @@ import {
   secretsEqual,
   sessionCookie,
   type Session,
-  type SessionStore,
+  type Sessions,
 } from './session.js';
 
 export interface OwnApiDeps {
@@ -57,7 +57,7 @@ export interface OwnApiDeps {
     lookup(token: string): Identity | null;
     lookupDigest(digest: string): Identity | null;
   };
-  readonly sessions: SessionStore;
+  readonly sessions: Sessions;
   readonly sessionTtlMs: number;
   readonly reviewer: ReviewerApi;
   /** Only audit.readers get past its door. */
@@ -113,7 +113,7 @@ export function createOwnApi(deps: OwnApiDeps): OwnApi {
         'kubegate does not know this token (mistyped, or revoked). Use the token from your kubegate kubeconfig, or ask an operator for one: kubegate user add NAME --token.',
       );
     }
-    const { id, session } = deps.sessions.create(identity, tokenDigest(token));
+    const { id, session } = await deps.sessions.create(identity, tokenDigest(token));
     deps.log.info({ user: identity.user, groups: identity.groups }, 'web UI sign-in');
     sendJson(res, 200, sessionView(identity, session), {
       'set-cookie': sessionCookie(id, deps.sessionTtlMs),
@@ -134,7 +134,7 @@ export function createOwnApi(deps: OwnApiDeps): OwnApi {
       sendJson(res, 200, sessionView(caller.identity, caller.session ?? null));
       return;
     }
-    if (caller.session !== undefined) deps.sessions.delete(caller.session.id);
+    if (caller.session !== undefined) await deps.sessions.delete(caller.session.id);
     sendJson(
       res,
       200,

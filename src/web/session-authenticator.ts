@@ -6,35 +6,35 @@
 import { KubegateError } from '../errors.js';
 import type { Authenticator } from '../identity/authenticator.js';
 import type { Identity } from '../identity/types.js';
-import { sessionIdOf, type SessionStore } from './session.js';
+import { sessionIdOf, type Sessions } from './session.js';
 
 export const SIGN_IN_AGAIN = 'Sign in again at /ui/sign-in with your kubegate token.';
 
 export function sessionAuthenticator(
-  sessions: Pick<SessionStore, 'get' | 'delete'>,
+  sessions: Pick<Sessions, 'get' | 'delete' | 'stillLive'>,
   tokens: { lookupDigest(digest: string): Identity | null },
 ): Authenticator {
   return {
     reads: 'session',
-    authenticate({ credentials }) {
+    async authenticate({ credentials }) {
       const id = sessionIdOf(credentials.cookie);
-      const session = id === null ? null : sessions.get(id);
-      if (id === null || session === null) return Promise.resolve(null);
+      const session = id === null ? null : await sessions.get(id);
+      if (id === null || session === null) return null;
       const current = tokens.lookupDigest(session.tokenDigest);
       if (current === null || current.user !== session.user) {
-        sessions.delete(id);
+        await sessions.delete(id);
         throw new KubegateError(
           'KG_AUTHN_TOKEN_INVALID',
           `the token this web session was opened with has been revoked. ${SIGN_IN_AGAIN}`,
         );
       }
-      return Promise.resolve({
+      return {
         identity: { ...current, method: 'token' },
-        // Signed out (deleted), expired (get answers null) or its token revoked.
+        // Signed out, expired, or its token revoked.
         stillValid: () =>
-          sessions.get(id) !== null && tokens.lookupDigest(session.tokenDigest)?.user === session.user,
+          sessions.stillLive(id, session) && tokens.lookupDigest(session.tokenDigest)?.user === session.user,
         session: { id, csrfToken: session.csrfToken, expiresAt: new Date(session.expiresAt) },
-      });
+      };
     },
   };
 }

@@ -1,9 +1,11 @@
 // Web sessions for the reviewer UI: a reviewer signs in once with their kubegate token and the
 // browser then holds only an opaque session id in a cookie. Input: the token's digest and
 // identity at sign-in; the Cookie and X-Kubegate-CSRF headers afterwards. Output: the session, or
-// null. Sessions live in memory (a restart signs everyone out) and never hold the token itself:
+// null. Sessions are kept in kubegate's store (SessionStore, below; store/sqlite/sessions.ts), so
+// a restart keeps reviewers signed in. Neither this module nor the store ever holds the token:
 // its digest is kept so that every use re-checks it against the token store, and a revoked token
-// ends its sessions at once.
+// ends its sessions at once. Nor does the store hold a session id, only the id's SHA-256: a copy
+// of the store's file signs no one in.
 //
 // Must never accept a session for a changing request without its CSRF token (the cookie is sent
 // by the browser on its own; the CSRF token only by kubegate's own page, which read it from the
@@ -22,71 +24,117 @@ export interface Session {
   /** SHA-256 of the token the reviewer signed in with. */
   readonly tokenDigest: string;
   readonly csrfToken: string;
+  /** Epoch milliseconds. */
+  readonly createdAt: number;
   readonly expiresAt: number;
 }
 
-export interface SessionStoreOptions {
+/**
+ * Where sessions are kept (store/sqlite/sessions.ts). Every session is keyed by the SHA-256 of
+ * its id (`key`), never by the id.
+ */
+export interface SessionStore {
+  /**
+   * Keeps `session` under `key`, first dropping the sessions expired at `now` and, while `max` or
+   * more remain, the oldest. Resolves to the live sessions it dropped (their keys and expiry).
+   */
+  add(
+    key: string,
+    session: Session,
+    limits: { readonly now: number; readonly max: number },
+  ): Promise<readonly { readonly key: string; readonly expiresAt: number }[]>;
+  /** The session kept under `key`, expired or not; null when there is none. */
+  get(key: string): Promise<Session | null>;
+  delete(key: string): Promise<void>;
+}
+
+export interface SessionsOptions {
   readonly ttlMs: number;
   readonly now?: () => number;
-  /** Past this many live sessions the oldest is dropped (a flood of sign-ins cannot grow memory). */
+  /** Past this many live sessions the oldest is dropped (a flood of sign-ins cannot fill the disk). */
   readonly maxSessions?: number;
 }
 
-export class SessionStore {
+/** The sessions' life: new ids, expiry, sign-out, and whether a session still holds right now. */
+export class Sessions {
+  readonly #store: SessionStore;
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #max: number;
-  /** Keyed by the id's SHA-256: a timing difference in the map lookup reveals nothing of an id. */
-  readonly #byDigest = new Map<string, Session>();
+  /**
+   * Sessions this process ended before their expiry (signed out, dropped, their token revoked),
+   * by key, with their expiry: stillLive() answers from memory, and an entry goes once the
+   * session would have expired anyway.
+   */
+  readonly #ended = new Map<string, number>();
 
-  constructor(options: SessionStoreOptions) {
+  constructor(store: SessionStore, options: SessionsOptions) {
+    this.#store = store;
     this.#ttlMs = options.ttlMs;
     this.#now = options.now ?? Date.now;
     this.#max = options.maxSessions ?? 10_000;
   }
 
-  /** A new session; returns its id (for the cookie) and the session. */
-  create(identity: Pick<Identity, 'user' | 'groups'>, tokenDigest: string): { id: string; session: Session } {
-    this.#sweep();
-    while (this.#byDigest.size >= this.#max) {
-      const oldest = this.#byDigest.keys().next().value!;
-      this.#byDigest.delete(oldest);
-    }
+  /** A new session; resolves to its id (for the cookie) and the session. */
+  async create(
+    identity: Pick<Identity, 'user' | 'groups'>,
+    tokenDigest: string,
+  ): Promise<{ id: string; session: Session }> {
+    const now = this.#now();
+    this.#forgetExpired(now);
     const id = randomBytes(32).toString('base64url');
     const session: Session = {
       user: identity.user,
       groups: [...identity.groups],
       tokenDigest,
       csrfToken: randomBytes(32).toString('base64url'),
-      expiresAt: this.#now() + this.#ttlMs,
+      createdAt: now,
+      expiresAt: now + this.#ttlMs,
     };
-    this.#byDigest.set(digest(id), session);
+    const dropped = await this.#store.add(digest(id), session, { now, max: this.#max });
+    for (const { key, expiresAt } of dropped) this.#ended.set(key, expiresAt);
     return { id, session };
   }
 
-  /** The live session for `id`, or null (unknown or expired). */
-  get(id: string): Session | null {
+  /** The live session for `id`, or null (unknown, ended or expired). */
+  async get(id: string): Promise<Session | null> {
     const key = digest(id);
-    const session = this.#byDigest.get(key);
-    if (session === undefined) return null;
+    if (this.#ended.has(key)) return null;
+    const session = await this.#store.get(key);
+    if (session === null) return null;
     if (session.expiresAt <= this.#now()) {
-      this.#byDigest.delete(key);
+      await this.#store.delete(key);
       return null;
     }
     return session;
   }
 
-  delete(id: string): void {
-    this.#byDigest.delete(digest(id));
+  /** Ends the session (sign-out, revoked token): stillLive() is false from this call on. */
+  async delete(id: string): Promise<void> {
+    const key = digest(id);
+    // Before the store answers: a live event stream checking in between must already see it end.
+    this.#ended.set(key, Number.MAX_SAFE_INTEGER);
+    let expiresAt = this.#now() + this.#ttlMs;
+    try {
+      expiresAt = (await this.#store.get(key))?.expiresAt ?? expiresAt;
+      await this.#store.delete(key);
+    } finally {
+      // Remembered until it would have expired anyway; then expiry alone says it is over.
+      this.#ended.set(key, expiresAt);
+    }
   }
 
-  get size(): number {
-    return this.#byDigest.size;
+  /**
+   * Whether the session `get` returned for `id` still holds, from memory alone (a live event
+   * stream asks between events): not ended by this process and not expired. A session ended by
+   * another replica sharing the store is noticed by the next get(), not here.
+   */
+  stillLive(id: string, session: Pick<Session, 'expiresAt'>): boolean {
+    return session.expiresAt > this.#now() && !this.#ended.has(digest(id));
   }
 
-  #sweep(): void {
-    const now = this.#now();
-    for (const [key, session] of this.#byDigest) if (session.expiresAt <= now) this.#byDigest.delete(key);
+  #forgetExpired(now: number): void {
+    for (const [key, expiresAt] of this.#ended) if (expiresAt <= now) this.#ended.delete(key);
   }
 }
 

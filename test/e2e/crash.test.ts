@@ -21,13 +21,11 @@ import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { useTestbed, type AuditEvent as UpstreamEvent } from '../fixtures/testbed.js';
 import { kubectl, startKubectl, type RunningKubectl } from '../fixtures/kubectl.js';
-import { startGateway, kubegate, type GatewayHandle } from '../fixtures/gateway.js';
+import { startGateway, kubegate, readAuditTrail, type GatewayHandle } from '../fixtures/gateway.js';
 import { reviewerOf, type Reviewer } from '../fixtures/reviewer.js';
 import type { TestbedState } from '../../src/demo/control-plane.js';
 import { stopPid } from '../../src/demo/processes.js';
 import type { PendingRequest } from '../../src/approvals/types.js';
-import { openAuditReader } from '../../src/audit/sqlite-trail.js';
-import { queryAudit } from '../../src/audit/query.js';
 
 const ROUNDS = 10;
 const WORKERS = 8;
@@ -165,17 +163,11 @@ const requestIdOf = (e: UpstreamEvent): string | undefined =>
   ]?.[0];
 
 /** Request ids of the trail's `decided` records, and the trail's size. */
-function decidedRequestIds(): { ids: Set<string>; records: number } {
-  const db = openAuditReader(gw.auditFile);
-  try {
-    const ids = new Set<string>();
-    for (const { event } of queryAudit(db, { kind: 'decided' }))
-      if (event.requestId) ids.add(event.requestId);
-    const records = (db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n;
-    return { ids, records };
-  } finally {
-    db.close();
-  }
+async function decidedRequestIds(): Promise<{ ids: Set<string>; records: number }> {
+  const ids = new Set<string>();
+  for (const { event } of await readAuditTrail(gw.auditFile, { kind: 'decided' }))
+    if (event.requestId) ids.add(event.requestId);
+  return { ids, records: (await readAuditTrail(gw.auditFile)).length };
 }
 
 // — the load: creates, updates, patches, deletes and reads of configmaps through kubegate —
@@ -466,7 +458,7 @@ async function verifyTrail(): Promise<string> {
 /** Every kubegate mutation in ns that the API server logged has a decided record with its id. */
 async function checkMutationsRecorded(): Promise<{ mutations: number; decided: number; records: number }> {
   const upstream = await readUpstreamMutations();
-  const { ids, records } = decidedRequestIds();
+  const { ids, records } = await decidedRequestIds();
   const lacking = [...upstream.values()].filter((e) => {
     const id = requestIdOf(e);
     return id === undefined || !ids.has(id);

@@ -13,9 +13,8 @@ import { kubectl, type KubectlVersion } from '../fixtures/kubectl.js';
 import { freePort } from '../../src/demo/ports.js';
 import { isRunning, stopPid } from '../../src/demo/processes.js';
 import { stopControlPlane } from '../../src/demo/control-plane.js';
-import { openAuditReader } from '../../src/audit/sqlite-trail.js';
-import { queryAudit } from '../../src/audit/query.js';
 import type { AuditEvent } from '../../src/audit/event.js';
+import { readAuditTrail } from '../fixtures/gateway.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const cli = join(root, 'src/cli/main.ts');
@@ -106,13 +105,8 @@ async function walkthrough(up: Up): Promise<void> {
   );
 }
 
-function auditRecords(): AuditEvent[] {
-  const db = openAuditReader(join(dataDir, 'audit.db'));
-  try {
-    return [...queryAudit(db, {})].map((entry) => entry.event);
-  } finally {
-    db.close();
-  }
+async function auditRecords(): Promise<AuditEvent[]> {
+  return (await readAuditTrail(join(dataDir, 'audit.db'))).map((entry) => entry.event);
 }
 
 test('kubegate up comes up, stops on Ctrl-C, and comes up again in the same folder', async () => {
@@ -155,7 +149,7 @@ test("kubectl's self-checks (auth can-i, can-i --list, whoami) are answered at o
       assert.equal(r.code, 0, `${version}: ${r.stderr}`);
       assert.equal(r.stdout.trim(), 'alice');
     }
-    const reviews = auditRecords().filter(
+    const reviews = (await auditRecords()).filter(
       (e) => e.kind === 'decided' && /^selfsubject/.test(e.request?.resource ?? ''),
     );
     assert.deepEqual(

@@ -1,16 +1,17 @@
-// verifyAuditDatabase on real files tampered with through SQL, as someone with the file would:
-// each change is reported at the right seq with the right kind.
+// AuditReader.verify on real SQLite files tampered with through SQL, as someone with the file
+// would: each change is reported at the right seq with the right kind, checked in this process
+// and in the child process the gateway uses.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
-import type { ChainProblem } from './chain.js';
-import { auditEvent } from './event.js';
-import { openAuditReader, SqliteAuditTrail } from './sqlite-trail.js';
-import { verifyAuditDatabase } from './verify.js';
-import type { AuditVerifyReport } from './verify.js';
+import type { ChainProblem } from '../../audit/chain.js';
+import { auditEvent } from '../../audit/event.js';
+import type { AuditVerifyReport } from '../../audit/store.js';
+import { openSqliteAuditReader } from './audit-reader.js';
+import { SqliteAuditTrail } from './audit-trail.js';
 
 let root: string;
 let n = 0;
@@ -41,9 +42,9 @@ async function tampered(tamper: (db: Database.Database) => void): Promise<AuditV
   const db = new Database(path);
   tamper(db);
   db.close();
-  const reader = openAuditReader(path);
+  const reader = openSqliteAuditReader(path, { verify: 'inline' });
   try {
-    return verifyAuditDatabase(reader);
+    return await reader.verify();
   } finally {
     reader.close();
   }
@@ -130,11 +131,46 @@ test('a running trail verifies from a reader connection, before and after furthe
   const path = join(root, `t${++n}`, 'audit.db');
   const trail = await SqliteAuditTrail.open(path);
   for (let i = 0; i < 100; i++) await trail.append(auditEvent('decided', new Date(time(i))));
-  const reader = openAuditReader(path);
-  const report = verifyAuditDatabase(reader);
+  const reader = openSqliteAuditReader(path, { verify: 'inline' });
+  const report = await reader.verify();
   await trail.append(auditEvent('decided', new Date(time(101))));
-  assert.equal(verifyAuditDatabase(reader).count, 101);
+  assert.equal((await reader.verify()).count, 101);
   reader.close();
   await trail.close();
   assert.equal(report.count, 100);
+});
+
+test('in a child process, as the gateway checks, the verdict is the same', async () => {
+  const path = join(root, `t${++n}`, 'audit.db');
+  const trail = await SqliteAuditTrail.open(path);
+  for (let i = 1; i <= 5; i++) await trail.append(auditEvent('decided', new Date(time(i))));
+  await trail.close();
+  const reader = openSqliteAuditReader(path, { verify: 'child' });
+  const inline = openSqliteAuditReader(path, { verify: 'inline' });
+  try {
+    assert.deepEqual(await reader.verify(), await inline.verify());
+    assert.equal((await reader.verify()).count, 5);
+    const db = new Database(path);
+    db.exec('DELETE FROM audit_events WHERE seq = 2');
+    db.close();
+    const report = await reader.verify();
+    assert.equal(report.ok, false);
+    if (!report.ok) assert.deepEqual([report.seq, report.problem], [3, 'deleted']);
+  } finally {
+    reader.close();
+    inline.close();
+  }
+});
+
+test('a child check of a trail gone meanwhile rejects with KG_AUDIT_UNAVAILABLE', async () => {
+  const dir = join(root, `t${++n}`);
+  const path = join(dir, 'audit.db');
+  await SqliteAuditTrail.open(path).then((t) => t.close());
+  const reader = openSqliteAuditReader(path, { verify: 'child' });
+  try {
+    await rm(dir, { recursive: true });
+    await assert.rejects(reader.verify(), { code: 'KG_AUDIT_UNAVAILABLE', message: /no audit trail at/u });
+  } finally {
+    reader.close();
+  }
 });

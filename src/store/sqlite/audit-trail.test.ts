@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { KubegateError } from '../errors.js';
-import { GENESIS_HASH } from './chain.js';
-import { auditEvent } from './event.js';
-import type { AuditEvent } from './event.js';
-import { openAuditReader, SqliteAuditTrail } from './sqlite-trail.js';
-import { verifyAuditDatabase } from './verify.js';
+import { GENESIS_HASH } from '../../audit/chain.js';
+import { auditEvent } from '../../audit/event.js';
+import type { AuditEvent } from '../../audit/event.js';
+import { KubegateError } from '../../errors.js';
+import { openSqliteAuditReader } from './audit-reader.js';
+import { SqliteAuditTrail } from './audit-trail.js';
 
 let root: string;
 let n = 0;
@@ -36,7 +36,7 @@ function event(i: number, fields: Partial<AuditEvent> = {}): AuditEvent {
 }
 
 function rows(path: string): { seq: number; request_id: string }[] {
-  const db = openAuditReader(path);
+  const db = new Database(path, { readonly: true });
   try {
     return db
       .prepare<[], { seq: number; request_id: string }>(
@@ -48,14 +48,14 @@ function rows(path: string): { seq: number; request_id: string }[] {
   }
 }
 
-function verified(path: string): number {
-  const db = openAuditReader(path);
+async function verified(path: string): Promise<number> {
+  const reader = openSqliteAuditReader(path, { verify: 'inline' });
   try {
-    const report = verifyAuditDatabase(db);
+    const report = await reader.verify();
     assert.equal(report.ok, true, JSON.stringify(report));
     return report.count;
   } finally {
-    db.close();
+    reader.close();
   }
 }
 
@@ -102,7 +102,7 @@ test('appends made in the same tick share one transaction, chained in call order
     rows(path).map((r) => r.request_id),
     Array.from({ length: 32 }, (_, i) => `req-${i + 1}`),
   );
-  assert.equal(verified(path), 32);
+  assert.equal(await verified(path), 32);
   await trail.close();
 });
 
@@ -138,7 +138,7 @@ test('close writes what is still queued', async () => {
   const trail = await SqliteAuditTrail.open(path, { laterBatchMs: 3_600_000 });
   trail.appendLater(event(1));
   await trail.close();
-  assert.equal(verified(path), 1);
+  assert.equal(await verified(path), 1);
 });
 
 test('the chain continues across a restart', async () => {
@@ -156,7 +156,7 @@ test('the chain continues across a restart', async () => {
     rows(path).map((r) => r.seq),
     [1, 2, 3],
   );
-  assert.equal(verified(path), 3);
+  assert.equal(await verified(path), 3);
 });
 
 test('two trails on one file continue one chain instead of forking it', async () => {
@@ -167,7 +167,7 @@ test('two trails on one file continue one chain instead of forking it', async ()
   await b.append(event(2));
   await a.append(event(3));
   await Promise.all([a.close(), b.close()]);
-  assert.equal(verified(path), 3);
+  assert.equal(await verified(path), 3);
 });
 
 test('an append rejects with KG_AUDIT_UNAVAILABLE when the write fails, and lost batched events are reported', async () => {
@@ -193,7 +193,7 @@ test('an append rejects with KG_AUDIT_UNAVAILABLE when the write fails, and lost
     { seq: 1, request_id: 'req-1' },
     { seq: 2, request_id: 'req-4' },
   ]);
-  assert.equal(verified(path), 2);
+  assert.equal(await verified(path), 2);
 });
 
 const replacements: readonly { name: string; change: (path: string) => Promise<void> }[] = [
@@ -246,7 +246,7 @@ test('opening a trail where no directory can be made rejects with KG_AUDIT_UNAVA
 
 test('reading a trail that does not exist throws KG_AUDIT_UNAVAILABLE', () => {
   assert.throws(
-    () => openAuditReader(join(root, 'nowhere', 'audit.db')),
+    () => openSqliteAuditReader(join(root, 'nowhere', 'audit.db'), { verify: 'inline' }),
     (err: unknown) => err instanceof KubegateError && err.code === 'KG_AUDIT_UNAVAILABLE',
   );
 });
@@ -254,7 +254,7 @@ test('reading a trail that does not exist throws KG_AUDIT_UNAVAILABLE', () => {
 // A writer killed with SIGKILL while appending: every append it saw resolve is in the file,
 // nothing half-written remains, and the chain verifies and continues.
 const WRITER = `
-import { SqliteAuditTrail } from ${JSON.stringify(new URL('./sqlite-trail.ts', import.meta.url).pathname)};
+import { SqliteAuditTrail } from ${JSON.stringify(new URL('./audit-trail.ts', import.meta.url).pathname)};
 const trail = await SqliteAuditTrail.open(process.argv[1]);
 let i = 0;
 const writer = async () => {
@@ -291,7 +291,7 @@ test('after kill -9 mid-batch, every acknowledged append is stored and the chain
     const acked = await killMidWrite(path, 300 + round * 100);
     const stored = new Set(rows(path).map((r) => r.request_id));
     for (const id of acked) assert.ok(stored.has(id), `${id} was acknowledged but is not stored`);
-    const count = verified(path);
+    const count = await verified(path);
     // Each acknowledged append carried its writer's batched event into the same commit.
     assert.ok(count >= before + acked.length * 2, `${count} records after round ${round}`);
     before = count;
@@ -299,5 +299,5 @@ test('after kill -9 mid-batch, every acknowledged append is stored and the chain
   const trail = await SqliteAuditTrail.open(path);
   await trail.append(event(1));
   await trail.close();
-  assert.equal(verified(path), before + 1);
+  assert.equal(await verified(path), before + 1);
 });

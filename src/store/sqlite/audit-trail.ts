@@ -1,5 +1,5 @@
-// The durable audit trail (stage 7's store): AuditEvents hash-chained into <dataDir>/audit.db.
-// Input: events from every stage, through AuditTrail. Output: one row per event, in seq order,
+// The SQLite AuditTrail (audit/event.ts, stage 7's store): AuditEvents hash-chained into
+// audit.db (audit.file; layout in layouts.ts). Input: events from every stage, through AuditTrail. Output: one row per event, in seq order,
 // each row's hash covering the row before it (audit/chain.ts); `append` resolves only after the
 // transaction holding the event committed with synchronous=FULL, so a mutation forwarded after
 // it has a record that survives a crash or power loss. Must never resolve an append that is not
@@ -12,103 +12,14 @@
 // shares one transaction and one fsync, so 32 concurrent mutations pay for one. better-sqlite3 is
 // synchronous: a commit blocks the event loop for its fsync, during which new events wait in the
 // queue for the next batch.
-import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { KubegateError } from '../errors.js';
-import { canonicalEvent, chainHash, GENESIS_HASH } from './chain.js';
-import type { ChainHead } from './chain.js';
-import type { AuditEvent, AuditTrail } from './event.js';
-
-export type AuditDatabase = Database.Database;
-
-/** PRAGMA user_version of the layout below; a newer file is refused rather than misread. */
-const SCHEMA_VERSION = 1;
-
-// `event` is the canonical text the hash covers; the other columns are copies of its fields for
-// the query filters (audit verify checks that they still agree with it). The head row is written
-// in the same transaction as the records, so a cut tail shows in verify.
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS audit_events (
-  seq INTEGER PRIMARY KEY,
-  time TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  request_id TEXT,
-  pending_id TEXT,
-  user TEXT,
-  actor TEXT,
-  verb TEXT,
-  namespace TEXT,
-  resource TEXT,
-  decision TEXT,
-  event TEXT NOT NULL,
-  prev_hash TEXT NOT NULL,
-  hash TEXT NOT NULL
-) STRICT;
-CREATE TABLE IF NOT EXISTS audit_head (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  seq INTEGER NOT NULL,
-  hash TEXT NOT NULL
-) STRICT;
-CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events (time);
-CREATE INDEX IF NOT EXISTS audit_events_user ON audit_events (user);
-CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (actor);
-CREATE INDEX IF NOT EXISTS audit_events_namespace ON audit_events (namespace);
-CREATE INDEX IF NOT EXISTS audit_events_resource ON audit_events (resource);
-CREATE INDEX IF NOT EXISTS audit_events_request_id ON audit_events (request_id);
-CREATE INDEX IF NOT EXISTS audit_events_pending_id ON audit_events (pending_id);
-CREATE INDEX IF NOT EXISTS audit_events_decision ON audit_events (decision, kind);
-`;
-
-/** The queryable copies of an event's fields, as stored beside its canonical text. */
-export interface AuditColumns {
-  readonly time: string;
-  readonly kind: string;
-  readonly request_id: string | null;
-  readonly pending_id: string | null;
-  readonly user: string | null;
-  readonly actor: string | null;
-  readonly verb: string | null;
-  readonly namespace: string | null;
-  /** `pods`, or `pods/exec` for a subresource: one filter finds both. */
-  readonly resource: string | null;
-  readonly decision: string | null;
-}
-
-export const AUDIT_COLUMN_NAMES = [
-  'time',
-  'kind',
-  'request_id',
-  'pending_id',
-  'user',
-  'actor',
-  'verb',
-  'namespace',
-  'resource',
-  'decision',
-] as const satisfies readonly (keyof AuditColumns)[];
-
-export function auditColumns(event: AuditEvent): AuditColumns {
-  const request = event.request;
-  const resource =
-    request?.resource == null
-      ? null
-      : request.subresource == null || request.subresource === ''
-        ? request.resource
-        : `${request.resource}/${request.subresource}`;
-  return {
-    time: event.time,
-    kind: event.kind,
-    request_id: event.requestId,
-    pending_id: event.pendingId,
-    user: event.user,
-    actor: event.actor,
-    verb: request?.verb ?? null,
-    namespace: request?.namespace ?? null,
-    resource,
-    decision: event.decision,
-  };
-}
+import { statSync } from 'node:fs';
+import { canonicalEvent, chainHash, GENESIS_HASH } from '../../audit/chain.js';
+import type { ChainHead } from '../../audit/chain.js';
+import type { AuditEvent, AuditTrail } from '../../audit/event.js';
+import { KubegateError } from '../../errors.js';
+import { AUDIT_COLUMN_NAMES, auditColumns, type AuditColumns } from '../audit-columns.js';
+import { openForWriting, type SqliteDatabase } from './database.js';
+import { AUDIT_LAYOUT } from './layouts.js';
 
 /** toISOString's shape: fixed width, UTC, so the time column sorts and compares as text. */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -138,7 +49,7 @@ interface HeadRow {
 
 export class SqliteAuditTrail implements AuditTrail {
   readonly path: string;
-  readonly #db: AuditDatabase;
+  readonly #db: SqliteDatabase;
   readonly #commit: (batch: readonly Queued[]) => ChainHead;
   readonly #batchMs: number;
   readonly #laterBatchMs: number;
@@ -152,7 +63,7 @@ export class SqliteAuditTrail implements AuditTrail {
   #commits = 0;
   #records = 0;
 
-  private constructor(path: string, db: AuditDatabase, options: SqliteAuditTrailOptions) {
+  private constructor(path: string, db: SqliteDatabase, options: SqliteAuditTrailOptions) {
     this.path = path;
     this.#db = db;
     this.#batchMs = options.batchMs ?? 0;
@@ -190,28 +101,30 @@ export class SqliteAuditTrail implements AuditTrail {
     this.#commit = (batch) => {
       for (const { file, dev, ino } of files) {
         const now = identity(file);
-        if (now.dev !== dev || now.ino !== ino) throw new Error(`${file} was removed or replaced`);
+        if (now.dev !== dev || now.ino !== ino) {
+          throw unavailable(`${file} was removed or replaced while kubegate had it open; restart kubegate`);
+        }
       }
       return transaction.immediate(batch);
     };
   }
 
-  /** Opens (creating when missing) the trail at `path`, usually <dataDir>/audit.db. */
+  /**
+   * Opens (creating when missing, migrating when older) the trail at `path`, audit.file.
+   * Rejects with KG_AUDIT_UNAVAILABLE when it cannot, KG_CONFIG_INVALID for a file this
+   * kubegate must not write (a newer layout).
+   */
   static open(path: string, options: SqliteAuditTrailOptions = {}): Promise<SqliteAuditTrail> {
     try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      // Who asked for what is for auditors only. SQLite creates its -wal and -shm files with the
-      // database file's mode, so creating the file first with 0600 covers all three.
-      closeSync(openSync(path, 'a', 0o600));
-      const db = new Database(path, { timeout: options.busyTimeoutMs ?? 2000 });
+      const db = openForWriting(path, AUDIT_LAYOUT, options.busyTimeoutMs ?? 2000);
       try {
-        prepareForWriting(db);
         return Promise.resolve(new SqliteAuditTrail(path, db, options));
       } catch (err) {
         db.close();
         throw err;
       }
     } catch (cause) {
+      if (cause instanceof KubegateError && cause.code === 'KG_CONFIG_INVALID') return Promise.reject(cause);
       return Promise.reject(unavailable(`cannot open the audit trail at ${path}`, cause));
     }
   }
@@ -305,27 +218,11 @@ export class SqliteAuditTrail implements AuditTrail {
   }
 }
 
-/** Opens an existing trail for reading (query, verify, export) without taking any write lock. */
-export function openAuditReader(path: string): AuditDatabase {
-  let db: AuditDatabase;
-  try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
-  } catch (cause) {
-    throw unavailable(`no audit trail at ${path}`, cause);
-  }
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version !== SCHEMA_VERSION) {
-    db.close();
-    throw unavailable(`${path} has audit layout ${version}; this kubegate reads layout ${SCHEMA_VERSION}`);
-  }
-  return db;
-}
-
 const HEAD_ROW = 'SELECT seq, hash FROM audit_head WHERE id = 1';
 const LAST_ROW = 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1';
 
 /** Where the next record continues the chain: the head row or the last record, whichever is further. */
-function readHead(db: AuditDatabase): ChainHead {
+function readHead(db: SqliteDatabase): ChainHead {
   return further(db.prepare<[], HeadRow>(HEAD_ROW).get(), db.prepare<[], HeadRow>(LAST_ROW).get());
 }
 
@@ -338,7 +235,7 @@ function further(head: HeadRow | undefined, last: HeadRow | undefined): ChainHea
 }
 
 /** The recorded head row alone (verify compares the records with it). */
-export function readRecordedHead(db: AuditDatabase): ChainHead | null {
+export function readRecordedHead(db: SqliteDatabase): ChainHead | null {
   const head = db.prepare<[], HeadRow>(HEAD_ROW).get();
   return head ? { seq: head.seq, hash: head.hash } : null;
 }
@@ -346,22 +243,6 @@ export function readRecordedHead(db: AuditDatabase): ChainHead | null {
 function identity(file: string): { readonly dev: number; readonly ino: number } {
   const stat = statSync(file, { throwIfNoEntry: false });
   return stat ? { dev: stat.dev, ino: stat.ino } : { dev: -1, ino: -1 };
-}
-
-function prepareForWriting(db: AuditDatabase): void {
-  // WAL: readers (audit query, verify) never block the writer. FULL: a commit is on disk (the WAL
-  // fsynced) before it returns; NORMAL could lose the last commits on power loss.
-  const mode = db.pragma('journal_mode = WAL', { simple: true });
-  if (mode !== 'wal') throw new Error(`journal_mode is ${String(mode)}, not wal`);
-  db.pragma('synchronous = FULL');
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) {
-    throw new Error(`audit layout ${version} is newer than this kubegate's (${SCHEMA_VERSION})`);
-  }
-  db.transaction(() => {
-    db.exec(SCHEMA);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  }).immediate();
 }
 
 function prepare(event: AuditEvent): Omit<Queued, 'resolve' | 'reject'> {

@@ -1,20 +1,19 @@
-// queryAudit over a real trail: each filter alone and combined, the time range bounds, the limit
-// keeping the most recent, and events read from the hashed text.
+// AuditReader.query over a real SQLite trail: each filter alone and combined, the time range
+// bounds, the limit keeping the most recent, and events read from the hashed text.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { AuditRequestSummary } from './record.js';
-import { auditEvent } from './event.js';
-import type { AuditEvent } from './event.js';
-import { queryAudit } from './query.js';
-import type { AuditQuery } from './query.js';
-import { openAuditReader, SqliteAuditTrail } from './sqlite-trail.js';
-import type { AuditDatabase } from './sqlite-trail.js';
+import { auditEvent } from '../../audit/event.js';
+import type { AuditEvent } from '../../audit/event.js';
+import type { AuditRequestSummary } from '../../audit/record.js';
+import type { AuditQuery } from '../../audit/store.js';
+import { openSqliteAuditReader, type SqliteAuditReader } from './audit-reader.js';
+import { SqliteAuditTrail } from './audit-trail.js';
 
 let root: string;
-let db: AuditDatabase;
+let reader: SqliteAuditReader;
 
 const at = (minute: number): Date => new Date(Date.UTC(2026, 0, 1, 10, minute));
 
@@ -96,10 +95,10 @@ before(async () => {
   const trail = await SqliteAuditTrail.open(path);
   for (const e of EVENTS) trail.appendLater(e);
   await trail.close();
-  db = openAuditReader(path);
+  reader = openSqliteAuditReader(path, { verify: 'inline' });
 });
 after(async () => {
-  db.close();
+  reader.close();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -153,16 +152,16 @@ const rows: readonly { name: string; input: AuditQuery; want: readonly string[] 
 ];
 
 for (const row of rows) {
-  test(row.name, () => {
+  test(row.name, async () => {
     assert.deepEqual(
-      [...queryAudit(db, row.input)].map((e) => e.event.requestId),
+      (await reader.query(row.input)).map((e) => e.event.requestId),
       row.want,
     );
   });
 }
 
-test('entries carry their seq and hashes, and the event as it was appended', () => {
-  const entries = [...queryAudit(db, { kind: 'reviewed' })];
+test('entries carry their seq and hashes, and the event as it was appended', async () => {
+  const entries = await reader.query({ kind: 'reviewed' });
   assert.equal(entries.length, 1);
   const [entry] = entries;
   assert.equal(entry?.seq, 5);

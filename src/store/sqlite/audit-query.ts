@@ -1,36 +1,11 @@
-// `kubegate audit query`'s work: finds stored audit events by the fields an auditor asks about.
-// Input: a database opened with openAuditReader and an AuditQuery. Output: the matching entries
-// in seq order, each parsed from the hashed text (never from the copied columns, which only
-// narrow the search). Must never write, and never build SQL from values: every value is bound.
-import type { AuditEvent } from './event.js';
-import type { AuditDatabase } from './sqlite-trail.js';
-
-export interface AuditQuery {
-  /** The requester or the actor (a reviewer), so one name finds what a person asked and decided. */
-  readonly user?: string;
-  readonly verb?: string;
-  readonly namespace?: string;
-  /** `pods` finds pods and its subresources (pods/exec, pods/log); `pods/exec` only that one. */
-  readonly resource?: string;
-  readonly decision?: string;
-  readonly kind?: string;
-  readonly requestId?: string;
-  readonly pendingId?: string;
-  /** Events at or after this time. */
-  readonly since?: Date;
-  /** Events before this time. */
-  readonly until?: Date;
-  /** At most this many: the most recent ones. */
-  readonly limit?: number;
-}
-
-/** One stored record: its position in the chain, the event, and the hashes that bind it. */
-export interface AuditEntry {
-  readonly seq: number;
-  readonly event: AuditEvent;
-  readonly prevHash: string;
-  readonly hash: string;
-}
+// AuditReader.query over audit.db (`kubegate audit query`, the UI's audit view): finds stored
+// audit events by the fields an auditor asks about. Input: a read connection and an AuditQuery.
+// Output: the matching entries in seq order, each parsed from the hashed text (never from the
+// copied columns, which only narrow the search). Must never write, and never build SQL from
+// values: every value is bound.
+import type { AuditEvent } from '../../audit/event.js';
+import type { AuditEntry, AuditQuery } from '../../audit/store.js';
+import type { SqliteDatabase } from './database.js';
 
 interface EntryRow {
   readonly seq: number;
@@ -39,8 +14,8 @@ interface EntryRow {
   readonly hash: string;
 }
 
-/** The matching entries, oldest first, read lazily. */
-export function* queryAudit(db: AuditDatabase, query: AuditQuery): Generator<AuditEntry> {
+/** The matching entries, oldest first. */
+export function queryEntries(db: SqliteDatabase, query: AuditQuery): AuditEntry[] {
   const where: string[] = [];
   const params: (string | number)[] = [];
   const equal = (column: string, value: string | undefined): void => {
@@ -84,12 +59,13 @@ export function* queryAudit(db: AuditDatabase, query: AuditQuery): Generator<Aud
       ? `${select} ORDER BY seq`
       : `SELECT * FROM (${select} ORDER BY seq DESC LIMIT ?) ORDER BY seq`;
   if (query.limit !== undefined) params.push(query.limit);
-  for (const row of db.prepare<(string | number)[], EntryRow>(sql).iterate(...params)) {
-    yield {
+  return db
+    .prepare<(string | number)[], EntryRow>(sql)
+    .all(...params)
+    .map((row) => ({
       seq: row.seq,
       event: JSON.parse(row.event) as AuditEvent,
       prevHash: row.prevHash,
       hash: row.hash,
-    };
-  }
+    }));
 }

@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
-import type { ApproveDecision } from '../policy/decision.js';
-import { withBody } from '../request/body.js';
-import { parseRequest } from '../request/parse.js';
-import { APPROVALS_DB, openSqliteApprovalStore } from './sqlite-store.js';
-import { applyReview, createPending, useGrant } from './state-machine.js';
-import type { PendingRequest } from './types.js';
+import { applyReview, createPending, useGrant } from '../../approvals/state-machine.js';
+import type { ApprovalStore } from '../../approvals/store.js';
+import type { PendingRequest } from '../../approvals/types.js';
+import { storeIn } from '../../config/schema.js';
+import type { ApproveDecision } from '../../policy/decision.js';
+import { withBody } from '../../request/body.js';
+import { parseRequest } from '../../request/parse.js';
+import { openStore } from '../open.js';
+import { APPROVALS_DB } from './layouts.js';
 
 const T0 = new Date('2026-11-25T10:00:00.000Z');
 const at = (ms: number): Date => new Date(T0.getTime() + ms);
@@ -41,6 +45,12 @@ const decision: ApproveDecision = {
     },
   ],
 };
+
+/** The approval store of the SQLite store in `dir`, with the store's close. */
+async function openSqliteApprovalStore(dir: string): Promise<ApprovalStore & { close(): Promise<void> }> {
+  const store = await openStore(storeIn(dir));
+  return { ...store.approvals, close: () => store.close() };
+}
 
 function pending(id: string, fingerprint = 'fp-a', now = T0): PendingRequest {
   const request = parseRequest({
@@ -167,14 +177,15 @@ test('pending requests survive closing and reopening the store', async () => {
   await second.close();
 });
 
-test('the database is in WAL mode with synchronous=FULL and a schema version', async () => {
+test('the database is in WAL mode, readable by its owner only, at the latest layout', async () => {
   const dir = dataDir();
   const store = await openSqliteApprovalStore(dir);
   await store.put(pending('kg-aaaaaaaaaa'), 0);
+  assert.equal((await stat(join(dir, APPROVALS_DB))).mode & 0o777, 0o600);
   const db = new Database(join(dir, APPROVALS_DB), { readonly: true });
   try {
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.equal(db.pragma('user_version', { simple: true }), 1);
+    assert.equal(db.pragma('user_version', { simple: true }), 2);
   } finally {
     db.close();
   }
@@ -186,5 +197,5 @@ test('a database from a newer kubegate is refused rather than misread', async ()
   const db = new Database(join(dir, APPROVALS_DB));
   db.pragma('user_version = 99');
   db.close();
-  await assert.rejects(openSqliteApprovalStore(dir), { code: 'KG_INTERNAL' });
+  await assert.rejects(openSqliteApprovalStore(dir), { code: 'KG_CONFIG_INVALID' });
 });

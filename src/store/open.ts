@@ -1,0 +1,51 @@
+// The store layer's one entrance: openStore(config.store) gives the domains what they keep, each
+// behind the interface the domain owns (approvals/store.ts, audit/event.ts and audit/store.ts,
+// web/session.ts), so nothing above store/ sees a database. Used by the composition root
+// (main.ts: everything) and `kubegate audit` (read-only: the trail alone, beside a running
+// gateway). Input: config.store. Output: the opened store. A new kind of store (PostgreSQL for
+// several replicas) is one more case here and one more folder beside store/sqlite/.
+import type { ApprovalStore } from '../approvals/store.js';
+import type { AuditTrail } from '../audit/event.js';
+import type { AuditReader } from '../audit/store.js';
+import type { Config } from '../config/schema.js';
+import type { KubegateError } from '../errors.js';
+import type { SessionStore } from '../web/session.js';
+import { openSqliteReadOnlyStore, openSqliteStore } from './sqlite/open.js';
+
+export type StoreConfig = Config['store'];
+
+/** What `kubegate audit` reads. */
+export interface ReadOnlyStore {
+  readonly auditReader: AuditReader;
+  close(): Promise<void>;
+}
+
+/** Everything the gateway keeps. */
+export interface Store extends ReadOnlyStore {
+  readonly approvals: ApprovalStore;
+  readonly audit: AuditTrail;
+  readonly sessions: SessionStore;
+}
+
+export interface StoreOptions {
+  /** Batched audit events that could not be written (the error, and how many were lost). */
+  readonly onAuditError?: (err: KubegateError, lost: number) => void;
+  readonly readOnly?: false;
+}
+
+/**
+ * Opens (creating and migrating what is missing) the store for the gateway, or with
+ * `readOnly: true` the audit trail alone, read-only. Rejects with KG_CONFIG_INVALID for data a
+ * newer kubegate wrote, KG_AUDIT_UNAVAILABLE when the trail cannot be opened.
+ */
+export function openStore(config: StoreConfig, options: { readonly readOnly: true }): Promise<ReadOnlyStore>;
+export function openStore(config: StoreConfig, options?: StoreOptions): Promise<Store>;
+export function openStore(
+  config: StoreConfig,
+  options: StoreOptions | { readonly readOnly: true } = {},
+): Promise<Store | ReadOnlyStore> {
+  switch (config.type) {
+    case 'sqlite':
+      return options.readOnly === true ? openSqliteReadOnlyStore(config) : openSqliteStore(config, options);
+  }
+}
