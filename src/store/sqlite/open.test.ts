@@ -55,10 +55,12 @@ function tablesOf(file: string): string[] {
   }
 }
 
-test('the v1 files are what the code before the store layer wrote (layout 1 of each)', () => {
-  assert.equal(pragmaOf(join(V1, 'audit.db'), 'user_version'), 1);
-  assert.equal(pragmaOf(join(V1, APPROVALS_DB), 'user_version'), 1);
-  assert.deepEqual(tablesOf(join(V1, APPROVALS_DB)), ['pending_requests']);
+test('the v1 files are what the code before the store layer wrote (layout 1 of each)', async () => {
+  // Copies: even a read-only connection leaves -wal and -shm files beside a WAL database.
+  const dir = await v1DataDir();
+  assert.equal(pragmaOf(join(dir, 'audit.db'), 'user_version'), 1);
+  assert.equal(pragmaOf(join(dir, APPROVALS_DB), 'user_version'), 1);
+  assert.deepEqual(tablesOf(join(dir, APPROVALS_DB)), ['pending_requests']);
 });
 
 test('a v1 approvals.db is migrated in place: its requests and grants kept, web sessions added', async () => {
