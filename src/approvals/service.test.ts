@@ -257,6 +257,31 @@ async function onlyPending(w: World): Promise<PendingRequest> {
   return list[0] as PendingRequest;
 }
 
+// — the request in the audit trail —
+
+test('a review’s audit event carries the same request summary as the request’s own events', async () => {
+  const w = await world();
+  const outcome = await w.approvals.hold(
+    holdRequest({
+      requirements: deferred,
+      target: '/apis/apps/v1/namespaces/prod/statefulsets/db?fieldManager=kubectl-edit',
+      headers: { 'content-type': 'application/merge-patch+json', 'kubectl-command': 'kubectl edit' },
+    }),
+  );
+  const result = await w.approvals.review(outcome.pending.id, people.bob, 'approve', '');
+  assert.ok(result.ok);
+  const [requested, reviewed] = w.audit.events;
+  assert.deepEqual([requested?.kind, reviewed?.kind], ['approval-requested', 'reviewed']);
+  assert.deepEqual(reviewed?.request, requested?.request);
+  assert.equal(
+    requested?.request?.target,
+    '/apis/apps/v1/namespaces/prod/statefulsets/db?fieldManager=kubectl-edit',
+  );
+  assert.match(requested?.request?.bodyDigest ?? '', /^[0-9a-f]{64}$/u);
+  assert.equal(requested?.request?.kubectlCommand, 'kubectl edit');
+  await done(w);
+});
+
 // — deferred mode —
 
 test('deferred: the first run creates a pending request, audited durably, and answers at once', async () => {

@@ -24,7 +24,7 @@
 // LISTEN/NOTIFY); in this process an in-memory map of waiters does it.
 import { randomBytes } from 'node:crypto';
 import { auditEvent, type AuditEvent, type AuditEventKind, type AuditTrail } from '../audit/event.js';
-import { auditTarget, summarize, type AuditRequestSummary } from '../audit/record.js';
+import { requestTarget, summarize, type AuditRequestSummary } from '../audit/record.js';
 import { KubegateError } from '../errors.js';
 import type { ApprovalRequirement } from '../policy/decision.js';
 import { fingerprintOf, isTransportFree } from './fingerprint.js';
@@ -133,24 +133,20 @@ function contended(id: string): KubegateError {
   return new KubegateError('KG_INTERNAL', `too many concurrent updates of ${id}; retry`);
 }
 
+/**
+ * A pending request's summary as its audit events carry it (the events of a review, escalation
+ * or expiry have no request at hand). The same fields by the same names, through the same
+ * summarize; a pending request does not keep how it was upgraded.
+ */
 function summaryForAudit(summary: RequestSummary): AuditRequestSummary {
-  const target = summary.rawQuery === '' ? summary.path : `${summary.path}?${summary.rawQuery}`;
-  return {
-    method: summary.method,
-    ...auditTarget(target),
-    verb: summary.verb,
-    apiGroup: summary.apiGroup,
-    apiVersion: summary.apiVersion,
-    resource: summary.resource,
-    subresource: summary.subresource,
-    namespace: summary.namespace,
-    name: summary.name,
-    labelSelector: summary.labelSelector,
-    fieldSelector: summary.fieldSelector,
-    upgrade: null,
-    bodyDigest: summary.bodyDigest === '' ? null : summary.bodyDigest,
-    kubectlCommand: summary.kubectlCommand === '' ? null : summary.kubectlCommand,
-  };
+  return summarize(
+    summary.method,
+    requestTarget(summary),
+    { ...summary, upgrade: null },
+    {
+      digest: summary.bodyDigest,
+    },
+  );
 }
 
 type Waiter = (pending: PendingRequest | null) => void;
@@ -336,14 +332,7 @@ export class Approvals implements ApprovalService {
           ...this.#who(pending),
           requestId: input.requestId,
           sourceAddress: input.sourceAddress,
-          request: summarize(
-            input.request.method,
-            input.request.rawQuery === ''
-              ? input.request.path
-              : `${input.request.path}?${input.request.rawQuery}`,
-            input.request,
-            input.body,
-          ),
+          request: summarize(input.request.method, requestTarget(input.request), input.request, input.body),
           comment: input.decision.message ?? null,
         }),
       );
@@ -380,14 +369,7 @@ export class Approvals implements ApprovalService {
           this.#event('granted', now, used, {
             requestId: input.requestId,
             sourceAddress: input.sourceAddress,
-            request: summarize(
-              input.request.method,
-              input.request.rawQuery === ''
-                ? input.request.path
-                : `${input.request.path}?${input.request.rawQuery}`,
-              input.request,
-              input.body,
-            ),
+            request: summarize(input.request.method, requestTarget(input.request), input.request, input.body),
           }),
         );
       } catch (err) {

@@ -34,11 +34,31 @@ export interface AuditRequestSummary {
  */
 const MAX_TARGET = 64 * 1024;
 
+/**
+ * The request fields a summary copies: a KubeRequest's (the gateway), or a pending request's
+ * summary (approvals/types.ts RequestSummary uses the same names), so there is one way a request
+ * becomes its audit summary.
+ */
+export type SummarizedRequest = Pick<
+  KubeRequest,
+  | 'verb'
+  | 'apiGroup'
+  | 'apiVersion'
+  | 'resource'
+  | 'subresource'
+  | 'namespace'
+  | 'name'
+  | 'labelSelector'
+  | 'fieldSelector'
+  | 'upgrade'
+  | 'kubectlCommand'
+>;
+
 export function summarize(
   method: string,
   target: string,
-  request: KubeRequest | null,
-  body: KubeRequestBody | null,
+  request: SummarizedRequest | null,
+  body: Pick<KubeRequestBody, 'digest'> | null,
 ): AuditRequestSummary {
   return {
     method,
@@ -56,6 +76,11 @@ export function summarize(
     bodyDigest: body && body.digest !== '' ? body.digest : null,
     kubectlCommand: request && request.kubectlCommand !== '' ? request.kubectlCommand : null,
   };
+}
+
+/** The target a parsed request came with: its path, and its query when it had one. */
+export function requestTarget(request: Pick<KubeRequest, 'path' | 'rawQuery'>): string {
+  return request.rawQuery === '' ? request.path : `${request.path}?${request.rawQuery}`;
 }
 
 /** The target as a record keeps it: whole, or cut with the digest of the whole. */
