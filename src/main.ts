@@ -23,7 +23,7 @@ import { openApprovals } from './approvals/service.js';
 import { buildReviewerContext } from './approvals/context.js';
 import { createNotifier } from './approvals/notify.js';
 import { createReviewerApi } from './web/approvals-api.js';
-import { createAuditApi } from './audit/api.js';
+import { createAuditApi } from './web/audit-api.js';
 import { createChainVerifier } from './audit/verifier.js';
 import { createPolicyApi, type PolicySource } from './web/policy-api.js';
 import { createUiAssets } from './web/assets.js';

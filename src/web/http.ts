@@ -102,14 +102,3 @@ export function printable(s: string): string {
     (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`,
   );
 }
-
-// ---- until audit/api.ts moves here as audit-api.ts (its store is being reworked meanwhile) ----
-
-export { sendJson } from '../gateway/respond.js';
-
-/** @deprecated The audit API's two refusals, as the KubegateErrors they are; goes with its move. */
-export class ApiRefusal extends KubegateError {
-  constructor(status: 403 | 404, _reason: string, message: string, _refusal?: string) {
-    super(status === 403 ? 'KG_AUDIT_NOT_A_READER' : 'KG_API_NOT_FOUND', message);
-  }
-}

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
-import { createAuditApi } from '../audit/api.js';
+import { createAuditApi } from './audit-api.js';
 import { auditEvent } from '../audit/event.js';
 import { createChainVerifier } from '../audit/verifier.js';
 import { createReviewerApi, type ReviewerApi } from './approvals-api.js';
@@ -228,6 +228,7 @@ test('a missing UI build is a 503 that says how to build it; the API still works
   });
   const page = await call('GET', '/ui/');
   assert.equal(page.status, 503);
+  assert.equal(page.headers['x-kubegate-error-code'], 'KG_UI_NOT_BUILT');
   assert.match(String(page.json.message), /npm run build/u);
   const list = await call('GET', '/kubegate/v1/requests', {
     headers: { authorization: `Bearer ${aliceToken}` },
@@ -354,7 +355,12 @@ test('the audit trail is for audit.readers only', async () => {
   const { cookie } = await signIn(aliceToken);
   const answer = await call('GET', '/kubegate/v1/audit', { headers: { cookie } });
   assert.equal(answer.status, 403);
+  assert.equal(answer.headers['x-kubegate-error-code'], 'KG_AUDIT_NOT_A_READER');
   assert.match(String(answer.json.message), /alice may not read the audit trail.*audit\.readers/u);
+  assert.equal(
+    (answer.json.details as { causes: { reason: string }[] }).causes[0]!.reason,
+    'not-an-audit-reader',
+  );
 });
 
 test('audit records come newest first, filtered by user, verb, namespace, decision and time', async () => {
@@ -388,6 +394,7 @@ test('bad audit filters are 400s that name the filter', async () => {
   ] as const) {
     const answer = await call('GET', `/kubegate/v1/audit${query}`, { headers: { cookie } });
     assert.equal(answer.status, 400, query);
+    assert.equal(answer.headers['x-kubegate-error-code'], 'KG_API_BAD_REQUEST', query);
     assert.match(String(answer.json.message), words);
   }
 });
@@ -415,6 +422,18 @@ test('the policy view shows the file in force, its text and its rules', async ()
   const sts = rules.find((r) => r.name === 'statefulsets-need-two');
   assert.equal(sts?.action, 'approve');
   assert.notEqual(sts?.approval, null);
+});
+
+test('without a policy the simulator has nothing to judge: a 409 Conflict that says so', async () => {
+  api = ownApi({ policy: createPolicyApi({ policy: null, now: () => new Date() }) });
+  const answer = await call('POST', '/kubegate/v1/policy/eval', {
+    headers: { authorization: `Bearer ${aliceToken}` },
+    body: { method: 'GET', path: '/api/v1/pods' },
+  });
+  assert.equal(answer.status, 409);
+  assert.equal(answer.json.reason, 'Conflict');
+  assert.equal(answer.headers['x-kubegate-error-code'], 'KG_POLICY_NOT_CONFIGURED');
+  assert.match(String(answer.json.message), /runs without a policy/u);
 });
 
 test('the simulator gives the gateway’s decision: a prod statefulset delete needs two SREs', async () => {

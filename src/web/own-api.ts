@@ -28,7 +28,7 @@ import { tokenDigest } from '../identity/tokens.js';
 import type { Identity } from '../identity/types.js';
 import type { SessionView } from './api-types.js';
 import type { ReviewerApi } from './approvals-api.js';
-import type { AuditApi } from '../audit/api.js';
+import type { AuditApi } from './audit-api.js';
 import type { PolicyApi } from './policy-api.js';
 import { isUiPath, type UiAssets } from './assets.js';
 import {

@@ -7,19 +7,20 @@
 // Only the users and groups in audit.readers may read it: the trail names everyone's requests.
 // Input: an authenticated caller and the query. Output: what AuditReader.query and the chain verifier
 // say. Must never write to the trail, and never build a query from anything but the known filters.
+import type { AuditQuery, AuditReader } from '../audit/store.js';
+import type { ChainVerifier } from '../audit/verifier.js';
+import { KubegateError } from '../errors.js';
+import { sendJson } from '../gateway/respond.js';
 import type { Identity } from '../identity/types.js';
+import type { AuditRecordList, AuditVerification } from './api-types.js';
 import {
   API_VERSION,
-  ApiRefusal,
   allowMethods,
   badRequest,
   printable,
-  sendJson,
   type ApiResponse,
   type ApiTarget,
-} from '../web/http.js';
-import type { AuditEntry, AuditQuery, AuditReader } from './store.js';
-import type { ChainVerifier } from './verifier.js';
+} from './http.js';
 
 export interface AuditReaders {
   readonly users: readonly string[];
@@ -87,25 +88,28 @@ export function createAuditApi(deps: AuditApiDeps): AuditApi {
     async handle(method, target, res, who) {
       allowMethods(method, ['GET']);
       if (!mayReadAudit(deps.readers, who)) {
-        throw new ApiRefusal(
-          403,
-          'Forbidden',
+        throw new KubegateError(
+          'KG_AUDIT_NOT_A_READER',
           `${who.user} may not read the audit trail; kubegate's operators grant it with audit.readers in its config`,
-          'not-an-audit-reader',
         );
       }
       const { parts } = target;
       if (parts.length === 1) {
-        const items: AuditEntry[] = [...(await deps.reader.query(auditQueryOf(target.query)))].reverse();
-        sendJson(res, 200, { kind: 'AuditRecordList', apiVersion: API_VERSION, items });
+        const items = [...(await deps.reader.query(auditQueryOf(target.query)))].reverse();
+        const answer: AuditRecordList = { kind: 'AuditRecordList', apiVersion: API_VERSION, items };
+        sendJson(res, 200, answer);
         return;
       }
       if (parts.length === 2 && parts[1] === 'verify') {
-        const status = await deps.verifier.status();
-        sendJson(res, 200, { kind: 'AuditVerification', apiVersion: API_VERSION, ...status });
+        const answer: AuditVerification = {
+          kind: 'AuditVerification',
+          apiVersion: API_VERSION,
+          ...(await deps.verifier.status()),
+        };
+        sendJson(res, 200, answer);
         return;
       }
-      throw new ApiRefusal(404, 'NotFound', `no such kubegate API path: ${printable(target.path)}`);
+      throw new KubegateError('KG_API_NOT_FOUND', `no such kubegate API path: ${printable(target.path)}`);
     },
   };
 }
