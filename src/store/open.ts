@@ -9,7 +9,7 @@ import type { AuditTrail } from '../audit/event.js';
 import type { AuditReader } from '../audit/store.js';
 import type { Config } from '../config/schema.js';
 import type { KubegateError } from '../errors.js';
-import type { SessionStore } from '../web/session.js';
+import type { SessionStore } from '../identity/sessions.js';
 import { openSqliteReadOnlyStore, openSqliteStore } from './sqlite/open.js';
 
 export type StoreConfig = Config['store'];

@@ -19,7 +19,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from 'pino';
 import { errors as undiciErrors } from 'undici';
-import { KubegateError } from '../errors.js';
+import { describeFailure, KubegateError } from '../errors.js';
 import type { ObjectRef } from '../request/target.js';
 import type { Upstream } from './pool.js';
 
@@ -204,7 +204,7 @@ export function createLiveObjects(upstream: Upstream, opts: LiveObjectsOptions):
     }
     return new KubegateError(
       'KG_UPSTREAM_UNAVAILABLE',
-      `kubegate could not read ${what}: ${errorText(err)}`,
+      `kubegate could not read ${what}: ${describeFailure(err, 'failed')}`,
       {
         cause: err,
       },
@@ -314,7 +314,7 @@ export function createLiveObjects(upstream: Upstream, opts: LiveObjectsOptions):
         }
       }
     } catch (err) {
-      reason = watch.abort.signal.aborted ? 'stopped' : `failed: ${errorText(err)}`;
+      reason = watch.abort.signal.aborted ? 'stopped' : `failed: ${describeFailure(err, 'failed')}`;
       if (!watch.abort.signal.aborted) opts.log?.warn({ collection: c.key, err }, 'live object watch failed');
     } finally {
       // Whatever ended the loop, leave no request open behind it.
@@ -558,11 +558,4 @@ function statusMessage(text: string): string {
   } catch {
     return '';
   }
-}
-
-function errorText(err: unknown): string {
-  const code =
-    (err as { cause?: { code?: unknown } } | null)?.cause?.code ?? (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code;
-  return err instanceof Error ? err.message : String(err);
 }

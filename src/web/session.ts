@@ -1,7 +1,7 @@
 // Web sessions for the reviewer UI: a reviewer signs in once with their kubegate token and the
 // browser then holds only an opaque session id in a cookie. Input: the token's digest and
 // identity at sign-in; the Cookie and X-Kubegate-CSRF headers afterwards. Output: the session, or
-// null. Sessions are kept in kubegate's store (SessionStore, below; store/sqlite/sessions.ts), so
+// null. Sessions are kept in kubegate's store (identity/sessions.ts; store/sqlite/sessions.ts), so
 // a restart keeps reviewers signed in. Neither this module nor the store ever holds the token:
 // its digest is kept so that every use re-checks it against the token store, and a revoked token
 // ends its sessions at once. Nor does the store hold a session id, only the id's SHA-256: a copy
@@ -12,41 +12,14 @@
 // session endpoint same-origin), never put the session id anywhere but a Secure, HttpOnly,
 // SameSite=Strict cookie, and never compare secrets in a way that leaks their length or prefix.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Session, SessionStore } from '../identity/sessions.js';
 import type { Identity } from '../identity/types.js';
 
 /** `__Host-`: the browser only keeps it if Secure, Path=/ and no Domain (no subdomain can set it). */
 export const SESSION_COOKIE = '__Host-kubegate-session';
 export const CSRF_HEADER = 'x-kubegate-csrf';
 
-export interface Session {
-  readonly user: string;
-  readonly groups: readonly string[];
-  /** SHA-256 of the token the reviewer signed in with. */
-  readonly tokenDigest: string;
-  readonly csrfToken: string;
-  /** Epoch milliseconds. */
-  readonly createdAt: number;
-  readonly expiresAt: number;
-}
-
-/**
- * Where sessions are kept (store/sqlite/sessions.ts). Every session is keyed by the SHA-256 of
- * its id (`key`), never by the id.
- */
-export interface SessionStore {
-  /**
-   * Keeps `session` under `key`, first dropping the sessions expired at `now` and, while `max` or
-   * more remain, the oldest. Resolves to the live sessions it dropped (their keys and expiry).
-   */
-  add(
-    key: string,
-    session: Session,
-    limits: { readonly now: number; readonly max: number },
-  ): Promise<readonly { readonly key: string; readonly expiresAt: number }[]>;
-  /** The session kept under `key`, expired or not; null when there is none. */
-  get(key: string): Promise<Session | null>;
-  delete(key: string): Promise<void>;
-}
+export type { Session, SessionStore } from '../identity/sessions.js';
 
 export interface SessionsOptions {
   readonly ttlMs: number;

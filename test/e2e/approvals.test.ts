@@ -85,7 +85,9 @@ const policy = {
       approval: {
         approvers: ['user:bob'],
         count: 1,
-        escalateAfter: '2s',
+        // Long enough that the refused approval below comes before it even on a loaded machine
+        // (the CLI alone takes seconds to start there).
+        escalateAfter: '8s',
         escalateTo: ['group:security'],
         expiresAfter: '60s',
         mode: 'deferred',
@@ -328,7 +330,7 @@ test('escalation: after escalateAfter the escalateTo group may approve, not befo
   assert.ok(id, r.stderr);
   r = await carol.cli(['approve', id]);
   assert.notEqual(r.code, 0, 'security is not an approver before escalation');
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 30_000;
   let escalated: PendingRequest | undefined;
   while (!escalated && Date.now() < deadline) {
     escalated = (await carol.requests()).find((p) => p.id === id && p.escalated);

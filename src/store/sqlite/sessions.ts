@@ -3,7 +3,7 @@
 // key, the SHA-256 of the session id (the file never holds an id, nor a token). Must never keep
 // more than `max` sessions (a flood of sign-ins cannot fill the disk) nor an expired one past the
 // next sign-in.
-import type { Session, SessionStore } from '../../web/session.js';
+import type { Session, SessionStore } from '../../identity/sessions.js';
 import type { SqliteDatabase } from './database.js';
 import { settle } from './settle.js';
 
