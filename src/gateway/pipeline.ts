@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { KubegateError } from '../errors.js';
 import type { Identity } from '../identity/types.js';
+import type { OwnApi } from '../web/own-api.js';
 import type { ClientCredentials, Identify } from '../identity/identify.js';
 import { parseRequest } from '../request/parse.js';
 import { withBody } from '../request/body.js';
@@ -43,12 +44,6 @@ export interface HoldInput extends DecideInput {
   readonly signal: AbortSignal;
 }
 
-/** kubegate's own API and web UI (/kubegate/…, /ui): authenticates and answers by itself. */
-export interface OwnApi {
-  owns(target: string): boolean;
-  handle(req: ClientRequest, res: ClientResponse, credentials: ClientCredentials): Promise<void>;
-}
-
 export interface GatewayDeps {
   /** The gateway's authenticators: client certificate, then bearer tokens (identity/identify.ts). */
   readonly identify: Identify;
@@ -56,6 +51,7 @@ export interface GatewayDeps {
   /** Resolves when the request may go ahead; throws (e.g. KG_APPROVAL_REQUIRED) when not. */
   readonly hold: (input: HoldInput) => Promise<void>;
   readonly upstream: Upstream;
+  /** kubegate's own API and web UI (/kubegate/…, /ui): authenticates and answers by itself. */
   readonly ownApi: OwnApi | null;
   readonly audit: AuditTrail;
   readonly log: Logger;
