@@ -27,17 +27,8 @@ interface TrailFlags {
   readonly dataDir?: string;
 }
 
-interface QueryFlags extends TrailFlags {
-  readonly user?: string;
-  readonly verb?: string;
-  readonly namespace?: string;
-  readonly resource?: string;
-  readonly decision?: string;
-  readonly kind?: string;
-  readonly requestId?: string;
-  readonly pendingId?: string;
-  readonly since?: Date;
-  readonly until?: Date;
+/** The query's filters as commander parses them (same names as AuditQuery), with the output flag. */
+interface QueryFlags extends TrailFlags, Omit<AuditQuery, 'limit'> {
   readonly limit: number;
   readonly json?: boolean;
 }
