@@ -3,16 +3,14 @@
 // becomes a note. test/e2e/reviewer-context.test.ts runs it against the real API server.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
-import { Pool } from 'undici';
 import type { Upstream } from '../upstream/pool.js';
 import type { ObjectRef } from '../upstream/live-objects.js';
 import { parseRequest } from '../request/parse.js';
 import { withBody } from '../request/body.js';
 import type { HoldRequest } from './types.js';
 import { buildReviewerContext, type ReviewerContextDeps } from './context.js';
+import { loopbackUpstream } from '../../test/fixtures/loopback-upstream.js';
 
 interface Seen {
   readonly method: string;
@@ -48,7 +46,6 @@ const server = createServer((req, res) => {
 });
 
 let upstream: Upstream;
-let pool: Pool;
 const lookups: ObjectRef[] = [];
 type Found = Record<string, unknown> | null | Error;
 /** What kubegate's own reads find: one answer for every object, or one per object. */
@@ -69,23 +66,12 @@ function deps(timeoutMs = 5_000): ReviewerContextDeps {
 }
 
 before(async () => {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  pool = new Pool(`http://127.0.0.1:${port}`);
-  upstream = {
-    origin: `http://127.0.0.1:${port}`,
-    pathPrefix: '',
-    pool,
-    tls: { host: '127.0.0.1', port },
-    authorization: () => 'Bearer kubegate-own-token',
-    close: () => pool.close(),
-  };
+  upstream = await loopbackUpstream(server);
 });
 
 after(async () => {
   for (const res of hanging) res.destroy();
-  await pool.close();
+  await upstream.close();
   server.close();
 });
 

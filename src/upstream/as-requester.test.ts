@@ -3,14 +3,12 @@
 // sent, and that an answer too large to keep is a failure rather than a truncated object.
 // approvals/context.test.ts covers what the reviewer context asks through it.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
-import { Pool } from 'undici';
 import { KubegateError } from '../errors.js';
 import { asRequester, MAX_ANSWER_BYTES, type AsRequester } from './as-requester.js';
 import type { Upstream } from './pool.js';
+import { loopbackUpstream } from '../../test/fixtures/loopback-upstream.js';
 
 interface Seen {
   readonly method: string;
@@ -36,25 +34,13 @@ const server = createServer((req, res) => {
 });
 
 let upstream: Upstream;
-let pool: Pool;
 
 before(async () => {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  pool = new Pool(`http://127.0.0.1:${port}`);
-  upstream = {
-    origin: `http://127.0.0.1:${port}`,
-    pathPrefix: '/prefix',
-    pool,
-    tls: { host: '127.0.0.1', port },
-    authorization: () => 'Bearer kubegate-own-token',
-    close: () => pool.close(),
-  };
+  upstream = await loopbackUpstream(server, { pathPrefix: '/prefix' });
 });
 
 after(async () => {
-  await pool.close();
+  await upstream.close();
   server.close();
 });
 

@@ -10,6 +10,7 @@ import { Pool } from 'undici';
 import { createLiveObjects } from './live-objects.js';
 import type { LiveObjects, LiveObjectsOptions, ObjectRef, WatchNotice } from './live-objects.js';
 import type { Upstream } from './pool.js';
+import { loopbackUpstream } from '../../test/fixtures/loopback-upstream.js';
 
 interface Seen {
   readonly method: string;
@@ -136,18 +137,7 @@ function start(extra: Partial<LiveObjectsOptions> = {}): LiveObjects {
 
 before(async () => {
   api = new FakeApi();
-  api.server.listen(0, '127.0.0.1');
-  await once(api.server, 'listening');
-  const { port } = api.server.address() as AddressInfo;
-  const pool = new Pool(`http://127.0.0.1:${port}`, { bodyTimeout: 0 });
-  upstream = {
-    origin: `http://127.0.0.1:${port}`,
-    pathPrefix: '',
-    pool,
-    tls: { host: '127.0.0.1', port },
-    authorization: () => 'Bearer kubegate-own-token',
-    close: () => pool.close(),
-  };
+  upstream = await loopbackUpstream(api.server, { bodyTimeout: 0 });
 });
 
 after(async () => {
