@@ -29,7 +29,7 @@ import { describeFailure } from '../errors.js';
 import type { Upstream } from '../upstream/pool.js';
 import type { LiveObjects } from '../upstream/live-objects.js';
 import { asRequester, type Answer, type AsRequester } from '../upstream/as-requester.js';
-import { targetRef } from '../request/target.js';
+import { CONNECT_SUBRESOURCES, isProxy, targetRef } from '../request/target.js';
 import type { KubeRequest } from '../request/types.js';
 import { withBody } from '../request/body.js';
 import { withoutNoise, yamlDiff } from './diff.js';
@@ -46,7 +46,6 @@ export interface ReviewerContextDeps {
 }
 
 const MUTATIONS = new Set(['create', 'update', 'patch', 'delete']);
-const CONNECT = new Set(['exec', 'attach', 'portforward', 'proxy']);
 /** The objects a deletecollection would delete that are listed for the reviewer. */
 export const MAX_LISTED_OBJECTS = 1_000;
 const PAGE_SIZE = 500;
@@ -68,7 +67,7 @@ export async function buildReviewerContext(
   const { request } = input;
   const signal = AbortSignal.timeout(deps.timeoutMs);
   const requester = asRequester(deps.upstream, input, signal);
-  const connect = CONNECT.has(request.subresource);
+  const connect = CONNECT_SUBRESOURCES.has(request.subresource) || isProxy(request);
   const mutation = request.isResourceRequest && MUTATIONS.has(request.verb) && !connect;
 
   const [[dryRunFound, liveFound], labels, objects] = await Promise.all([

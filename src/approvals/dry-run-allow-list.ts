@@ -47,6 +47,7 @@
 // APIServices are kept by the API server's autoregister controller); any other version of a
 // built-in group (an APIService an administrator added, say v2.apps) is checked like a custom one.
 import type { LiveObjects, ObjectRef } from '../upstream/live-objects.js';
+import { CONNECT_SUBRESOURCES } from '../request/target.js';
 
 /** What a dry-run decision looks at: KubeRequest's own field names. */
 export interface DryRunTarget {
@@ -195,7 +196,8 @@ const KNOWN_REFUSALS: Readonly<Record<string, string>> = {
     'access reviews are answered by a handler that ignores dryRun',
 };
 
-const CONNECT = new Set(['exec', 'attach', 'portforward', 'proxy', 'log']);
+/** Streams rather than objects (connect handlers, logs): dryRun means nothing to them. */
+const STREAMS: ReadonlySet<string> = new Set([...CONNECT_SUBRESOURCES, 'proxy', 'log']);
 
 function resourceName(t: DryRunTarget): string {
   const what = t.subresource === '' ? t.resource : `${t.resource}/${t.subresource}`;
@@ -207,7 +209,7 @@ function resourceName(t: DryRunTarget): string {
  * CustomResourceDefinition can make it dry-runnable: customResourceDryRun).
  */
 export function builtInDryRun(t: DryRunTarget): DryRunVerdict | null {
-  if (CONNECT.has(t.subresource)) {
+  if (STREAMS.has(t.subresource)) {
     return { ok: false, why: `${resourceName(t)} is a connect subresource, which dryRun does not apply to` };
   }
   const group = Object.hasOwn(BUILT_IN_DRY_RUN, t.apiGroup) ? BUILT_IN_DRY_RUN[t.apiGroup]! : null;
