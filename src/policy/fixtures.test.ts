@@ -64,6 +64,29 @@ const diffRows: readonly { name: string; input: FixtureCase; want: readonly (str
       /^\(the request was rejected before policy: kubegate refused the request path .+\)$/u,
     ],
   },
+  {
+    name: 'the approvals each requirement asks for are compared, in policy order',
+    input: {
+      ...base,
+      method: 'PATCH',
+      path: '/apis/apps/v1/namespaces/data/statefulsets/vault',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: { spec: { replicas: 3 } },
+      object: { spec: { template: { metadata: { labels: { sensitive: 'true' } } } } },
+      expect: { decision: 'approve', approvals: ['1 of group:sre'] },
+    },
+    want: ['approvals: want [1 of group:sre], got [2 of group:sre, 1 of group:security]'],
+  },
+  {
+    name: 'matching approvals leave no diff',
+    input: {
+      ...base,
+      method: 'GET',
+      path: '/api/v1/nodes/node-1/proxy/stats/summary',
+      expect: { decision: 'approve', approvals: ['1 of group:security'] },
+    },
+    want: [],
+  },
 ];
 
 for (const row of diffRows) {
@@ -91,5 +114,27 @@ test('a fixture file whose policy does not load reports the policy errors', asyn
   assert.deepEqual(result.errors, [
     '/f/tests/a.yaml: its policy does not load:',
     '/f/bad.yaml:3:20: defaults.action: "maybe" is not an action (allow, deny or approve)',
+  ]);
+});
+
+test('a requirement with stages is written stage by stage, joined with "then"', () => {
+  const staged = loadPolicy(
+    [
+      'apiVersion: kubegate.dev/v1alpha1',
+      'kind: Policy',
+      'defaults:',
+      '  action: approve',
+      '  approval:',
+      '    stages:',
+      '      - { name: leads, approvers: ["group:leads", "user:ann"], count: 1 }',
+      '      - { name: sre, approvers: ["group:sre"], count: 2 }',
+      'rules: []',
+    ].join('\n'),
+    'staged.yaml',
+  );
+  if (!staged.ok) throw new Error('the staged policy does not load');
+  const c: FixtureCase = { ...base, expect: { decision: 'approve', approvals: [] } };
+  assert.deepEqual(runCase(staged.policy, c, now).diff, [
+    'approvals: want [], got [1 of group:leads or user:ann then 2 of group:sre]',
   ]);
 });

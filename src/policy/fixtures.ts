@@ -21,12 +21,15 @@
 //         decision: deny              # allow | deny | approve | reject
 //         rules: [never-delete-prod-deployments]  # optional: exactly the rules that matched
 //         message: Deleting deployments in production is not allowed.  # optional, exact
+//         approvals: ['1 of group:security']  # optional: exactly who must approve, one entry per
+//                                    # requirement in policy order: "<count> of <approver> or
+//                                    # <approver>", stages joined with " then "
 
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { CompiledPolicy } from './compile.js';
 import { evalRequest } from './eval-request.js';
-import type { EvalReport } from './eval-request.js';
+import type { ApprovalJson, EvalReport } from './eval-request.js';
 import type { TargetObject } from './evaluate.js';
 import { formatIssue, loadPolicy, validateYaml } from './load.js';
 import type { PolicyIssue } from './load.js';
@@ -50,6 +53,7 @@ const FixtureCaseSchema = z.strictObject({
     decision: z.enum(['allow', 'deny', 'approve', 'reject']),
     rules: z.array(z.string()).optional(),
     message: z.string().optional(),
+    approvals: z.array(z.string()).optional(),
   }),
 });
 
@@ -169,10 +173,19 @@ export function runCase(policy: CompiledPolicy, c: FixtureCase, now: Date): Case
       `          got  ${JSON.stringify(report.message)}`,
     );
   }
+  const gotApprovals = (report.approval?.requirements ?? []).map(approvalText);
+  if (c.expect.approvals !== undefined && gotApprovals.join('\n') !== c.expect.approvals.join('\n')) {
+    diff.push(`approvals: want [${c.expect.approvals.join(', ')}], got [${gotApprovals.join(', ')}]`);
+  }
   if (diff.length > 0 && report.decision === 'reject' && c.expect.decision !== 'reject') {
     diff.push(`(the request was rejected before policy: ${report.message ?? ''})`);
   }
   return { name: c.name, ok: diff.length === 0, diff, report };
+}
+
+/** A requirement as fixtures write it: `2 of group:sre`, stages joined with ` then `. */
+function approvalText(requirement: ApprovalJson): string {
+  return requirement.stages.map((s) => `${s.count} of ${s.approvers.join(' or ')}`).join(' then ');
 }
 
 /** Human-readable results: one line per case, the diff under each failure, then a summary. */
