@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { auditEvent } from './event.js';
 import type { AuditEvent } from './event.js';
 import { canonicalEvent, canonicalize, chainHash, GENESIS_HASH, verifyChain } from './chain.js';
-import type { ChainHead, ChainProblem, StoredAuditRecord, VerifyOptions } from './chain.js';
+import type { ChainAnchor, ChainHead, ChainProblem, StoredAuditRecord, VerifyOptions } from './chain.js';
 
 function event(i: number): AuditEvent {
   return auditEvent('decided', new Date(Date.UTC(2026, 0, 1, 0, 0, i)), {
@@ -48,6 +48,23 @@ const headOf = (records: StoredAuditRecord[]): ChainHead => {
   const last = records[records.length - 1] as StoredAuditRecord;
   return { seq: last.seq, hash: last.hash };
 };
+/** The head at `seq` of `records`, as `kubegate audit head` saved it at minute `seq`. */
+const savedAt = (records: StoredAuditRecord[], seq: number): ChainAnchor => ({
+  seq,
+  hash: at(records, seq).hash,
+  time: new Date(Date.UTC(2026, 0, 1, 9, seq)).toISOString(),
+});
+/** Records 1–7 of `original`, and three records written after them as if nothing had been cut. */
+const cutAndContinued = (): StoredAuditRecord[] =>
+  rehash(
+    [
+      ...chain(7),
+      ...chain(10)
+        .slice(7)
+        .map((r) => ({ ...r, canonical: edit(r).canonical })),
+    ],
+    7,
+  );
 const edit = (r: StoredAuditRecord): StoredAuditRecord => ({
   ...r,
   canonical: r.canonical.replace('"decision":"allow"', '"decision":"deny"'),
@@ -56,7 +73,8 @@ const edit = (r: StoredAuditRecord): StoredAuditRecord => ({
 interface Row {
   readonly name: string;
   readonly records: () => StoredAuditRecord[];
-  readonly options?: (original: StoredAuditRecord[]) => VerifyOptions;
+  /** original: chain(10) as written; records: what is stored now (row.records()). */
+  readonly options?: (original: StoredAuditRecord[], records: StoredAuditRecord[]) => VerifyOptions;
   readonly want:
     | { readonly ok: true; readonly count: number }
     | { readonly seq: number; readonly problem: ChainProblem; readonly count: number };
@@ -187,6 +205,73 @@ const rows: readonly Row[] = [
       ),
     want: { seq: 9, problem: 'broken-link', count: 8 },
   },
+  // What only a head saved outside the database shows: whoever can write the records can write
+  // the recorded head beside them.
+  {
+    name: 'a cut tail with the recorded head rewritten to match verifies against that head alone',
+    records: () => chain(10).filter((r) => r.seq <= 7),
+    options: (_, r) => ({ head: headOf(r) }),
+    want: { ok: true, count: 7 },
+  },
+  {
+    name: 'the same cut is reported as deleted, at the first missing seq, against a head saved before it',
+    records: () => chain(10).filter((r) => r.seq <= 7),
+    options: (o, r) => ({ head: headOf(r), anchors: [savedAt(o, 10)] }),
+    want: { seq: 8, problem: 'deleted', count: 7 },
+  },
+  {
+    name: 'the same cut passes against a head saved before the cut records were written',
+    records: () => chain(10).filter((r) => r.seq <= 7),
+    options: (o, r) => ({ head: headOf(r), anchors: [savedAt(o, 5)] }),
+    want: { ok: true, count: 7 },
+  },
+  {
+    name: 'a cut chain with no record left is deleted from seq 1 against a saved head',
+    records: () => [],
+    options: (o) => ({ head: null, anchors: [savedAt(o, 3)] }),
+    want: { seq: 1, problem: 'deleted', count: 0 },
+  },
+  {
+    name: 'a tail rewritten from an edit on, recorded head too, is reported as rewritten at the saved seq',
+    records: () => {
+      const records = chain(10);
+      records[3] = edit(records[3] as StoredAuditRecord);
+      return rehash(records, 3);
+    },
+    options: (o, r) => ({ head: headOf(r), anchors: [savedAt(o, 10)] }),
+    want: { seq: 10, problem: 'rewritten', count: 0 },
+  },
+  {
+    name: 'a rewritten tail passes against a head saved before the rewritten record',
+    records: () => {
+      const records = chain(10);
+      records[3] = edit(records[3] as StoredAuditRecord);
+      return rehash(records, 3);
+    },
+    options: (o, r) => ({ head: headOf(r), anchors: [savedAt(o, 3)] }),
+    want: { ok: true, count: 10 },
+  },
+  {
+    name: 'a cut tail continued with new records is reported as rewritten at the saved seq',
+    records: cutAndContinued,
+    options: (o, r) => ({ head: headOf(r), anchors: [savedAt(o, 2), savedAt(o, 9)] }),
+    want: { seq: 9, problem: 'rewritten', count: 2 },
+  },
+  {
+    name: 'saved heads in any order, each still in the chain, pass',
+    records: () => chain(10),
+    options: (o) => ({
+      head: headOf(o),
+      anchors: [savedAt(o, 9), savedAt(o, 2), savedAt(o, 10), savedAt(o, 2)],
+    }),
+    want: { ok: true, count: 10 },
+  },
+  {
+    name: 'two saved heads for one seq that disagree cannot both hold: one is reported',
+    records: () => chain(10),
+    options: (o) => ({ anchors: [savedAt(o, 4), { ...savedAt(o, 4), hash: 'e'.repeat(64) }] }),
+    want: { seq: 4, problem: 'rewritten', count: 0 },
+  },
   {
     name: 'a record the store check refuses is reported as edited',
     records: () => chain(10),
@@ -198,7 +283,8 @@ const rows: readonly Row[] = [
 for (const row of rows) {
   test(row.name, () => {
     const original = chain(10);
-    const got = verifyChain(row.records(), row.options?.(original));
+    const records = row.records();
+    const got = verifyChain(records, row.options?.(original, records));
     if ('ok' in row.want) {
       assert.equal(got.ok, true, JSON.stringify(got));
       assert.equal(got.count, row.want.count);
@@ -211,6 +297,48 @@ for (const row of rows) {
     }
   });
 }
+
+test('a cut against a saved head says which seqs are missing and that the recorded head was rewritten', () => {
+  const original = chain(10);
+  const cut = original.slice(0, 7);
+  assert.deepEqual(verifyChain(cut, { head: headOf(cut), anchors: [savedAt(original, 10)] }), {
+    ok: false,
+    count: 7,
+    seq: 8,
+    problem: 'deleted',
+    detail:
+      'seqs 8–10 at the end are missing: the head saved at 2026-01-01T09:10:00.000Z names seq 10, so records were cut from the end and the recorded head rewritten to match',
+  });
+});
+
+test('a rewrite against saved heads names the seqs it lies in, after the last saved head that matched', () => {
+  const original = chain(10);
+  const anchors = [savedAt(original, 6), savedAt(original, 9)];
+  const got = (records: StoredAuditRecord[]): string => {
+    const result = verifyChain(records, { head: headOf(records), anchors });
+    return result.ok ? 'ok' : `${result.seq} ${result.problem}: ${result.detail}`;
+  };
+  const prefix = `9 rewritten: its hash differs from the head saved at 2026-01-01T09:09:00.000Z (${at(original, 9).hash.slice(0, 12)}…)`;
+  assert.equal(
+    got(cutAndContinued()),
+    `${prefix}: a record in seqs 7–9 (seq 6 still matches an earlier saved head) was replaced or deleted, and the chain rebuilt after it`,
+  );
+  const fromNine = original.map((r) => (r.seq === 9 ? edit(r) : r));
+  assert.equal(
+    got(rehash(fromNine, 8)),
+    `${prefix}: a record in seqs 7–9 (seq 6 still matches an earlier saved head) was replaced or deleted, and the chain rebuilt after it`,
+  );
+  const result = verifyChain(rehash(fromNine, 8), { anchors: [savedAt(original, 8), savedAt(original, 9)] });
+  assert.equal(
+    result.ok ? 'ok' : result.detail,
+    `its hash differs from the head saved at 2026-01-01T09:09:00.000Z (${at(original, 9).hash.slice(0, 12)}…): it was replaced, and the chain rebuilt after it`,
+  );
+  const alone = verifyChain(rehash(fromNine, 8), { anchors: [savedAt(original, 9)] });
+  assert.match(
+    alone.ok ? 'ok' : alone.detail,
+    /: it or a record before it was replaced or deleted, and the chain rebuilt after it$/u,
+  );
+});
 
 test('verifyChain returns the last seq and hash as the head of an intact chain', () => {
   const records = chain(3);

@@ -6,9 +6,9 @@
 // is checked cannot drift apart. Must never accept a record whose hash it did not recompute.
 //
 // A hash chain without a secret detects edits, deletions and reordering by anyone who does not
-// rewrite every record after the one they touch. Someone able to rewrite the whole tail is caught
-// only by comparing the head with a copy kept elsewhere: `kubegate audit verify` prints the last
-// hash for that reason.
+// rewrite every record after the one they touch. Someone able to rewrite the whole tail (or cut
+// it and rewrite the recorded head) is caught only by comparing the chain with a head kept
+// elsewhere: the anchors of verifyChain, heads published by audit/head.ts.
 import { createHash } from 'node:crypto';
 import type { AuditEvent } from './event.js';
 
@@ -99,13 +99,17 @@ export type ChainProblem =
   | 'edited' // the record's text no longer has the hash it was written with
   | 'deleted' // records are missing (a seq gap, renumbered records, or a cut tail)
   | 'reordered' // the record (or its text) was written at another position
-  | 'broken-link'; // the record verifies alone but does not follow the one before it
+  | 'broken-link' // the record verifies alone but does not follow the one before it
+  | 'rewritten'; // the record is not the one a head saved outside the database names
 
 export type VerifyResult =
   | { readonly ok: true; readonly count: number; readonly head: ChainHead }
   | {
       readonly ok: false;
-      /** Records verified before the bad one. */
+      /**
+       * Records verified before the bad one. For a rewrite, only those through the last saved
+       * head that matched: the records after it link up, but one of them was replaced.
+       */
       readonly count: number;
       /** The first bad record's seq; for a cut tail, the first missing seq. */
       readonly seq: number;
@@ -113,9 +117,20 @@ export type VerifyResult =
       readonly detail: string;
     };
 
+/** A head saved outside the database (audit/head.ts), and when it was read. */
+export interface ChainAnchor extends ChainHead {
+  readonly time: string;
+}
+
 export interface VerifyOptions<R extends StoredAuditRecord = StoredAuditRecord> {
   /** The head recorded beside the records; a chain that ends before it lost its tail. */
   readonly head?: ChainHead | null;
+  /**
+   * Heads saved outside the database, in any order: the chain must still hold each one's seq
+   * with exactly its hash. The recorded head lives in the same database as the records, so
+   * whoever can cut the tail can rewrite it too; a saved head cannot be rewritten from there.
+   */
+  readonly anchors?: readonly ChainAnchor[];
   /**
    * A further check of one record that the hash cannot see (the store's indexed columns agree with
    * the hashed text); a message means the record was edited.
@@ -137,9 +152,13 @@ export function verifyChain<R extends StoredAuditRecord>(
   const iterator = records[Symbol.iterator]();
   let count = 0;
   let last: ChainHead = { seq: 0, hash: GENESIS_HASH };
-  const fail = (seq: number, problem: ChainProblem, detail: string): Failure => {
+  const anchors = [...(options.anchors ?? [])].sort((a, b) => a.seq - b.seq);
+  let nextAnchor = 0;
+  /** The highest seq a saved head names that matched: the records up to it are the originals. */
+  let anchored = 0;
+  const fail = (seq: number, problem: ChainProblem, detail: string, verified = count): Failure => {
     iterator.return?.();
-    return { ok: false, count, seq, problem, detail };
+    return { ok: false, count: verified, seq, problem, detail };
   };
 
   for (let next = iterator.next(); next.done !== true; next = iterator.next()) {
@@ -163,6 +182,17 @@ export function verifyChain<R extends StoredAuditRecord>(
     }
     const problem = options.check?.(record) ?? null;
     if (problem !== null) return fail(record.seq, 'edited', problem);
+    // Seqs run 1, 2, 3… here (a gap failed above), so every anchor at or below this seq is met.
+    for (
+      let anchor = anchors[nextAnchor];
+      anchor !== undefined && anchor.seq <= record.seq;
+      anchor = anchors[++nextAnchor]
+    ) {
+      if (anchor.hash !== record.hash) {
+        return fail(record.seq, 'rewritten', rewritten(anchor, anchored), anchored);
+      }
+    }
+    if (anchors[nextAnchor - 1]?.seq === record.seq) anchored = record.seq;
     last = { seq: record.seq, hash: record.hash };
     count += 1;
   }
@@ -177,7 +207,28 @@ export function verifyChain<R extends StoredAuditRecord>(
   if (head && head.hash !== last.hash) {
     return fail(last.seq, 'edited', 'its hash differs from the recorded chain head');
   }
+  const furthest = anchors[anchors.length - 1];
+  if (furthest !== undefined && furthest.seq > last.seq) {
+    // The records and the recorded head agree: the tail was cut and the head rewritten to match.
+    const hidden = head?.seq === last.seq ? ' and the recorded head rewritten to match' : '';
+    return fail(
+      last.seq + 1,
+      'deleted',
+      `${missing(last.seq + 1, furthest.seq, 'at the end')}: the head saved at ${furthest.time} names seq ${furthest.seq}, so records were cut from the end${hidden}`,
+    );
+  }
   return { ok: true, count, head: last };
+}
+
+/** What a record that differs from a saved head means, narrowed by the last saved head that matched. */
+function rewritten(anchor: ChainAnchor, anchored: number): string {
+  const saved = `its hash differs from the head saved at ${anchor.time} (${anchor.hash.slice(0, 12)}…)`;
+  if (anchored + 1 === anchor.seq) return `${saved}: it was replaced, and the chain rebuilt after it`;
+  const where =
+    anchored === 0
+      ? 'it or a record before it'
+      : `a record in seqs ${anchored + 1}–${anchor.seq} (seq ${anchored} still matches an earlier saved head)`;
+  return `${saved}: ${where} was replaced or deleted, and the chain rebuilt after it`;
 }
 
 /**

@@ -4,7 +4,7 @@
 // (store/sqlite/ today; PostgreSQL later), so no module outside store/ sees a database handle.
 // An AuditReader must never write, and never answer from anything but the stored records: an
 // entry's event is parsed from the hashed text, never rebuilt from columns kept beside it.
-import type { ChainHead, StoredAuditRecord, VerifyResult } from './chain.js';
+import type { ChainAnchor, ChainHead, StoredAuditRecord, VerifyResult } from './chain.js';
 import type { AuditEvent } from './event.js';
 
 export interface AuditQuery {
@@ -52,10 +52,12 @@ export interface AuditReader {
   records(): AsyncIterable<StoredAuditRecord>;
   /**
    * Checks the whole stored chain against its recorded head (audit/chain.ts verifyChain), and
-   * that the columns kept for queries agree with the hashed text. A long trail takes seconds:
-   * the gateway's store runs the check away from the request path's thread.
+   * that the columns kept for queries agree with the hashed text. With `against`, heads saved
+   * outside the database (audit/head.ts): the chain must still hold each one's seq with its
+   * hash, which the recorded head alone cannot show after a cut tail. A long trail takes
+   * seconds: the gateway's store runs the check away from the request path's thread.
    */
-  verify(): Promise<AuditVerifyReport>;
+  verify(against?: readonly ChainAnchor[]): Promise<AuditVerifyReport>;
   /** The chain head recorded beside the records; null for an empty trail. */
   head(): Promise<ChainHead | null>;
 }

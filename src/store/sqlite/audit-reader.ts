@@ -5,7 +5,7 @@
 // newer kubegate.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { StoredAuditRecord } from '../../audit/chain.js';
+import type { ChainAnchor, StoredAuditRecord } from '../../audit/chain.js';
 import type { AuditReader, AuditVerifyReport } from '../../audit/store.js';
 import { KubegateError } from '../../errors.js';
 import { queryEntries } from './audit-query.js';
@@ -34,7 +34,10 @@ export function openSqliteAuditReader(path: string, options: SqliteAuditReaderOp
   return {
     query: (filter) => settle(() => queryEntries(db, filter)),
     records: () => records(path),
-    verify: () => (options.verify === 'inline' ? settle(() => verifySqliteTrail(db)) : verifyInChild(path)),
+    verify: (against = []) =>
+      options.verify === 'inline'
+        ? settle(() => verifySqliteTrail(db, against))
+        : verifyInChild(path, against),
     head: () => settle(() => readRecordedHead(db)),
     close: () => db.close(),
   };
@@ -83,9 +86,10 @@ const WORKER = fileURLToPath(
   ),
 );
 
-function verifyInChild(path: string): Promise<AuditVerifyReport> {
+/** The saved heads go on stdin: a log's worth of them would not fit the command line. */
+function verifyInChild(path: string, against: readonly ChainAnchor[]): Promise<AuditVerifyReport> {
   return new Promise<AuditVerifyReport>((resolve, reject) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [...process.execArgv, WORKER, path],
       { maxBuffer: 1024 * 1024, timeout: 10 * 60_000 },
@@ -101,6 +105,9 @@ function verifyInChild(path: string): Promise<AuditVerifyReport> {
         else resolve(message.report);
       },
     );
+    // A child that died before reading its input is reported by the callback above (no answer).
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(JSON.stringify(against));
   });
 }
 

@@ -1,13 +1,15 @@
 // AuditReader.verify on real SQLite files tampered with through SQL, as someone with the file
 // would: each change is reported at the right seq with the right kind, checked in this process
-// and in the child process the gateway uses.
+// and in the child process the gateway uses; a cut or rewritten tail that the recorded head was
+// made to match, against heads saved outside the file.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
-import type { ChainProblem } from '../../audit/chain.js';
+import { chainHash } from '../../audit/chain.js';
+import type { ChainAnchor, ChainProblem } from '../../audit/chain.js';
 import { auditEvent } from '../../audit/event.js';
 import type { AuditVerifyReport } from '../../audit/store.js';
 import { openSqliteAuditReader } from './audit-reader.js';
@@ -173,4 +175,124 @@ test('a child check of a trail gone meanwhile rejects with KG_AUDIT_UNAVAILABLE'
   } finally {
     reader.close();
   }
+});
+
+// Someone with write access to audit.db cuts the last records and rewrites the head row to match:
+// the chain and its recorded head agree, so verify alone passes. Only a head saved outside the
+// database (`kubegate audit head`, the gateway's log) shows the cut.
+const CUT_AND_HIDE = `DELETE FROM audit_events WHERE seq > 7;
+  UPDATE audit_head SET (seq, hash) = (SELECT seq, hash FROM audit_events WHERE seq = 7)`;
+
+/** A trail of ten records, and its head at `seq` as saved outside the database. */
+async function savedTrail(): Promise<{ path: string; savedAt: (seq: number) => ChainAnchor }> {
+  const path = join(root, `t${++n}`, 'audit.db');
+  const trail = await SqliteAuditTrail.open(path);
+  for (let seq = 1; seq <= 10; seq++) {
+    await trail.append(
+      auditEvent('decided', new Date(time(seq)), { requestId: `req-${seq}`, user: 'alice' }),
+    );
+  }
+  await trail.close();
+  const db = new Database(path, { readonly: true });
+  const hashes = new Map(
+    db
+      .prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_events')
+      .all()
+      .map((r) => [r.seq, r.hash]),
+  );
+  db.close();
+  return { path, savedAt: (seq) => ({ seq, hash: hashes.get(seq) ?? '', time: time(seq) }) };
+}
+
+function sql(path: string, statements: string): void {
+  const db = new Database(path);
+  db.exec(statements);
+  db.close();
+}
+
+async function verifyBoth(path: string, against?: readonly ChainAnchor[]): Promise<AuditVerifyReport> {
+  const inline = openSqliteAuditReader(path, { verify: 'inline' });
+  const child = openSqliteAuditReader(path, { verify: 'child' });
+  try {
+    const report = await inline.verify(against);
+    assert.deepEqual(await child.verify(against), report, 'the gateway’s child process agrees');
+    return report;
+  } finally {
+    inline.close();
+    child.close();
+  }
+}
+
+test('a cut tail whose head row was rewritten verifies alone, and is caught against a head saved before', async () => {
+  const { path, savedAt } = await savedTrail();
+  const saved = savedAt(10);
+  sql(path, CUT_AND_HIDE);
+  const alone = await verifyBoth(path);
+  assert.deepEqual([alone.ok, alone.count], [true, 7], 'the gap a chain without an outside anchor has');
+  assert.deepEqual(await verifyBoth(path, [saved]), {
+    ok: false,
+    count: 7,
+    seq: 8,
+    problem: 'deleted',
+    detail: `seqs 8–10 at the end are missing: the head saved at ${time(10)} names seq 10, so records were cut from the end and the recorded head rewritten to match`,
+    time: null,
+  });
+});
+
+test('a cut tail that the gateway then continued is caught as rewritten at the saved seq', async () => {
+  const { path, savedAt } = await savedTrail();
+  const saved = savedAt(9);
+  sql(path, CUT_AND_HIDE);
+  const trail = await SqliteAuditTrail.open(path);
+  for (let i = 1; i <= 3; i++) await trail.append(auditEvent('decided', new Date(time(20 + i))));
+  await trail.close();
+  assert.deepEqual((await verifyBoth(path)).ok, true);
+  const report = await verifyBoth(path, [savedAt(5), saved]);
+  assert.deepEqual(report.ok ? null : [report.seq, report.problem, report.time], [9, 'rewritten', time(22)]);
+  assert.match(report.ok ? '' : report.detail, /a record in seqs 6–9 \(seq 5 still matches/u);
+});
+
+test('a record rewritten with its hashes and the head row recomputed is caught at the saved seq', async () => {
+  const { path, savedAt } = await savedTrail();
+  const saved = savedAt(10);
+  // As an attacker who knows the chain's layout would: change seq 9's text, re-hash 9 and 10.
+  const db = new Database(path);
+  db.transaction(() => {
+    const row = (seq: number) =>
+      db
+        .prepare<[number], { event: string; prev_hash: string }>(
+          'SELECT event, prev_hash FROM audit_events WHERE seq = ?',
+        )
+        .get(seq);
+    let prev = row(9)?.prev_hash ?? '';
+    for (const seq of [9, 10]) {
+      const text = (row(seq)?.event ?? '').replace('"user":"alice"', '"user":"bob"');
+      const hash = chainHash(prev, seq, text);
+      db.prepare('UPDATE audit_events SET event = ?, user = ?, prev_hash = ?, hash = ? WHERE seq = ?').run(
+        text,
+        'bob',
+        prev,
+        hash,
+        seq,
+      );
+      prev = hash;
+    }
+    db.prepare('UPDATE audit_head SET hash = ? WHERE id = 1').run(prev);
+  })();
+  db.close();
+  assert.equal((await verifyBoth(path)).ok, true);
+  const report = await verifyBoth(path, [saved]);
+  assert.deepEqual(report.ok ? null : [report.seq, report.problem], [10, 'rewritten']);
+});
+
+test('a head saved earlier than the current one passes', async () => {
+  const { path, savedAt } = await savedTrail();
+  const report = await verifyBoth(path, [savedAt(3), savedAt(7)]);
+  assert.deepEqual([report.ok, report.count], [true, 10]);
+  sql(path, CUT_AND_HIDE);
+  assert.deepEqual(
+    (await verifyBoth(path, [savedAt(7)])).ok,
+    true,
+    'a cut after the last saved head stays unseen',
+  );
 });

@@ -1,11 +1,11 @@
 // AuditReader.verify over audit.db (`kubegate audit verify`, the UI's chain status): checks the
-// whole stored chain. Input: a read connection. Output: verifyChain's result plus the bad
+// whole stored chain. Input: a read connection, and heads saved outside it (`--against`). Output: verifyChain's result plus the bad
 // record's time. Reads the rows one at a time in seq order inside one read transaction (a
 // consistent snapshot while the gateway keeps writing), so memory stays constant however long the
 // trail. Must never write. Synchronous and CPU-bound: the gateway runs it in a child process
 // (audit-verify-worker.ts), the CLI in its own.
 import { verifyChain } from '../../audit/chain.js';
-import type { StoredAuditRecord } from '../../audit/chain.js';
+import type { ChainAnchor, StoredAuditRecord } from '../../audit/chain.js';
 import type { AuditVerifyReport } from '../../audit/store.js';
 import { AUDIT_COLUMN_NAMES, columnsDisagree, type AuditColumns } from '../audit-columns.js';
 import { readRecordedHead } from './audit-trail.js';
@@ -13,7 +13,10 @@ import type { SqliteDatabase } from './database.js';
 
 type Row = StoredAuditRecord & AuditColumns;
 
-export function verifySqliteTrail(db: SqliteDatabase): AuditVerifyReport {
+export function verifySqliteTrail(
+  db: SqliteDatabase,
+  against: readonly ChainAnchor[] = [],
+): AuditVerifyReport {
   // The head and the rows must come from the same snapshot, or a record committed in between
   // would look like one written outside kubegate.
   db.exec('BEGIN');
@@ -27,7 +30,11 @@ export function verifySqliteTrail(db: SqliteDatabase): AuditVerifyReport {
       .iterate();
     // The hash covers the event text only; queries filter on the copied columns. A column
     // changed alone would hide a record from `audit query` while the chain still verified.
-    const result = verifyChain<Row>(rows, { head, check: (row) => columnsDisagree(row, row.canonical) });
+    const result = verifyChain<Row>(rows, {
+      head,
+      anchors: against,
+      check: (row) => columnsDisagree(row, row.canonical),
+    });
     if (result.ok) return result;
     const at = db
       .prepare<[number], { time: string }>('SELECT time FROM audit_events WHERE seq = ?')
