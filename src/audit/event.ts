@@ -45,6 +45,7 @@ export interface AuditTrail {
   append(event: AuditEvent): Promise<void>;
   /** Batched, durable within milliseconds: reads and after-the-fact events. */
   appendLater(event: AuditEvent): void;
+  /** Writes what is queued and closes; a second call does nothing. */
   close(): Promise<void>;
 }
 
