@@ -1,18 +1,23 @@
-// `kubegate audit query|verify|export`, run as the real CLI (node --import tsx src/cli/main.ts)
-// against a trail in a temporary data dir; the trail is then tampered with through SQL and
-// verify must exit 1 pointing at the changed record. The printed text is the product, so it is
+// `kubegate audit query|verify|export|head`, run as the real CLI (node --import tsx
+// src/cli/main.ts) against a trail in a temporary data dir; the trail is then tampered with
+// through SQL and verify must exit 1 pointing at the changed record (with --against, also at a
+// cut the head row was rewritten to hide). The printed text is the product, so it is
 // asserted.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { pino } from 'pino';
 import { auditEvent } from '../audit/event.js';
 import type { AuditEvent } from '../audit/event.js';
 import type { AuditRequestSummary } from '../audit/record.js';
+import { HEAD_LOG_FIELD, HEAD_LOG_MESSAGE } from '../audit/head.js';
+import { startHeadPublisher } from '../audit/head-publisher.js';
+import { openSqliteAuditReader } from '../store/sqlite/audit-reader.js';
 import { SqliteAuditTrail } from '../store/sqlite/audit-trail.js';
 import { parseSince } from './audit.js';
 
@@ -349,4 +354,165 @@ test('a config kubegate cannot read stops the command with its issues', async ()
   const run = await kubegate('audit', 'verify', '--config', config);
   assert.equal(run.code, 1);
   assert.match(run.stderr, /store\.type: expected sqlite/u);
+});
+
+// The chain's head saved outside the database, and `verify --against` checking it. Someone with
+// write access to audit.db cuts the last records and rewrites the head row to match, as here:
+// plain verify cannot see it, a head saved before the cut can.
+const CUT_AND_HIDE = `DELETE FROM audit_events WHERE seq >= 5;
+  UPDATE audit_head SET (seq, hash) = (SELECT seq, hash FROM audit_events WHERE seq = 4)`;
+
+/** `kubegate audit head` of `dir`, saved (appended) to `file` as an operator's cron job would. */
+async function saveHead(dir: string, file: string): Promise<{ seq: number; hash: string; time: string }> {
+  const run = await kubegate('audit', 'head', '--data-dir', dir);
+  assert.equal(run.code, 0, run.stderr);
+  await appendFile(file, run.stdout);
+  return JSON.parse(run.stdout) as { seq: number; hash: string; time: string };
+}
+
+async function appendEvents(dir: string, count: number): Promise<void> {
+  const trail = await SqliteAuditTrail.open(join(dir, 'audit.db'));
+  for (let i = 0; i < count; i++)
+    await trail.append(auditEvent('decided', at(10 + i), { requestId: `r${10 + i}` }));
+  await trail.close();
+}
+
+test('audit head prints the chain head as one JSON line to save', async () => {
+  const dir = await dataDir();
+  const hash = new Database(join(dir, 'audit.db'), { readonly: true })
+    .prepare<[], { hash: string }>('SELECT hash FROM audit_events WHERE seq = 6')
+    .get()?.hash;
+  const before = Date.now();
+  const run = await kubegate('audit', 'head', '--data-dir', dir);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout.split('\n').length, 2, 'one line');
+  const head = JSON.parse(run.stdout) as Record<string, unknown>;
+  assert.deepEqual(
+    { ...head, time: undefined },
+    {
+      format: 'kubegate.audit.head.v1',
+      seq: 6,
+      count: 6,
+      hash,
+      time: undefined,
+    },
+  );
+  assert.ok(Date.parse(String(head.time)) >= before - 1000, `time ${String(head.time)} is when it was read`);
+});
+
+test('audit head of an empty trail says there is nothing to save yet', async () => {
+  const dir = join(root, `e${++n}`);
+  await SqliteAuditTrail.open(join(dir, 'audit.db')).then((trail) => trail.close());
+  const run = await kubegate('audit', 'head', '--data-dir', dir);
+  assert.deepEqual(
+    [run.code, run.stdout, run.stderr],
+    [1, '', 'the audit trail is empty: there is no head to save yet\n'],
+  );
+});
+
+test('a cut tail with its head row rewritten verifies alone, and audit verify --against a saved head exits 1', async () => {
+  const dir = await dataDir();
+  const heads = join(dir, 'heads.jsonl');
+  const saved = await saveHead(dir, heads);
+  tamper(dir, CUT_AND_HIDE);
+  const alone = await kubegate('audit', 'verify', '--data-dir', dir);
+  assert.equal(alone.code, 0, 'without an outside anchor the cut is invisible');
+  assert.match(alone.stdout, /^audit chain verified: 4 records/u);
+  const run = await kubegate('audit', 'verify', '--data-dir', dir, '--against', heads);
+  assert.deepEqual(
+    [run.code, run.stdout, run.stderr],
+    [
+      1,
+      '',
+      `audit chain broken at seq 5: deleted: seqs 5–6 at the end are missing: the head saved at ${saved.time} names seq 6, so records were cut from the end and the recorded head rewritten to match\n4 records before it verified\n`,
+    ],
+  );
+});
+
+test('audit verify --against exits 1 when the saved seq now holds another record', async () => {
+  const dir = await dataDir();
+  const heads = join(dir, 'heads.jsonl');
+  const saved = await saveHead(dir, heads);
+  tamper(dir, CUT_AND_HIDE);
+  await appendEvents(dir, 3); // the gateway restarted on the cut trail and wrote seqs 5–7
+  assert.equal((await kubegate('audit', 'verify', '--data-dir', dir)).code, 0);
+  const run = await kubegate('audit', 'verify', '--data-dir', dir, '--against', heads);
+  assert.equal(run.code, 1);
+  assert.equal(
+    run.stderr,
+    `audit chain broken at seq 6 (${at(11).toISOString()}): rewritten: its hash differs from the head saved at ${saved.time} (${saved.hash.slice(0, 12)}…): it or a record before it was replaced or deleted, and the chain rebuilt after it\n0 records before it verified\n`,
+  );
+});
+
+test('audit verify --against passes with heads saved before the current one', async () => {
+  const dir = await dataDir();
+  const heads = join(dir, 'heads.jsonl');
+  await saveHead(dir, heads);
+  await appendEvents(dir, 2);
+  const later = await saveHead(dir, heads);
+  await appendEvents(dir, 1);
+  const run = await kubegate('audit', 'verify', '--data-dir', dir, '--against', heads);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(
+    run.stdout.split('\n')[1],
+    `it still holds the 2 heads saved in ${heads}, the furthest at seq 8 (read at ${later.time})`,
+  );
+});
+
+test('audit verify --against reads the heads in kubegate’s JSON log and skips its other lines', async () => {
+  const dir = await dataDir();
+  const log = join(dir, 'kubegate.log');
+  // The gateway's log, as main.ts writes it: the head published at start, among other lines.
+  const reader = openSqliteAuditReader(join(dir, 'audit.db'), { verify: 'inline' });
+  const logger = pino({ base: { service: 'kubegate' } }, pino.destination({ dest: log, sync: true }));
+  logger.info({ url: 'https://127.0.0.1:8443' }, 'kubegate listening');
+  const publisher = startHeadPublisher({
+    head: () => reader.head(),
+    publish: (head) => logger.info({ [HEAD_LOG_FIELD]: head }, HEAD_LOG_MESSAGE),
+    onError: (err) => assert.fail(String(err)),
+    now: () => new Date(),
+    intervalMs: 60_000,
+  });
+  await publisher.stop();
+  reader.close();
+  await appendFile(log, 'kubegate listening on https://127.0.0.1:8443\n');
+  const logged = (await readFile(log, 'utf8')).split('\n').filter((line) => line.includes('auditHead'));
+  assert.equal(logged.length, 1, 'the head was logged once (it did not move before stop)');
+
+  const ok = await kubegate('audit', 'verify', '--data-dir', dir, '--against', log);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /\nit still holds the 1 head saved in .*kubegate\.log, the furthest at seq 6 /u);
+  tamper(dir, CUT_AND_HIDE);
+  const cut = await kubegate('audit', 'verify', '--data-dir', dir, '--against', log);
+  assert.equal(cut.code, 1);
+  assert.match(cut.stderr, /^audit chain broken at seq 5: deleted: seqs 5–6 at the end are missing: /u);
+});
+
+test('audit verify --against refuses a file without a head, a broken head and a missing file', async () => {
+  const dir = await dataDir();
+  const none = join(dir, 'none.log');
+  await writeFile(none, '{"level":30,"msg":"kubegate listening"}\nnot json\n');
+  const broken = join(dir, 'broken.jsonl');
+  await writeFile(
+    broken,
+    `\n${JSON.stringify({ format: 'kubegate.audit.head.v1', seq: 6, count: 6, hash: 'x', time: 'now' })}\n`,
+  );
+  const cases: readonly [string, string][] = [
+    [
+      none,
+      `kubegate: ${none} holds no audit chain head: give it the lines kubegate audit head printed, or kubegate's JSON log\n`,
+    ],
+    [
+      broken,
+      `kubegate: line 2 of ${broken} is not a valid audit chain head (hash: expected 64 lowercase hex digits); save heads with kubegate audit head\n`,
+    ],
+    [
+      join(dir, 'missing.jsonl'),
+      `kubegate: cannot read the saved heads in ${join(dir, 'missing.jsonl')} (ENOENT: no such file or directory, open '${join(dir, 'missing.jsonl')}')\n`,
+    ],
+  ];
+  for (const [file, want] of cases) {
+    const run = await kubegate('audit', 'verify', '--data-dir', dir, '--against', file);
+    assert.deepEqual([run.code, run.stdout, run.stderr], [1, '', want], file);
+  }
 });

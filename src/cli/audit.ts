@@ -1,17 +1,21 @@
-// `kubegate audit query|verify|export`: commander wiring over the audit trail's reader
-// (audit/store.ts, opened read-only by openStore) and audit/export.ts. Which trail: the one the
-// gateway's config names (--config: store and audit.file, as `kubegate serve` reads them), or
-// <dir>/audit.db (--data-dir alone). Input: the command line. Output: a table or JSON lines
-// (query), a verdict and exit code 0/1 (verify), JSON lines (export) on stdout or in a file.
+// `kubegate audit query|verify|export|head`: commander wiring over the audit trail's reader
+// (audit/store.ts, opened read-only by openStore), audit/export.ts and audit/head.ts. Which
+// trail: the one the gateway's config names (--config: store and audit.file, as `kubegate serve`
+// reads them), or <dir>/audit.db (--data-dir alone). Input: the command line (and for verify
+// --against, a file of saved heads). Output: a table or JSON lines (query), a verdict and exit
+// code 0/1 (verify), JSON lines (export) on stdout or in a file, one JSON line (head).
 // Opens the trail read-only, so it runs beside a live gateway; must never write to the trail and
 // never judge a record itself: verify's verdict is verifyChain's.
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
+import type { ChainAnchor } from '../audit/chain.js';
 import type { AuditEvent } from '../audit/event.js';
 import { exportJsonl } from '../audit/export.js';
+import { publishedHead, readSavedLine } from '../audit/head.js';
 import type { AuditQuery, AuditReader } from '../audit/store.js';
 import { loadConfig } from '../config/load.js';
 import { DEFAULT_DATA_DIR, storeIn } from '../config/schema.js';
@@ -94,17 +98,47 @@ export function registerAudit(program: Command): void {
     .description('check the hash chain of the whole trail; exit 1 naming the first bad record')
     .option('-c, --config <file>', CONFIG_HELP)
     .option('--data-dir <dir>', DATA_DIR_HELP)
-    .action(async (flags: TrailFlags) => {
+    .option(
+      '--against <file>',
+      "heads saved outside the database (lines `audit head` printed, or kubegate's JSON log): the chain must still hold each, which alone it cannot show after its last records were cut",
+    )
+    .action(async (flags: TrailFlags & { against?: string }) => {
+      const against = flags.against === undefined ? undefined : await savedHeads(flags.against);
       await withTrail(flags, async (reader) => {
-        const report = await reader.verify();
+        const report = await reader.verify(against);
         if (report.ok) {
           console.log(`audit chain verified: ${report.count} records, last hash ${report.head.hash}`);
+          const latest = against?.reduce((a, b) => (b.seq > a.seq ? b : a));
+          if (latest !== undefined) {
+            console.log(
+              `it still holds the ${plural(against?.length ?? 0, 'head')} saved in ${flags.against ?? ''}, the furthest at seq ${latest.seq} (read at ${latest.time})`,
+            );
+          }
           return;
         }
         const where = report.time === null ? `seq ${report.seq}` : `seq ${report.seq} (${report.time})`;
         console.error(`audit chain broken at ${where}: ${report.problem}: ${report.detail}`);
-        console.error(`${report.count} ${report.count === 1 ? 'record' : 'records'} before it verified`);
+        console.error(`${plural(report.count, 'record')} before it verified`);
         process.exitCode = 1;
+      });
+    });
+
+  audit
+    .command('head')
+    .description(
+      'print the chain head as one JSON line; keep it where the database cannot be written from (verify --against checks it)',
+    )
+    .option('-c, --config <file>', CONFIG_HELP)
+    .option('--data-dir <dir>', DATA_DIR_HELP)
+    .action(async (flags: TrailFlags) => {
+      await withTrail(flags, async (reader) => {
+        const head = await reader.head();
+        if (head === null) {
+          console.error('the audit trail is empty: there is no head to save yet');
+          process.exitCode = 1;
+          return;
+        }
+        console.log(JSON.stringify(publishedHead(head, new Date())));
       });
     });
 
@@ -129,6 +163,41 @@ export function registerAudit(program: Command): void {
         }
       });
     });
+}
+
+/**
+ * Every head in `file`, read line by line (a log file can be long): lines `audit head` printed,
+ * and kubegate's JSON log lines that carry one; other lines are skipped. A line that claims to be
+ * a head and is not stops the command: a head that silently did not count would let a cut pass.
+ */
+async function savedHeads(file: string): Promise<ChainAnchor[]> {
+  const heads = new Map<string, ChainAnchor>();
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let number = 0;
+  try {
+    for await (const line of lines) {
+      number += 1;
+      const saved = readSavedLine(line);
+      if (saved.kind === 'invalid') {
+        throw new InvalidArgumentError(
+          `line ${number} of ${file} is not a valid audit chain head (${saved.problem}); save heads with kubegate audit head`,
+        );
+      }
+      // The same head shows more than once (logged at a stop and at the next start): keep one.
+      if (saved.kind === 'head') heads.set(`${saved.head.seq} ${saved.head.hash}`, saved.head);
+    }
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw err;
+    throw new InvalidArgumentError(
+      `cannot read the saved heads in ${file} (${err instanceof Error ? err.message : String(err)})`,
+    );
+  }
+  if (heads.size === 0) {
+    throw new InvalidArgumentError(
+      `${file} holds no audit chain head: give it the lines kubegate audit head printed, or kubegate's JSON log`,
+    );
+  }
+  return [...heads.values()];
 }
 
 async function withTrail(flags: TrailFlags, use: (reader: AuditReader) => Promise<void>): Promise<void> {
@@ -174,6 +243,10 @@ export function parseSince(value: string, now: number): Date {
   if (!ISO.test(value))
     throw new InvalidArgumentError('expected an ISO 8601 time or a duration such as 15m, 1h, 7d');
   return parseIsoTime(value);
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function parseLimit(value: string): number {
