@@ -25,6 +25,8 @@ import { createNotifier } from './approvals/notify.js';
 import { createReviewerApi } from './web/approvals-api.js';
 import { createAuditApi } from './web/audit-api.js';
 import { createChainVerifier } from './audit/verifier.js';
+import { HEAD_LOG_FIELD, HEAD_LOG_MESSAGE } from './audit/head.js';
+import { startHeadPublisher } from './audit/head-publisher.js';
 import { createPolicyApi, type PolicySource } from './web/policy-api.js';
 import { createUiAssets } from './web/assets.js';
 import { createOwnApi } from './web/own-api.js';
@@ -138,6 +140,14 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     onAuditError: (err, lost) => log.error({ err, lost }, 'audit events could not be written'),
   });
   const audit = store.audit;
+  // The chain's head, outside the database: a cut tail shows against a copy (audit/head.ts).
+  const heads = startHeadPublisher({
+    head: () => store.auditReader.head(),
+    publish: (head) => log.info({ [HEAD_LOG_FIELD]: head }, HEAD_LOG_MESSAGE),
+    onError: (err) => log.warn({ err }, 'audit chain head could not be read; retrying at the next interval'),
+    now: () => new Date(),
+    intervalMs: config.audit.headIntervalMs,
+  });
   const objects = createLiveObjects(upstream, { ttlMs: LIVE_OBJECT_TTL_MS, now: Date.now, log });
   const policy = await policyDecide(config, objects, log);
   const publicUrl = config.publicUrl ?? null;
@@ -214,6 +224,8 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
       await policy.close();
       await objects.close(); // ends the live-object watches, which would hold the pool open
       await upstream.close();
+      await audit.close(); // writes the last batch, so that the last head published covers it
+      await heads.stop();
       await store.close();
       log.flush();
     },

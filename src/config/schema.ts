@@ -12,7 +12,7 @@
 //   limits:   { maxBodyBytes: 3145728 }
 //   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 }
 //   store:    { type: sqlite }                      approvals.db in dataDir, the trail at audit.file
-//   audit:    { file: <dataDir>/audit.db, readers: { users: [], groups: [] } }
+//   audit:    { file: <dataDir>/audit.db, readers: { users: [], groups: [] }, headIntervalMs: 60000 }
 //   web:      { sessionTtlMs: 28800000 }
 //   policy:   { file }
 //   log:      { level: info }
@@ -141,6 +141,12 @@ const AuditSchema = z.strictObject({
   file: filePath.optional(),
   /** Who may read the trail over kubegate's API and UI (the CLI reads the file directly). */
   readers: z.strictObject({ users: names('user'), groups: names('group') }).prefault({}),
+  /**
+   * How often the chain's head is logged when it moved (also at start and stop), so that a copy
+   * outside the database shows a cut tail (`kubegate audit verify --against`). A cut made after
+   * the last logged head goes unseen: this bounds that window.
+   */
+  headIntervalMs: wholeNumber('a number of milliseconds', 1000).default(60_000),
 });
 
 const WebSchema = z.strictObject({
