@@ -39,15 +39,27 @@ export function apiClient(server: string, caPem: string, token: string): ApiClie
   };
 }
 
-/** Polls `check` until it returns true or the deadline passes; the error names what was awaited. */
+/**
+ * Polls `check` until it returns true or the deadline passes; the error names what was awaited.
+ * A check that does not settle (a connection accepted and never answered) is abandoned at the
+ * deadline: the wait always ends.
+ */
 export async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown = null;
   while (Date.now() < deadline) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()));
+    });
     try {
-      if (await check()) return;
+      const result = await Promise.race([check(), late]);
+      if (result === true) return;
+      if (result === 'late') break;
     } catch (err) {
       lastError = err;
+    } finally {
+      clearTimeout(timer);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
