@@ -85,6 +85,11 @@ async function heldForSecurity(
     const pending = await carol.waitFor(pendingFor(target), 60_000).catch((err: unknown) => {
       throw new Error(`${String(err)}\nkubectl: ${run.output()}\nkubegate:\n${gw.output().slice(-3000)}`);
     });
+    assert.deepEqual(
+      pending.rules.filter((r) => r.failedClosed !== undefined),
+      [],
+      'judged on the live object, not held because a lookup failed',
+    );
     if (options.sreTries === true) await sreCannotApprove(pending);
     return pending;
   } finally {
@@ -161,6 +166,7 @@ test('kubectl label pod sensitive- waits for security: an SRE approval is refuse
     const pending = await carol.waitFor(pendingFor({ resource: 'pods', name: 'vault-label' }), 60_000);
     assert.equal(pending.request.verb, 'patch');
     assert.deepEqual(approveRules(pending), ['sensitive-pod-changes']);
+    assert.equal(pending.rules[0]?.failedClosed, undefined, 'judged on the live labels');
     assert.deepEqual(approvals(pending), SECURITY);
     await sreCannotApprove(pending);
     assert.equal(run.child.exitCode, null, 'kubectl still waits after the SRE attempt');
