@@ -2,7 +2,9 @@
 // Kubernetes control plane on loopback.
 // etcd + kube-apiserver (RBAC on, static tokens, audit log at level Metadata) + controller-manager
 // + scheduler + kwok (one fake node whose pods run, exec and serve logs). Everything it starts is
-// recorded by PID in <dir>/state.json and stopped by stopControlPlane, so nothing is left running.
+// recorded in <dir>/state.json (PID and start time, and the process that started it) and stopped
+// by stopControlPlane; on Linux each process also dies with the process that started it
+// (processes.ts), and a start stops what an earlier one in the same folder left (leftovers.ts).
 import { mkdir, writeFile, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -12,7 +14,17 @@ import { createCertificateAuthority, issueCertificate, createSigningKeyPair } fr
 import { writeKubeconfig } from '../kubeconfig/write.js';
 import { ensureBinaries, type Binaries } from './binaries.js';
 import { freePort } from './ports.js';
-import { startProcess, stopPid, type Managed } from './processes.js';
+import {
+  diesWithParentPrefix,
+  observeProcess,
+  selfRecord,
+  startProcess,
+  stopPid,
+  stopRecorded,
+  type Managed,
+  type ProcessRecord,
+} from './processes.js';
+import { planLeftovers, type RunRecord } from './leftovers.js';
 import { apiClient, waitFor, type ApiClient } from './api.js';
 import { packageRoot } from '../package-root.js';
 
@@ -51,6 +63,10 @@ export interface TestbedState {
   readonly logsDir: string;
   readonly nodeName: string;
   readonly pids: Readonly<Record<string, number>>;
+  /** The same processes with their start times: what stopControlPlane and a later start go by. */
+  readonly processes: Readonly<Record<string, ProcessRecord>>;
+  /** The process that started the control plane; a start in the same folder refuses while it runs. */
+  readonly owner: ProcessRecord;
   readonly startedInMs: number;
 }
 
@@ -78,7 +94,19 @@ export async function startControlPlane(options: StartOptions): Promise<TestbedS
   // tokens signed with the old key, objects a demo changed) would not fit them, and creating the
   // node again would fail with 409 AlreadyExists. Processes a crashed start left behind would
   // hold etcd's lock and the old store; they are stopped first.
-  await stopLeftovers(dir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await stopLeftovers(dir, say);
+  const owner = selfRecord();
+  const pids: Record<string, number> = {};
+  const processes: Record<string, ProcessRecord> = {};
+  const statePath = join(dir, 'state.json');
+  // Before anything starts: from now on a start in this folder sees that this process owns it.
+  await writeState();
+  if (diesWithParentPrefix().length === 0) {
+    say(
+      'setpriv (util-linux) is not available: if this process is killed, the control plane keeps running until the next start in this folder stops it',
+    );
+  }
   await rm(join(dir, 'etcd'), { recursive: true, force: true });
   for (const d of [dir, pki, logsDir, join(dir, 'etcd'), join(dir, 'exec'), join(dir, 'kubeconfigs')]) {
     await mkdir(d, { recursive: true, mode: 0o700 });
@@ -143,13 +171,12 @@ export async function startControlPlane(options: StartOptions): Promise<TestbedS
   };
 
   const procs: Managed[] = [];
-  const pids: Record<string, number> = {};
   const track = (m: Managed): Managed => {
     procs.push(m);
     pids[m.name] = m.pid;
+    processes[m.name] = { pid: m.pid, startTime: m.startTime };
     return m;
   };
-  const statePath = join(dir, 'state.json');
   try {
     // --- etcd ---
     say('starting etcd');
@@ -173,11 +200,18 @@ export async function startControlPlane(options: StartOptions): Promise<TestbedS
       ),
     );
     await writeState();
-    await waitFor('etcd to report healthy', 30_000, async () => {
-      await assertAlive(etcd);
-      const res = await fetch(`http://127.0.0.1:${etcdClient}/health`);
-      return res.ok && ((await res.json()) as { health?: string }).health === 'true';
-    });
+    // Each check is bounded (waitFor, and the fetch's own timeout): a port that accepts but never
+    // answers must end the start with an error, not hang it.
+    await withLog(
+      etcd,
+      waitFor('etcd to report healthy', 30_000, async () => {
+        await assertAlive(etcd);
+        const res = await fetch(`http://127.0.0.1:${etcdClient}/health`, {
+          signal: AbortSignal.timeout(5_000),
+        });
+        return res.ok && ((await res.json()) as { health?: string }).health === 'true';
+      }),
+    );
 
     // --- kube-apiserver ---
     say('starting kube-apiserver');
@@ -217,10 +251,13 @@ export async function startControlPlane(options: StartOptions): Promise<TestbedS
     await writeState();
     const admin = apiClient(server, ca.certPem, tokens.get('admin')!.token);
     try {
-      await waitFor('kube-apiserver to report ready (/readyz)', 90_000, async () => {
-        await assertAlive(apiserver);
-        return (await admin.call('GET', '/readyz')).status === 200;
-      });
+      await withLog(
+        apiserver,
+        waitFor('kube-apiserver to report ready (/readyz)', 90_000, async () => {
+          await assertAlive(apiserver);
+          return (await admin.call('GET', '/readyz')).status === 200;
+        }),
+      );
       say('kube-apiserver ready');
       await applyManifest(admin, join(repoRoot, 'deploy/kubernetes/upstream-rbac.yaml'));
 
@@ -329,19 +366,23 @@ export async function startControlPlane(options: StartOptions): Promise<TestbedS
       logsDir,
       nodeName: NODE_NAME,
       pids,
+      processes,
+      owner,
       startedInMs: Date.now() - started,
     };
     await writeFile(statePath, JSON.stringify(state, null, 2), { mode: 0o600 });
     say(`ready at ${server}`);
     return state;
   } catch (err) {
-    await stopPids(pids, procs);
+    await stopManaged(procs);
     throw err;
   }
 
   async function writeState(): Promise<void> {
-    // Written early and often so that `testbed stop` can clean up after a crash mid-start.
-    await writeFile(statePath, JSON.stringify({ dir, pids }, null, 2), { mode: 0o600 });
+    // Written early and often so that `testbed stop` and the next start can clean up after a
+    // crash mid-start.
+    const record: RunRecord & { dir: string } = { dir, owner, processes, pids };
+    await writeFile(statePath, JSON.stringify(record, null, 2), { mode: 0o600 });
   }
 }
 
@@ -350,11 +391,25 @@ interface NodeJson {
   status?: { conditions?: { type: string; status: string }[]; addresses?: { type: string }[] };
 }
 
+async function logTail(m: Managed): Promise<string> {
+  const log = await readFile(m.logFile, 'utf8').catch(() => '');
+  return log.split('\n').slice(-15).join('\n');
+}
+
 async function assertAlive(m: Managed): Promise<void> {
   const code = await Promise.race([m.exited, Promise.resolve(null)]);
-  if (code !== null) {
-    const log = await readFile(m.logFile, 'utf8').catch(() => '');
-    throw new Error(`${m.name} exited (${code}); last log lines:\n${log.split('\n').slice(-15).join('\n')}`);
+  if (code !== null) throw new Error(`${m.name} exited (${code}); last log lines:\n${await logTail(m)}`);
+}
+
+/** A wait for `m` that timed out says what `m` logged last (why it is not ready, often). */
+async function withLog(m: Managed, waiting: Promise<void>): Promise<void> {
+  try {
+    await waiting;
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('timed out')) throw err;
+    throw new Error(`${err.message}; ${m.name}'s last log lines (${m.logFile}):\n${await logTail(m)}`, {
+      cause: err,
+    });
   }
 }
 
@@ -442,46 +497,64 @@ async function writeKwokConfig(dir: string, bins: Binaries): Promise<string> {
   return path;
 }
 
-async function stopPids(pids: Record<string, number>, procs: readonly Managed[] = []): Promise<void> {
-  // kube-apiserver exits slowly once etcd is gone, so stop the clients first and etcd last.
-  const order = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
-  for (const name of order) {
-    const pid = pids[name];
-    if (pid === undefined) continue;
-    const managed = procs.find((p) => p.pid === pid);
-    await stopPid(pid, managed?.exited ?? null, name === 'kube-apiserver' ? 15_000 : 10_000);
-  }
+// kube-apiserver exits slowly once etcd is gone, so the clients stop first and etcd last.
+const STOP_ORDER = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
+const graceMs = (name: string): number => (name === 'kube-apiserver' ? 15_000 : 10_000);
+const inStopOrder = <T extends { name: string }>(items: readonly T[]): T[] =>
+  [...items].sort((a, b) => STOP_ORDER.indexOf(a.name) - STOP_ORDER.indexOf(b.name));
+
+/** Stops the children this process started (a start that failed half-way). */
+async function stopManaged(procs: readonly Managed[]): Promise<void> {
+  for (const p of inStopOrder(procs)) await stopPid(p.pid, p.exited, graceMs(p.name));
+}
+
+function recordedProcesses(record: RunRecord): { name: string; record: ProcessRecord }[] {
+  const entries: [string, ProcessRecord][] =
+    record.processes !== undefined
+      ? Object.entries(record.processes)
+      : Object.entries(record.pids ?? {}).map(([name, pid]) => [name, { pid, startTime: null }]);
+  return inStopOrder(entries.map(([name, rec]) => ({ name, record: rec })));
 }
 
 /**
- * Stops processes an earlier start in `dir` left running (its own process was killed before it
- * could stop them). A PID from an old state.json may belong to another program by now, so only a
- * process whose command line names `dir` (every test bed process is given paths inside it) is
- * stopped. Linux only (/proc); elsewhere nothing is stopped and a leftover makes the start fail.
+ * Before a start in `dir`: refuses while the process that started the control plane there still
+ * runs, else kills what that start left running. SIGKILL at once: the store is thrown away next,
+ * and a graceful stop of kube-apiserver takes seconds. Throws, naming the process, when one cannot
+ * be stopped.
  */
-async function stopLeftovers(dir: string): Promise<void> {
+async function stopLeftovers(dir: string, say: (msg: string) => void): Promise<void> {
   const text = await readFile(join(dir, 'state.json'), 'utf8').catch(() => null);
   if (text === null) return;
-  let pids: Record<string, number>;
+  let record: RunRecord;
   try {
-    pids = (JSON.parse(text) as { pids?: Record<string, number> }).pids ?? {};
+    record = JSON.parse(text) as RunRecord;
   } catch {
     return;
   }
-  const ours: Record<string, number> = {};
-  for (const [name, pid] of Object.entries(pids)) {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.split('\0').some((arg) => arg.includes(`${dir}/`))) ours[name] = pid;
+  const plan = planLeftovers(record, dir, process.pid, observeProcess);
+  if (plan.kind === 'in-use') {
+    const { pid, argv } = plan.owner;
+    const command = argv.join(' ');
+    throw new Error(
+      `the control plane in ${dir} belongs to process ${pid}, which is still running (${command.length > 120 ? `${command.slice(0, 117)}...` : command}): stop it first (Ctrl-C where it runs, or kill ${pid})`,
+    );
   }
-  await stopPids(ours);
+  if (plan.leftovers.length === 0) return;
+  say(
+    `stopping what an earlier start left running in ${dir}: ${plan.leftovers.map((l) => `${l.name} (pid ${l.record.pid})`).join(', ')}`,
+  );
+  await Promise.all(plan.leftovers.map((l) => stopRecorded(l.name, l.record, 0)));
 }
 
-/** Stops everything a test bed in `dir` started (by the PIDs in its state.json). */
+/**
+ * Stops everything a test bed in `dir` started (by the records in its state.json: a PID whose
+ * process is not the recorded one is left alone).
+ */
 export async function stopControlPlane(dir: string): Promise<void> {
   const text = await readFile(join(dir, 'state.json'), 'utf8').catch(() => null);
   if (text === null) return;
-  const { pids } = JSON.parse(text) as { pids: Record<string, number> };
-  await stopPids(pids);
+  const record = JSON.parse(text) as RunRecord;
+  for (const p of recordedProcesses(record)) await stopRecorded(p.name, p.record, graceMs(p.name));
 }
 
 export async function readState(dir: string): Promise<TestbedState> {
