@@ -278,8 +278,10 @@ export async function handleRequest(
 ): Promise<void> {
   const trace = newTrace(req.method, req.url, req.socket?.remoteAddress);
   const abort = new AbortController();
+  // The client went away before the whole answer was written. writableEnded, not writableFinished:
+  // an HTTP/2 stream reset reports itself finished, and a held request must see its client leave.
   res.once('close', () => {
-    if (!res.writableFinished) abort.abort();
+    if (!res.writableEnded) abort.abort();
   });
   let bytes: Buffer | null;
   try {
