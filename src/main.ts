@@ -157,6 +157,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     audit,
     now: () => new Date(),
     holdTimeoutMs: config.approvals.holdTimeoutMs,
+    pendingExpiryMs: config.approvals.pendingExpiryMs === 0 ? null : config.approvals.pendingExpiryMs,
     context: (_pending, input) =>
       buildReviewerContext(
         { upstream, liveObjects: objects, timeoutMs: config.approvals.contextTimeoutMs },

@@ -155,7 +155,7 @@ test('denied: names the reviewer and their comment', () => {
     deniedMessage(p),
     [
       `this request was not sent: ${ID} was denied by bob: "not during the freeze".`,
-      'Running the same command again asks for a new approval.',
+      'Running the same command again within 1m gets this answer again; after that it asks for a new approval.',
     ].join('\n'),
   );
 });
@@ -221,6 +221,27 @@ test('holdRefusal maps each outcome to its code, and names the request in the St
       outcome: { kind: 'expired', pending: expire(deferred, at(3_600_000)) },
       code: 'KG_APPROVAL_EXPIRED',
       text: /expired at/,
+    },
+    {
+      // A held client whose request the requester withdrew from elsewhere (CLI or UI).
+      outcome: {
+        kind: 'waiting',
+        pending: { ...held, state: 'withdrawn', decidedAt: at(5000).toISOString() },
+        created: false,
+      },
+      code: 'KG_APPROVAL_WITHDRAWN',
+      text: /was withdrawn by its requester at .*\nRunning the same command again asks for approval anew/,
+    },
+    {
+      // The held command stopped waiting (the request is deferred now): its re-run is still told
+      // how long it waited and to come back, not that the rule defers it.
+      outcome: {
+        kind: 'waiting',
+        pending: { ...held, mode: 'deferred', requesterLeftAt: T0.toISOString() },
+        created: false,
+      },
+      code: 'KG_APPROVAL_REQUIRED',
+      text: /still pending after waiting 5m/,
     },
   ] as const;
   for (const c of cases) {

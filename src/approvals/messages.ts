@@ -10,7 +10,7 @@
 import { KubegateError } from '../errors.js';
 import type { Approver } from '../policy/decision.js';
 import { formatDuration } from '../policy/duration.js';
-import { progressOf, type RequirementProgress } from './state-machine.js';
+import { DENIAL_STICKS_MS, policyMode, progressOf, type RequirementProgress } from './state-machine.js';
 import type { HoldOutcome, PendingRequest, ReviewRefusal } from './types.js';
 
 export interface MessageOptions {
@@ -118,7 +118,16 @@ export function deniedMessage(pending: PendingRequest): string {
     deny === undefined || deny.comment === '' ? ' (no comment)' : `: "${printable(deny.comment)}"`;
   return [
     `this request was not sent: ${pending.id} was denied by ${by}${comment}.`,
-    'Running the same command again asks for a new approval.',
+    `Running the same command again within ${formatDuration(DENIAL_STICKS_MS)} gets this answer again; after that it asks for a new approval.`,
+  ].join('\n');
+}
+
+/** The requester took it back. */
+export function withdrawnMessage(pending: PendingRequest): string {
+  const when = pending.decidedAt === null ? '' : ` at ${pending.decidedAt}`;
+  return [
+    `this request was not sent: ${pending.id} was withdrawn by its requester${when}.`,
+    'Running the same command again asks for approval anew.',
   ].join('\n');
 }
 
@@ -164,10 +173,13 @@ export function holdRefusal(
       if (pending.state === 'expired') {
         return new KubegateError('KG_APPROVAL_EXPIRED', expiredMessage(pending, now), { details });
       }
+      if (pending.state === 'withdrawn') {
+        return new KubegateError('KG_APPROVAL_WITHDRAWN', withdrawnMessage(pending), { details });
+      }
       const message =
         pending.state === 'approved'
           ? grantGoneMessage(pending)
-          : pending.mode === 'hold'
+          : policyMode(pending.requirements) === 'hold'
             ? holdTimedOutMessage(pending, now, { ...options, waitedMs: options.holdTimeoutMs })
             : approvalRequiredMessage(pending, now, options);
       return new KubegateError('KG_APPROVAL_REQUIRED', message, { details });
@@ -187,7 +199,9 @@ export function refusalMessage(refusal: ReviewRefusal | 'not-found', id: string)
     case 'already-reviewed':
       return `you have already reviewed ${id}; each person counts once`;
     case 'not-pending':
-      return `${id} is no longer pending (approved, denied or expired)`;
+      return `${id} is no longer pending (approved, denied, expired or withdrawn)`;
+    case 'not-requester':
+      return `only the requester may withdraw ${id}; a reviewer denies it instead (kubegate requests deny ${id} --comment …)`;
     case 'break-glass-not-allowed':
       return `break-glass is not allowed for ${id}: only its requester may use it, and only when every rule that asks for approval allows it`;
     case 'break-glass-needs-reason':

@@ -92,6 +92,7 @@ export function headline(event: ApprovalEvent): string {
     case 'expired':
       return `Expired: ${p.id} from ${p.requester.user} was not decided in time`;
     case 'decided': {
+      if (p.state === 'withdrawn') return `Withdrawn: ${p.requester.user} took back ${p.id}`;
       const review = lastReview(p);
       const by = review === null ? '' : ` by ${review.reviewer}`;
       return p.state === 'approved'
@@ -104,6 +105,10 @@ export function headline(event: ApprovalEvent): string {
       return `Used: the approval of ${p.id} let ${p.requester.user}'s command through`;
     case 'context':
       return `Details ready for ${p.id}`;
+    case 'updated':
+      return p.requesterLeftAt === null
+        ? `Waiting again: ${p.requester.user} re-ran the command of ${p.id}`
+        : `No longer waiting: ${p.requester.user} stopped waiting for ${p.id}; an approval lets their re-run through once`;
   }
 }
 
@@ -174,7 +179,12 @@ export function slackPayload(event: ApprovalEvent, publicUrl: string | null, at:
     { type: 'section', fields },
   ];
   if (p.state === 'pending') blocks.push({ type: 'section', text: plain(`Needs: ${needsText(p, at)}`) });
-  const review = event.type === 'reviewed' ? event.review : event.type === 'decided' ? lastReview(p) : null;
+  const review =
+    event.type === 'reviewed'
+      ? event.review
+      : event.type === 'decided' && p.state !== 'withdrawn'
+        ? lastReview(p)
+        : null;
   if (review !== null && review.comment !== '') {
     blocks.push({
       type: 'section',

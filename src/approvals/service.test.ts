@@ -11,6 +11,7 @@ import { withBody } from '../request/body.js';
 import { parseRequest } from '../request/parse.js';
 import { holdRefusal } from './messages.js';
 import type { Approvals } from './service.js';
+import { DENIAL_STICKS_MS } from './state-machine.js';
 import {
   TRANSPORT_RETRY_GRACE_MS,
   newPendingId,
@@ -494,6 +495,183 @@ test('hold: a client that leaves stops waiting; the pending request stays for it
   aborted.abort();
   const again = await w.approvals.hold(holdRequest({ signal: aborted.signal }));
   assert.ok(again.kind === 'waiting' && !again.created);
+  await done(w);
+});
+
+/** Resolves once the pending request `id` satisfies `match` in the store (background writes). */
+async function stored(w: World, id: string, match: (p: PendingRequest) => boolean): Promise<PendingRequest> {
+  for (;;) {
+    const p = await w.approvals.get(id);
+    if (p !== null && match(p)) return p;
+    await turn();
+  }
+}
+
+test('hold: when the last held client leaves, the request turns deferred; an approval then sends nothing and the re-run uses the grant', async () => {
+  const w = await world();
+  const controller = new AbortController();
+  const h = await held(w, { signal: controller.signal });
+  w.clock.ms += 1000;
+  controller.abort();
+  const outcome = await h.outcome;
+  assert.equal(outcome.kind, 'waiting');
+  const left = await stored(w, outcome.pending.id, (p) => p.mode === 'deferred');
+  assert.equal(left.requesterLeftAt, new Date(T0.getTime() + 1000).toISOString());
+  assert.ok(w.events.some((e) => e.type === 'updated' && e.pending.requesterLeftAt !== null));
+  const review = await w.approvals.review(left.id, people.bob, 'approve', '');
+  assert.ok(review.ok && review.pending.state === 'approved');
+  await w.approvals.idle();
+  const approved = await w.approvals.get(left.id);
+  assert.equal(approved?.grantUsed, false, 'nobody was waiting: the grant waits for the re-run');
+  assert.ok(!w.audit.kinds().includes('granted'));
+  const rerun = await w.approvals.hold(holdRequest());
+  assert.ok(rerun.kind === 'proceed' && rerun.viaGrant);
+  await done(w);
+});
+
+test('hold: the hold limit also turns the request deferred; a re-run while pending is held again', async () => {
+  const w = await world();
+  const first = await held(w);
+  w.timers.advance(w.clock, HOLD_MS);
+  const outcome = await first.outcome;
+  await stored(w, outcome.pending.id, (p) => p.requesterLeftAt !== null);
+  const again = await held(w);
+  const back = await stored(w, outcome.pending.id, (p) => p.requesterLeftAt === null);
+  assert.equal(back.mode, 'hold', 'a client waits again, so the approval lets it through');
+  assert.ok((await w.approvals.review(back.id, people.bob, 'approve', '')).ok);
+  assert.equal((await again.outcome).kind, 'proceed');
+  await done(w);
+});
+
+test('hold: one of two held clients leaving keeps the request held for the other', async () => {
+  const w = await world();
+  const leaving = new AbortController();
+  const a = await held(w, { signal: leaving.signal });
+  const b = await held(w);
+  leaving.abort();
+  assert.equal((await a.outcome).kind, 'waiting');
+  await w.approvals.idle();
+  const pending = await onlyPending(w);
+  assert.equal(pending.mode, 'hold');
+  assert.equal(pending.requesterLeftAt, null);
+  assert.ok((await w.approvals.review(pending.id, people.bob, 'approve', '')).ok);
+  assert.equal((await b.outcome).kind, 'proceed');
+  await done(w);
+});
+
+test('hold: a client that left while the approval landed does not use the grant', async () => {
+  const w = await world();
+  const controller = new AbortController();
+  const h = await held(w, { signal: controller.signal });
+  const pending = await onlyPending(w);
+  // The approval wakes the waiter; its client is gone by the time it would take the grant.
+  const listener = w.approvals.subscribe((e) => {
+    if (e.type === 'decided') controller.abort();
+  });
+  assert.ok((await w.approvals.review(pending.id, people.bob, 'approve', '')).ok);
+  listener();
+  assert.equal((await h.outcome).kind, 'waiting');
+  assert.equal((await w.approvals.get(pending.id))?.grantUsed, false);
+  assert.equal((await w.approvals.hold(holdRequest())).kind, 'proceed', 'the re-run has it');
+  await done(w);
+});
+
+test('a denial sticks: the same request within DENIAL_STICKS_MS is denied at once (no new request); later it asks anew', async () => {
+  const w = await world();
+  const target =
+    '/api/v1/namespaces/prod/pods/vault-0/exec?command=sh&container=main&stdin=true&stdout=true&tty=true';
+  const ws = await held(w, {
+    method: 'GET',
+    target,
+    headers: { connection: 'Upgrade', upgrade: 'websocket' },
+  });
+  const pending = await onlyPending(w);
+  assert.ok((await w.approvals.review(pending.id, people.bob, 'deny', 'not now')).ok);
+  assert.equal((await ws.outcome).kind, 'denied');
+  // kubectl ≥1.30 falls back to SPDY milliseconds later: the same answer, at once.
+  const timers = w.timers.entries.length;
+  const spdy = await w.approvals.hold(
+    holdRequest({ method: 'POST', target, headers: { connection: 'Upgrade', upgrade: 'SPDY/3.1' } }),
+  );
+  assert.ok(spdy.kind === 'denied' && spdy.pending.id === pending.id);
+  assert.equal(w.timers.entries.length, timers, 'not held');
+  assert.match(
+    holdRefusal(spdy, w.clock.now(), { publicUrl: null, holdTimeoutMs: HOLD_MS })?.message ?? '',
+    /denied by bob: "not now"/,
+  );
+  assert.equal((await w.approvals.list({})).length, 1, 'no second request that one approval could undo');
+  w.clock.ms += DENIAL_STICKS_MS - 1;
+  assert.equal(
+    (
+      await w.approvals.hold(
+        holdRequest({ method: 'POST', target, headers: { upgrade: 'SPDY/3.1' }, requirements: deferred }),
+      )
+    ).kind,
+    'waiting',
+    'other requirements: another request',
+  );
+  const rerun = await w.approvals.hold(
+    holdRequest({ method: 'POST', target, headers: { upgrade: 'SPDY/3.1' }, signal: AbortSignal.abort() }),
+  );
+  assert.equal(rerun.kind, 'denied', 'a re-run within the window is still denied');
+  w.clock.ms += 1;
+  const later = await w.approvals.hold(
+    holdRequest({ method: 'POST', target, headers: { upgrade: 'SPDY/3.1' }, signal: AbortSignal.abort() }),
+  );
+  assert.ok(later.kind === 'waiting' && later.created, 'after the window it asks anew');
+  await done(w);
+});
+
+test('withdraw: the requester takes a held request back; the held client is told, it is audited, and nobody can approve it', async () => {
+  const w = await world();
+  const h = await held(w);
+  const pending = await onlyPending(w);
+  const refused = await w.approvals.withdraw(pending.id, people.bob);
+  assert.ok(!refused.ok && refused.refusal === 'not-requester');
+  assert.ok(!w.audit.kinds().includes('withdrawn'));
+  const result = await w.approvals.withdraw(pending.id, people.alice);
+  assert.ok(result.ok && result.pending.state === 'withdrawn');
+  const outcome = await h.outcome;
+  assert.ok(outcome.kind === 'waiting' && outcome.pending.state === 'withdrawn');
+  assert.equal(
+    holdRefusal(outcome, w.clock.now(), { publicUrl: null, holdTimeoutMs: HOLD_MS })?.code,
+    'KG_APPROVAL_WITHDRAWN',
+  );
+  const record = w.audit.events.find((e) => e.kind === 'withdrawn');
+  assert.equal(record?.actor, 'alice');
+  assert.equal(record?.pendingId, pending.id);
+  assert.ok(w.notified.some((e) => e.type === 'decided' && e.pending.state === 'withdrawn'));
+  const late = await w.approvals.review(pending.id, people.bob, 'approve', '');
+  assert.ok(!late.ok && late.refusal === 'not-pending');
+  assert.ok(!(await w.approvals.withdraw(pending.id, people.alice)).ok, 'once');
+  const again = await w.approvals.hold(holdRequest({ requirements: deferred }));
+  assert.ok(again.kind === 'waiting' && again.created, 'running it again asks anew');
+  await done(w);
+});
+
+test('withdraw that the audit trail refuses changes nothing', async () => {
+  const w = await world();
+  const outcome = await w.approvals.hold(holdRequest({ requirements: deferred }));
+  w.audit.fail = (e) => e.kind === 'withdrawn';
+  await assert.rejects(w.approvals.withdraw(outcome.pending.id, people.alice), /audit trail/);
+  assert.equal((await w.approvals.get(outcome.pending.id))?.state, 'pending');
+  await done(w);
+});
+
+test('pending requests expire after pendingExpiryMs when no rule sets expiresAfter', async () => {
+  const w = await world({ pendingExpiryMs: 60 * MIN });
+  const plain = await w.approvals.hold(holdRequest({ requirements: deferred }));
+  assert.equal(plain.pending.expiresAt, new Date(T0.getTime() + 60 * MIN).toISOString());
+  const own = await w.approvals.hold(
+    holdRequest({
+      requirements: [requirement({ mode: 'deferred', expiresAfterMs: 5 * MIN })],
+      body: '{"a":1}',
+    }),
+  );
+  assert.equal(own.pending.expiresAt, new Date(T0.getTime() + 5 * MIN).toISOString(), "the rule's own wins");
+  w.timers.advance(w.clock, 60 * MIN);
+  await w.approvals.idle();
+  assert.equal((await w.approvals.get(plain.pending.id))?.state, 'expired');
   await done(w);
 });
 

@@ -20,6 +20,11 @@
 //   durable → proceed. When the audit write fails the grant is given back.
 // - escalation and expiry: store → audit → emitted. Timers are re-armed from the store at start,
 //   so a restart keeps every deadline; a deadline that passed while down fires at once.
+// - withdraw: store (compare-and-set) → 'withdrawn' durable → 'decided' emitted, waiters woken.
+// A held request is forwarded only to a client that is still there: when the last one leaves (it
+// gave up, or the hold limit sent it away) the request turns deferred in the store, so its
+// approval yields a grant for the requester's re-run and nothing is sent on its own. A denial
+// answers the same request again at once for DENIAL_STICKS_MS (kubectl's transport fallback).
 // Several replicas will need the store to wake waiters on other replicas (PostgreSQL
 // LISTEN/NOTIFY); in this process an in-memory map of waiters does it.
 import { randomBytes } from 'node:crypto';
@@ -33,11 +38,17 @@ import type { ApprovalStore, StoredPending } from './store.js';
 import {
   applyReview,
   createPending,
+  denialSticks,
+  DENIAL_STICKS_MS,
   eligibility,
   escalate,
   expire,
   nextDeadline,
+  policyMode,
+  requesterBack,
+  requesterLeft,
   useGrant,
+  withdraw,
   type Person,
 } from './state-machine.js';
 import type {
@@ -74,6 +85,8 @@ export interface ApprovalsDeps {
   readonly newId?: () => string;
   /** How long hold mode keeps a client waiting before answering ApprovalRequired. */
   readonly holdTimeoutMs: number;
+  /** When no requirement sets expiresAfter, a pending request expires after this; null: never. */
+  readonly pendingExpiryMs?: number | null;
   /**
    * Builds what reviewers see (dry run, diff, labels). Runs in the background after creation and
    * must bound its own time; it must not use `input.signal` (the client may leave, the context
@@ -153,6 +166,7 @@ type Waiter = (pending: PendingRequest | null) => void;
 
 type Found =
   | { readonly kind: 'granted'; readonly pending: PendingRequest }
+  | { readonly kind: 'denied'; readonly pending: PendingRequest }
   | { readonly kind: 'pending'; readonly pending: PendingRequest; readonly created: boolean };
 
 export class Approvals implements ApprovalService {
@@ -187,8 +201,9 @@ export class Approvals implements ApprovalService {
     const fingerprint = fingerprintOf(input.identity, input.request, input.body);
     const found = await this.#exclusive(fingerprint, () => this.#findOrCreate(input, fingerprint));
     if (found.kind === 'granted') return { kind: 'proceed', pending: found.pending, viaGrant: true };
+    if (found.kind === 'denied') return { kind: 'denied', pending: found.pending };
     const { pending, created } = found;
-    if (pending.mode === 'deferred') return { kind: 'waiting', pending, created };
+    if (policyMode(pending.requirements) === 'deferred') return { kind: 'waiting', pending, created };
     const retriedAt = this.#timedOut.get(fingerprint);
     if (
       retriedAt !== undefined &&
@@ -197,7 +212,11 @@ export class Approvals implements ApprovalService {
     ) {
       return { kind: 'waiting', pending, created };
     }
-    return this.#wait(pending, input, created, fingerprint);
+    // The requester runs the command again while it waits: a client holds it again.
+    const held = pending.requesterLeftAt === null ? pending : await this.#update(pending.id, requesterBack);
+    if (held === null) return { kind: 'waiting', pending, created };
+    if (held.state !== 'pending') return this.#outcomeOf(held, input, created);
+    return this.#wait(held, input, created, fingerprint);
   }
 
   async list(filter?: { readonly state?: PendingState }): Promise<readonly PendingRequest[]> {
@@ -282,6 +301,32 @@ export class Approvals implements ApprovalService {
     throw contended(id);
   }
 
+  async withdraw(id: string, requester: Person): Promise<ReviewResult> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const read = await this.#deps.store.get(id);
+      if (read === null) return { ok: false, refusal: 'not-found', message: refusalMessage('not-found', id) };
+      const stored = await this.#settle(read);
+      const now = this.#deps.now();
+      const result = withdraw(stored.pending, requester, now);
+      if (!result.ok)
+        return { ok: false, refusal: result.refusal, message: refusalMessage(result.refusal, id) };
+      const written = await this.#deps.store.put(result.pending, stored.version);
+      if (written === null) continue;
+      try {
+        await this.#deps.audit.append(
+          this.#event('withdrawn', now, result.pending, { actor: requester.user }),
+        );
+      } catch (err) {
+        await this.#putBack(stored.pending, written.version);
+        throw auditUnavailable(err);
+      }
+      this.#deps.log.info({ pendingId: id, user: requester.user }, 'request withdrawn by its requester');
+      this.#decided(result.pending);
+      return { ok: true, pending: result.pending };
+    }
+    throw contended(id);
+  }
+
   subscribe(listener: (event: ApprovalEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -320,12 +365,18 @@ export class Approvals implements ApprovalService {
       if (settled.pending.state === 'pending')
         return { kind: 'pending', pending: settled.pending, created: false };
     }
+    const now = this.#deps.now();
+    const denied = (await store.findDenied(fingerprint, new Date(now.getTime() - DENIAL_STICKS_MS))).find(
+      (d) =>
+        denialSticks(d.pending, now) && sameRequirements(d.pending.requirements, input.decision.approval),
+    );
+    if (denied !== undefined) return { kind: 'denied', pending: denied.pending };
     return { kind: 'pending', pending: await this.#create(input, fingerprint), created: true };
   }
 
   async #create(input: HoldRequest, fingerprint: string): Promise<PendingRequest> {
     const now = this.#deps.now();
-    const pending = createPending(input, fingerprint, this.#newId(), now);
+    const pending = createPending(input, fingerprint, this.#newId(), now, this.#deps.pendingExpiryMs ?? null);
     try {
       await this.#deps.audit.append(
         auditEvent('approval-requested', now, {
@@ -406,7 +457,10 @@ export class Approvals implements ApprovalService {
         return true;
       };
       const waiting = (): void => {
-        if (finish()) resolve({ kind: 'waiting', pending: latest, created });
+        if (!finish()) return;
+        resolve({ kind: 'waiting', pending: latest, created });
+        // Nobody waits for it any more: an approval must not send it on its own.
+        if (!this.#closed && (this.#waiters.get(id)?.size ?? 0) === 0) this.#track(this.#left(id));
       };
       const onAbort = (): void => waiting();
       const wake: Waiter = (decided) => {
@@ -443,6 +497,8 @@ export class Approvals implements ApprovalService {
   async #outcomeOf(decided: PendingRequest, input: HoldRequest, created: boolean): Promise<HoldOutcome> {
     switch (decided.state) {
       case 'approved': {
+        // The client left while the decision landed: the grant waits for the re-run instead.
+        if (input.signal.aborted) return { kind: 'waiting', pending: decided, created };
         const stored = await this.#deps.store.get(decided.id);
         const used = stored === null ? null : await this.#useGrant(stored, input);
         return used === null
@@ -453,9 +509,41 @@ export class Approvals implements ApprovalService {
         return { kind: 'denied', pending: decided };
       case 'expired':
         return { kind: 'expired', pending: decided };
+      case 'withdrawn':
       case 'pending':
         return { kind: 'waiting', pending: decided, created };
     }
+  }
+
+  /** The last held client went away: deferred from now on (unless decided, or a client came back). */
+  async #left(id: string): Promise<void> {
+    const left = await this.#update(id, (p) =>
+      (this.#waiters.get(id)?.size ?? 0) > 0 ? p : requesterLeft(p, this.#deps.now()),
+    );
+    if (left !== null && left.requesterLeftAt !== null && left.state === 'pending') {
+      this.#deps.log.info({ pendingId: id }, 'requester stopped waiting: approval will wait for a re-run');
+    }
+  }
+
+  /**
+   * Applies `change` to the stored request (compare-and-set, re-read on conflict) and tells
+   * subscribers; the request as it now stands, or null when it is gone.
+   */
+  async #update(
+    id: string,
+    change: (pending: PendingRequest) => PendingRequest,
+  ): Promise<PendingRequest | null> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const stored = await this.#deps.store.get(id);
+      if (stored === null) return null;
+      const next = change(stored.pending);
+      if (next === stored.pending) return next;
+      if ((await this.#deps.store.put(next, stored.version)) !== null) {
+        this.#emit({ type: 'updated', pending: next });
+        return next;
+      }
+    }
+    throw contended(id);
   }
 
   #noteTimeout(fingerprint: string): void {

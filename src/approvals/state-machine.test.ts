@@ -13,7 +13,12 @@ import {
   grantUsable,
   nextDeadline,
   progressOf,
+  denialSticks,
+  DENIAL_STICKS_MS,
+  requesterBack,
+  requesterLeft,
   useGrant,
+  withdraw,
   type Person,
 } from './state-machine.js';
 import type { PendingRequest, PendingState, ReviewRefusal } from './types.js';
@@ -161,6 +166,25 @@ const rows: readonly Row[] = [
       { who: 'carol', want: null },
     ],
     state: 'approved',
+  },
+  {
+    name: 'an approver who approved may still deny while the request is pending, and that denies it',
+    requirements: [requirement({ stages: [stage([group('sre')], 2)] })],
+    steps: [
+      { who: 'bob', want: null },
+      { who: 'bob', decision: 'deny', comment: 'on second thought, no', want: null },
+      { who: 'carol', want: 'not-pending' },
+    ],
+    state: 'denied',
+  },
+  {
+    name: 'a deny is final for its reviewer: they cannot deny again or approve after it',
+    requirements: [requirement({ stages: [stage([group('sre')], 2)] })],
+    steps: [
+      { who: 'bob', decision: 'deny', comment: 'no', want: null },
+      { who: 'bob', want: 'not-pending' },
+    ],
+    state: 'denied',
   },
   {
     name: 'one approval of two leaves the request pending',
@@ -582,6 +606,60 @@ test('there is no grant to use on a pending, denied or expired request', () => {
   const denied = applyReview(p, { reviewer: people.bob, decision: 'deny', comment: '' }, T0);
   assert.ok(denied.ok);
   assert.equal(useGrant(denied.pending, T0), null);
+});
+
+test('withdraw: only the requester, only while pending', () => {
+  const p = pendingFor([requirement()]);
+  assert.deepEqual(withdraw(p, people.bob, at(1)), { ok: false, refusal: 'not-requester' });
+  const w = withdraw(p, people.alice, at(1));
+  assert.ok(w.ok);
+  assert.equal(w.pending.state, 'withdrawn');
+  assert.equal(w.pending.decidedAt, at(1).toISOString());
+  assert.deepEqual(withdraw(w.pending, people.alice, at(2)), { ok: false, refusal: 'not-pending' });
+  const expired = expire(pendingFor([requirement({ expiresAfterMs: MIN })]), at(MIN));
+  assert.deepEqual(withdraw(expired, people.alice, at(MIN)), { ok: false, refusal: 'not-pending' });
+});
+
+test('the requester leaving turns a held request deferred; coming back holds it again, never a rule-deferred one', () => {
+  const held = pendingFor([requirement()]);
+  const left = requesterLeft(held, at(5));
+  assert.equal(left.mode, 'deferred');
+  assert.equal(left.requesterLeftAt, at(5).toISOString());
+  assert.equal(requesterLeft(left, at(6)), left, 'leaving twice keeps the first time');
+  const back = requesterBack(left);
+  assert.equal(back.mode, 'hold');
+  assert.equal(back.requesterLeftAt, null);
+  const ruleDeferred = pendingFor([requirement({ mode: 'deferred' })]);
+  assert.equal(requesterLeft(ruleDeferred, at(5)), ruleDeferred);
+  assert.equal(requesterBack(ruleDeferred), ruleDeferred);
+  const decided = applyReview(left, { reviewer: people.bob, decision: 'approve', comment: '' }, at(7));
+  assert.ok(decided.ok);
+  assert.equal(requesterBack(decided.pending), decided.pending, 'a decided request stays as it is');
+  assert.equal(requesterLeft({ ...held, state: 'approved' }, at(8)).mode, 'hold');
+});
+
+test('a denial sticks for DENIAL_STICKS_MS after the decision, then not', () => {
+  const p = pendingFor([requirement()]);
+  const denied = applyReview(p, { reviewer: people.bob, decision: 'deny', comment: 'no' }, at(10));
+  assert.ok(denied.ok);
+  assert.equal(denialSticks(denied.pending, at(10 + DENIAL_STICKS_MS - 1)), true);
+  assert.equal(denialSticks(denied.pending, at(10 + DENIAL_STICKS_MS)), false);
+  assert.equal(denialSticks(p, at(10)), false, 'only a denied request');
+});
+
+test('a default expiry applies only when no requirement sets expiresAfter', () => {
+  const request = parseRequest({ method: 'DELETE', target: '/api/v1/namespaces/a/pods/b', headers: {} });
+  const input = (requirements: readonly ApprovalRequirement[]) => ({
+    identity: { ...people.alice, method: 'token' as const },
+    request,
+    body: withBody(request, Buffer.alloc(0)),
+    decision: { kind: 'approve' as const, rules: [], byDefault: true, approval: requirements },
+  });
+  const none = createPending(input([requirement()]), 'f', 'kg-b', T0, 60 * MIN);
+  assert.equal(none.expiresAt, at(60 * MIN).toISOString());
+  const own = createPending(input([requirement({ expiresAfterMs: 5 * MIN })]), 'f', 'kg-c', T0, 60 * MIN);
+  assert.equal(own.expiresAt, at(5 * MIN).toISOString());
+  assert.equal(createPending(input([requirement()]), 'f', 'kg-d', T0).expiresAt, null);
 });
 
 test('progress names the current stage, who approved it so far, what it still needs and what follows', () => {

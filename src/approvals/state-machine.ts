@@ -15,7 +15,11 @@
 //   after approving the one before (stages want distinct people).
 // - Approvers are `user:NAME` or `group:NAME` of the stage; once the request has escalated, the
 //   requirement's `escalateTo` approvers qualify for its current stage too.
-// - Any eligible deny denies the whole request.
+// - Any eligible deny denies the whole request. A reviewer who approved may still deny while the
+//   request is pending (they changed their mind); nobody approves twice.
+// - Only the requester withdraws a request, and only while it is pending.
+// - A request the policy would hold becomes deferred when its last waiting client leaves, so an
+//   approval never sends a command nobody waits for; a client that comes back holds it again.
 // - Break-glass: the requester may approve their own request with a written reason when *every*
 //   requirement allows it (a rule without break-glass is not unlocked by another rule that has it,
 //   so adding a rule never weakens one). It approves all stages at once and is flagged.
@@ -31,6 +35,13 @@ import { redactBody } from './redact.js';
 import type { HoldRequest, PendingRequest, RequestSummary, Review, ReviewRefusal } from './types.js';
 
 export const DEFAULT_GRANT_TTL_MS = 10 * 60_000;
+
+/**
+ * How long a denial answers the same request again at once: kubectl's WebSocket → SPDY fallback
+ * comes milliseconds later, and a person re-running a denied command must not get a fresh
+ * request that one other reviewer could approve.
+ */
+export const DENIAL_STICKS_MS = 60_000;
 
 export type Person = Pick<Identity, 'user' | 'groups'>;
 
@@ -169,10 +180,12 @@ export function createPending(
   fingerprint: string,
   id: string,
   now: Date,
+  /** The expiry when no requirement sets one (config approvals.pendingExpiryMs); null: none. */
+  defaultExpiryMs: number | null = null,
 ): PendingRequest {
   const requirements = input.decision.approval;
   const at = now.getTime();
-  const expiresAfter = minOf(requirements.map((r) => r.expiresAfterMs));
+  const expiresAfter = minOf(requirements.map((r) => r.expiresAfterMs)) ?? defaultExpiryMs;
   const escalateAfter = minOf(requirements.map((r) => r.escalateAfterMs));
   return {
     id,
@@ -184,7 +197,8 @@ export function createPending(
     requirements,
     stageIndex: replay(requirements, [], null).stageIndex,
     reviews: [],
-    mode: requirements.some((r) => r.mode === 'deferred') ? 'deferred' : 'hold',
+    mode: policyMode(requirements),
+    requesterLeftAt: null,
     createdAt: now.toISOString(),
     expiresAt: expiresAfter === null ? null : new Date(at + expiresAfter).toISOString(),
     escalateAt: escalateAfter === null ? null : new Date(at + escalateAfter).toISOString(),
@@ -194,6 +208,11 @@ export function createPending(
     grantExpiresAt: null,
     grantUsed: false,
   };
+}
+
+/** The mode the policy asks for: deferred when any requirement defers. */
+export function policyMode(requirements: readonly ApprovalRequirement[]): 'hold' | 'deferred' {
+  return requirements.some((r) => r.mode === 'deferred') ? 'deferred' : 'hold';
 }
 
 /** True when the request is pending and its expiry has not come. */
@@ -214,7 +233,7 @@ export function eligibility(
   pending: PendingRequest,
   reviewer: Person,
   now: Date,
-  options: { readonly breakGlassReason?: string } = {},
+  options: { readonly breakGlassReason?: string; readonly decision?: 'approve' | 'deny' } = {},
 ): ReviewRefusal | null {
   if (!isOpen(pending, now)) return 'not-pending';
   const own = reviewer.user === pending.requester.user;
@@ -224,7 +243,13 @@ export function eligibility(
     return null;
   }
   if (own) return 'own-request';
-  if (pending.reviews.some((r) => r.reviewer === reviewer.user)) return 'already-reviewed';
+  const earlier = pending.reviews.filter((r) => r.reviewer === reviewer.user);
+  if (earlier.length > 0) {
+    // A reviewer who approved may still stop the request while it waits: their approval counted
+    // where it qualified, so their deny does too.
+    const changesMind = options.decision === 'deny' && earlier.every((r) => r.decision === 'approve');
+    return changesMind ? null : 'already-reviewed';
+  }
   const escalated = escalatedAt(pending, now.getTime());
   const { stageIndex } = replay(pending.requirements, pending.reviews, pending.escalateAt);
   const current = pending.requirements.some((requirement, i) => {
@@ -246,7 +271,7 @@ export function applyReview(pending: PendingRequest, input: ReviewInput, now: Da
     pending,
     input.reviewer,
     now,
-    breakGlass ? { breakGlassReason: input.breakGlassReason } : {},
+    breakGlass ? { breakGlassReason: input.breakGlassReason } : { decision: input.decision },
   );
   if (refusal !== null) return { ok: false, refusal };
   if (breakGlass && input.decision !== 'approve') return { ok: false, refusal: 'break-glass-not-allowed' };
@@ -297,6 +322,45 @@ export function expire(pending: PendingRequest, now: Date): PendingRequest {
   if (pending.state !== 'pending' || pending.expiresAt === null) return pending;
   if (now.getTime() < ms(pending.expiresAt)) return pending;
   return { ...pending, state: 'expired', decidedAt: now.toISOString() };
+}
+
+/** The requester takes their pending request back: the withdrawn request, or why not. */
+export function withdraw(
+  pending: PendingRequest,
+  requester: Person,
+  now: Date,
+):
+  | { readonly ok: true; readonly pending: PendingRequest }
+  | { readonly ok: false; readonly refusal: ReviewRefusal } {
+  if (!isOpen(pending, now)) return { ok: false, refusal: 'not-pending' };
+  if (requester.user !== pending.requester.user) return { ok: false, refusal: 'not-requester' };
+  return { ok: true, pending: { ...pending, state: 'withdrawn', decidedAt: now.toISOString() } };
+}
+
+/**
+ * The last held client stopped waiting: a held request becomes deferred, so its approval yields a
+ * grant for the requester's re-run instead of sending a command nobody waits for. Unchanged when
+ * it is no longer pending or nobody was holding it.
+ */
+export function requesterLeft(pending: PendingRequest, now: Date): PendingRequest {
+  if (pending.state !== 'pending' || pending.mode !== 'hold') return pending;
+  return { ...pending, mode: 'deferred', requesterLeftAt: now.toISOString() };
+}
+
+/** A client runs the command again while it is pending: held again, where the policy holds. */
+export function requesterBack(pending: PendingRequest): PendingRequest {
+  if (pending.state !== 'pending' || pending.requesterLeftAt === null) return pending;
+  if (policyMode(pending.requirements) === 'deferred') return pending;
+  return { ...pending, mode: 'hold', requesterLeftAt: null };
+}
+
+/** True when a denial of this request still answers the same request again (DENIAL_STICKS_MS). */
+export function denialSticks(pending: PendingRequest, now: Date): boolean {
+  return (
+    pending.state === 'denied' &&
+    pending.decidedAt !== null &&
+    now.getTime() - ms(pending.decidedAt) < DENIAL_STICKS_MS
+  );
 }
 
 /** True when the request is approved and its one-time grant is unused and unexpired. */

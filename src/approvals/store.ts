@@ -28,4 +28,6 @@ export interface ApprovalStore {
    * whose grant is unused and unexpired at `now`. Oldest first.
    */
   findActive(fingerprint: string, now: Date): Promise<readonly StoredPending[]>;
+  /** Denied requests with this fingerprint decided at or after `since`. Newest first. */
+  findDenied(fingerprint: string, since: Date): Promise<readonly StoredPending[]>;
 }

@@ -6,7 +6,8 @@ import type { Identity } from '../identity/types.js';
 import type { ApprovalRequirement, ApproveDecision, MatchedRule } from '../policy/decision.js';
 import type { KubeRequest, KubeRequestBody } from '../request/types.js';
 
-export type PendingState = 'pending' | 'approved' | 'denied' | 'expired';
+/** `withdrawn`: the requester took the request back before it was decided. */
+export type PendingState = 'pending' | 'approved' | 'denied' | 'expired' | 'withdrawn';
 
 /** The request as reviewers see it and as the fingerprint binds it. */
 export interface RequestSummary {
@@ -71,7 +72,17 @@ export interface PendingRequest {
   /** Per requirement, the index of the stage under review (== stages.length when done). */
   readonly stageIndex: readonly number[];
   readonly reviews: readonly Review[];
+  /**
+   * hold: a client is waiting for the decision and goes through on approval. deferred: nobody
+   * waits (the rule asks for it, or the held client went away: see requesterLeftAt); an approval
+   * yields a grant that only the requester's re-run consumes.
+   */
   readonly mode: 'hold' | 'deferred';
+  /**
+   * When the last held client stopped waiting (gave up, timed out, or was told to re-run), for a
+   * request the policy would hold; null while a client waits, or when the rule defers anyway.
+   */
+  readonly requesterLeftAt: string | null;
   readonly createdAt: string;
   readonly expiresAt: string | null;
   readonly escalateAt: string | null;
@@ -89,6 +100,7 @@ export type ReviewRefusal =
   | 'not-an-approver'
   | 'already-reviewed'
   | 'not-pending'
+  | 'not-requester'
   | 'break-glass-not-allowed'
   | 'break-glass-needs-reason';
 
@@ -106,7 +118,9 @@ export type ApprovalEvent =
   | { readonly type: 'decided'; readonly pending: PendingRequest }
   | { readonly type: 'expired'; readonly pending: PendingRequest }
   | { readonly type: 'context'; readonly pending: PendingRequest }
-  | { readonly type: 'granted'; readonly pending: PendingRequest };
+  | { readonly type: 'granted'; readonly pending: PendingRequest }
+  /** Otherwise changed: its held client stopped waiting (now deferred), or a re-run holds it again. */
+  | { readonly type: 'updated'; readonly pending: PendingRequest };
 
 /** What the gateway's hold stage hands the approval service. */
 export interface HoldRequest {
@@ -145,6 +159,8 @@ export interface ApprovalService {
     comment: string,
     options?: { readonly breakGlassReason?: string },
   ): Promise<ReviewResult>;
+  /** The requester takes their own pending request back; a held client is told so at once. */
+  withdraw(id: string, requester: Pick<Identity, 'user' | 'groups'>): Promise<ReviewResult>;
   subscribe(listener: (event: ApprovalEvent) => void): () => void;
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ export type AuditEventKind =
   | 'reviewed'
   | 'escalated'
   | 'expired'
+  | 'withdrawn' // the requester took their pending request back
   | 'granted' // an approval let this request through (held, or a re-run within grantTTL)
   | 'forwarded' // the API server answered (any status); latency to its response head
   | 'refused'; // kubegate answered (unauthenticated, rejected, denied, approval required, upstream down)

@@ -74,6 +74,7 @@ function pendingRequest(id: string, over: Partial<PendingRequest> = {}): Pending
     stageIndex: [0],
     reviews: [],
     mode: 'hold',
+    requesterLeftAt: null,
     createdAt: '2026-11-25T10:00:00.000Z',
     expiresAt: '2026-11-25T11:00:00.000Z',
     escalateAt: '2026-11-25T10:10:00.000Z',
@@ -167,6 +168,19 @@ function fakeService() {
         // As the state machine does: an approval comes with its one-time grant.
         grantExpiresAt: state === 'approved' ? '2026-11-25T10:09:00.000Z' : null,
       };
+      items.set(id, next);
+      return Promise.resolve({ ok: true, pending: next });
+    },
+    withdraw(id: string, requester: Pick<Identity, 'user' | 'groups'>): Promise<ReviewResult> {
+      const pending = items.get(id)!;
+      if (pending.requester.user !== requester.user) {
+        return Promise.resolve({
+          ok: false,
+          refusal: 'not-requester',
+          message: `only the requester may withdraw ${id}`,
+        });
+      }
+      const next: PendingRequest = { ...pending, state: 'withdrawn', decidedAt: '2026-11-25T10:04:00.000Z' };
       items.set(id, next);
       return Promise.resolve({ ok: true, pending: next });
     },
@@ -443,7 +457,7 @@ test('approve as the first of two approvers says what is still needed', async ()
   assert.deepEqual(r.stdout, [
     'Approved kg-aaaaaaaaaa.',
     'It still needs:',
-    '  statefulsets-need-two, stage approval: 2 of group sre',
+    '  statefulsets-need-two, stage approval: 1 more of group sre (approved so far by bob)',
   ]);
   assert.deepEqual(service.calls, [
     {
@@ -487,6 +501,26 @@ const stateRows: readonly { name: string; over: Partial<PendingRequest>; want: s
     want: 'State:           approved; the command went through',
   },
   {
+    name: 'held, and the command stopped waiting: nothing was sent, the requester re-runs it',
+    over: { mode: 'deferred', state: 'pending', requesterLeftAt: '2026-11-25T10:02:00.000Z' },
+    want: 'State:           pending (the requester is no longer waiting: the command stopped at 2026-11-25T10:02:00.000Z; once approved, the requester re-runs it once)',
+  },
+  {
+    name: 'approved after the command stopped waiting: the re-run goes through once',
+    over: {
+      mode: 'deferred',
+      state: 'approved',
+      requesterLeftAt: '2026-11-25T10:02:00.000Z',
+      grantExpiresAt: '2026-11-25T10:09:00.000Z',
+    },
+    want: 'State:           approved; the requester is no longer waiting, so nothing was sent: the requester may re-run the command once until 2026-11-25T10:09:00.000Z',
+  },
+  {
+    name: 'withdrawn by the requester',
+    over: { state: 'withdrawn', decidedAt: '2026-11-25T10:03:00.000Z' },
+    want: 'State:           withdrawn by its requester at 2026-11-25T10:03:00.000Z',
+  },
+  {
     name: 'deferred and approved: the requester may re-run it once',
     over: { mode: 'deferred', state: 'approved', grantExpiresAt: '2026-11-25T10:09:00.000Z' },
     want: 'State:           approved; the requester may re-run the command once until 2026-11-25T10:09:00.000Z',
@@ -518,6 +552,19 @@ test("the requester's own approval is refused with kubegate's reason, and exits 
   assert.equal(r.code, 1);
   assert.deepEqual(r.stdout, []);
   assert.deepEqual(r.stderr, ['kubegate refused: you cannot approve your own request']);
+});
+
+test('cancel: the requester withdraws their request; anyone else is refused with the reason, exit 1', async () => {
+  let r = await kubegate(['cancel', 'kg-aaaaaaaaaa', ...as('bob')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr.join('\n'), /only the requester may withdraw kg-aaaaaaaaaa/);
+  assert.equal(service.items.get('kg-aaaaaaaaaa')!.state, 'pending', 'nothing changed');
+  r = await kubegate(['cancel', 'kg-aaaaaaaaaa', ...as('alice')]);
+  assert.equal(r.code, 0, r.stderr.join('\n'));
+  assert.deepEqual(r.stdout, [
+    'Withdrew kg-aaaaaaaaaa. Nothing was sent; running the command again asks anew.',
+  ]);
+  assert.equal(service.items.get('kg-aaaaaaaaaa')!.state, 'withdrawn');
 });
 
 test('approve --break-glass sends the reason and says it is flagged', async () => {

@@ -1,4 +1,5 @@
-// `kubegate requests list|show|approve|deny|watch`: the reviewer's command line, a thin layer over
+// `kubegate requests list|show|approve|deny|cancel|watch`: the reviewer's (and, for cancel, the
+// requester's) command line, a thin layer over
 // the reviewer REST API (reviewer-client.ts) with the reviewer's own kubeconfig. It prints what a
 // reviewer needs to decide — the kubectl-equivalent command, who asked, the rules, the live
 // labels, the dry-run diff, the objects, the exec command — and the refusals kubegate gives.
@@ -9,6 +10,7 @@ import type { Command } from 'commander';
 import { describeFailure, KubegateError } from '../errors.js';
 import type { Approver } from '../policy/decision.js';
 import type { PendingRequest, ReviewerContext } from '../approvals/types.js';
+import { progressOf } from '../approvals/state-machine.js';
 import type { RequestView, WatchEvent } from '../web/api-types.js';
 import { shellQuote } from '../request/kubectl-command.js';
 import {
@@ -78,7 +80,7 @@ export function registerRequests(program: Command, overrides: Partial<RequestsCl
   const deps: RequestsCliDeps = { ...defaultDeps, ...overrides };
   const requests = program
     .command('requests')
-    .description('review requests held for approval: list, show, approve, deny, watch');
+    .description('review requests held for approval: list, show, approve, deny, cancel, watch');
 
   const withConnection = (cmd: Command): Command =>
     cmd
@@ -102,7 +104,7 @@ export function registerRequests(program: Command, overrides: Partial<RequestsCl
 
   withConnection(requests.command('list'))
     .description('list requests waiting for approval (with --all: every request you may see)')
-    .option('--all', 'include approved, denied and expired requests')
+    .option('--all', 'include approved, denied, expired and withdrawn requests')
     .option('--json', 'print the API answer as JSON')
     .action((flags: ListFlags) =>
       run(flags, async (client) => {
@@ -123,7 +125,7 @@ export function registerRequests(program: Command, overrides: Partial<RequestsCl
       run(flags, async (client) => {
         const view = await client.get(id);
         if (flags.json === true) return deps.print(JSON.stringify(view, null, 2));
-        for (const line of describe(view)) deps.print(line);
+        for (const line of describe(view, new Date(deps.now()))) deps.print(line);
       }),
     );
 
@@ -138,7 +140,8 @@ export function registerRequests(program: Command, overrides: Partial<RequestsCl
           ...(flags.comment === undefined ? {} : { comment: flags.comment }),
           ...(flags.breakGlass === undefined ? {} : { breakGlassReason: flags.breakGlass }),
         });
-        for (const line of afterReview(view, 'approve', flags.breakGlass)) deps.print(line);
+        for (const line of afterReview(view, 'approve', flags.breakGlass, new Date(deps.now())))
+          deps.print(line);
       }),
     );
 
@@ -149,7 +152,17 @@ export function registerRequests(program: Command, overrides: Partial<RequestsCl
     .action((id: string, flags: ConnectFlags & { comment: string }) =>
       run(flags, async (client) => {
         const view = await client.deny(id, flags.comment);
-        for (const line of afterReview(view, 'deny', undefined)) deps.print(line);
+        for (const line of afterReview(view, 'deny', undefined, new Date(deps.now()))) deps.print(line);
+      }),
+    );
+
+  withConnection(requests.command('cancel'))
+    .description('withdraw your own pending request; a command still waiting for it ends at once')
+    .argument('<id>', 'the request id (kg-…)')
+    .action((id: string, flags: ConnectFlags) =>
+      run(flags, async (client) => {
+        const view = await client.cancel(id);
+        deps.print(`Withdrew ${term(view.id)}. Nothing was sent; running the command again asks anew.`);
       }),
     );
 
@@ -256,7 +269,7 @@ function field(label: string, value: string): string {
   return `${`${label}:`.padEnd(16)} ${value}`;
 }
 
-function describe(view: RequestView): string[] {
+function describe(view: RequestView, now: Date): string[] {
   const p = view;
   const out: string[] = [];
   out.push(`${term(p.id)}  ${p.state.toUpperCase()}  (${p.mode} mode)`);
@@ -278,11 +291,18 @@ function describe(view: RequestView): string[] {
     out.push(`  ${term(rule.name)} (${rule.action})${message}${failed}`);
   }
   out.push('Approvals needed:');
+  const progress = progressOf(p, now);
   p.requirements.forEach((req, i) => {
     const at = p.stageIndex[i] ?? 0;
     const who = req.rule === null ? 'policy defaults' : term(req.rule);
     req.stages.forEach((stage, j) => {
-      const mark = j < at ? '  done' : j === at && p.state === 'pending' ? '  ← now' : '';
+      const current = j === at && p.state === 'pending' ? progress[i] : undefined;
+      const mark =
+        j < at
+          ? '  done'
+          : current !== undefined
+            ? `  ← now${missing(current.needed, current.approvedBy)}`
+            : '';
       out.push(
         `  ${who}, stage ${term(stage.name)}: ${stage.count} of ${approverText(stage.approvers)}${mark}`,
       );
@@ -364,7 +384,10 @@ function contextLines(ctx: ReviewerContext | null): string[] {
 function stateLine(p: PendingRequest): string {
   switch (p.state) {
     case 'pending':
-      return `pending${p.mode === 'hold' ? ' (the command is waiting)' : ' (the requester re-runs the command once approved)'}`;
+      if (p.mode === 'hold') return 'pending (the command is waiting)';
+      return p.requesterLeftAt === null
+        ? 'pending (the requester re-runs the command once approved)'
+        : `pending (the requester is no longer waiting: the command stopped at ${term(p.requesterLeftAt)}; once approved, the requester re-runs it once)`;
     case 'approved': {
       if (p.grantExpiresAt === null)
         return `approved${p.decidedAt === null ? '' : ` at ${term(p.decidedAt)}`}`;
@@ -374,6 +397,8 @@ function stateLine(p: PendingRequest): string {
       return `denied${p.decidedAt === null ? '' : ` at ${term(p.decidedAt)}`}`;
     case 'expired':
       return `expired${p.decidedAt === null ? '' : ` at ${term(p.decidedAt)}`} without a decision`;
+    case 'withdrawn':
+      return `withdrawn by its requester${p.decidedAt === null ? '' : ` at ${term(p.decidedAt)}`}`;
     default: {
       const unreachable: never = p.state;
       return String(unreachable);
@@ -383,17 +408,26 @@ function stateLine(p: PendingRequest): string {
 
 /**
  * What an approval lets happen now. Hold mode: the requester's kubectl is still waiting on its
- * connection and carries on by itself (only if it gave up first must it be re-run). Deferred
- * mode: kubectl was told to come back, so the requester re-runs the command.
+ * connection and carries on by itself. Deferred mode (by the rule, or because the held command
+ * stopped waiting): nothing is sent until the requester re-runs the command.
  */
 function grantText(p: PendingRequest): string {
   const until = p.grantExpiresAt === null ? '' : ` until ${term(p.grantExpiresAt)}`;
   if (p.mode === 'hold') {
+    // Unused for a moment only: the waiting client takes it (had it left, the request would be deferred).
     return p.grantUsed
       ? 'the command went through'
       : `the waiting command goes through now (if it stopped waiting, the same command goes through once if re-run${until})`;
   }
-  return p.grantUsed ? 'its one re-run was used' : `the requester may re-run the command once${until}`;
+  if (p.grantUsed) return 'its one re-run was used';
+  const left = p.requesterLeftAt === null ? '' : 'the requester is no longer waiting, so nothing was sent: ';
+  return `${left}the requester may re-run the command once${until}`;
+}
+
+/** "1 more (approved so far by bob)": what the current stage still lacks, once someone approved. */
+function missing(needed: number, approvedBy: readonly string[]): string {
+  if (approvedBy.length === 0) return '';
+  return `: ${needed} more (approved so far by ${approvedBy.map(term).join(', ')})`;
 }
 
 function youLine(view: RequestView): string {
@@ -406,14 +440,22 @@ function youLine(view: RequestView): string {
   return e.breakGlass ? `${why}; break-glass: kubegate requests approve ${id} --break-glass 'REASON'` : why;
 }
 
-function stillNeeded(p: PendingRequest): string[] {
+/** Per open requirement: "1 more of group sre" for its current stage, then its later stages. */
+function stillNeeded(p: PendingRequest, now: Date): string[] {
   const out: string[] = [];
-  p.requirements.forEach((req, i) => {
-    const stage = req.stages[p.stageIndex[i] ?? 0];
-    if (stage === undefined) return;
+  for (const progress of progressOf(p, now)) {
+    if (progress.stage === null) continue;
+    const req = progress.requirement;
     const who = req.rule === null ? 'policy defaults' : term(req.rule);
-    out.push(`  ${who}, stage ${term(stage.name)}: ${stage.count} of ${approverText(stage.approvers)}`);
-  });
+    const so =
+      progress.approvedBy.length === 0
+        ? ''
+        : ` (approved so far by ${progress.approvedBy.map(term).join(', ')})`;
+    const later = progress.later.map((s) => `, then ${s.count} of ${approverText(s.approvers)}`).join('');
+    out.push(
+      `  ${who}, stage ${term(progress.stage.name)}: ${progress.needed} more of ${approverText(progress.approvers)}${so}${later}`,
+    );
+  }
   return out;
 }
 
@@ -421,6 +463,7 @@ function afterReview(
   view: RequestView,
   decision: 'approve' | 'deny',
   breakGlass: string | undefined,
+  now: Date,
 ): string[] {
   const p = view;
   const id = term(p.id);
@@ -431,7 +474,7 @@ function afterReview(
       : `Approved your own request ${id} with break-glass ("${term(breakGlass)}"). This is flagged in the audit trail and notified.`,
   ];
   if (p.state === 'pending') {
-    out.push('It still needs:', ...stillNeeded(p));
+    out.push('It still needs:', ...stillNeeded(p, now));
   } else {
     out.push(`The request is now ${stateLine(p)}.`);
   }
@@ -470,6 +513,12 @@ function eventLine(event: WatchEvent, now: number): string {
       break;
     case 'granted':
       detail = p.mode === 'hold' ? 'the approved command went through' : 'the approved command was re-run';
+      break;
+    case 'updated':
+      detail =
+        p.requesterLeftAt === null
+          ? 'the requester re-ran the command: it waits again'
+          : 'the requester is no longer waiting: an approval lets their re-run through once';
       break;
     default: {
       const unreachable: never = event.type;

@@ -28,6 +28,8 @@ export interface ReviewerClient {
     input?: { readonly comment?: string; readonly breakGlassReason?: string },
   ): Promise<RequestView>;
   deny(id: string, comment: string): Promise<RequestView>;
+  /** The requester withdraws their own pending request. */
+  cancel(id: string): Promise<RequestView>;
   /** Calls onEvent per server-sent event until the stream ends (resolves) or `signal` aborts. */
   watch(onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
@@ -136,6 +138,9 @@ export function createReviewerClient(connection: ReviewerConnection): ReviewerCl
     },
     deny(id, comment) {
       return json<RequestView>('POST', `${API_PREFIX}requests/${encodeURIComponent(id)}/deny`, { comment });
+    },
+    cancel(id) {
+      return json<RequestView>('POST', `${API_PREFIX}requests/${encodeURIComponent(id)}/cancel`, {});
     },
     async watch(onEvent, signal) {
       const response = await send('GET', `${API_PREFIX}watch`, undefined, signal);

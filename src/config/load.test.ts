@@ -199,7 +199,7 @@ const defaults = (d: string) => ({
   store: { type: 'sqlite' as const },
   audit: { file: join(d, 'etc', '.kubegate', 'audit.db'), readers: NO_READERS, headIntervalMs: 60_000 },
   policy: {},
-  approvals: { holdTimeoutMs: 300000, contextTimeoutMs: 10000 },
+  approvals: { holdTimeoutMs: 300000, contextTimeoutMs: 10000, pendingExpiryMs: 86400000 },
   web: { sessionTtlMs: 28_800_000 },
   notifications: { webhooks: [] },
   log: { level: 'info' as const },

@@ -162,6 +162,11 @@ const ApprovalsSchema = z.strictObject({
   holdTimeoutMs: wholeNumber('a number of milliseconds', 1).default(5 * 60_000),
   /** How long kubegate spends collecting the reviewer's context (dry run, diff, objects). */
   contextTimeoutMs: wholeNumber('a number of milliseconds', 1).default(10_000),
+  /**
+   * How long a request waits for a decision when its rule sets no `expiresAfter`: nothing waits
+   * for ever. 0 turns it off (requests then wait until decided or withdrawn).
+   */
+  pendingExpiryMs: wholeNumber('a number of milliseconds', 0).default(24 * 60 * 60_000),
 });
 
 const WebhookSchema = z.strictObject({

@@ -36,6 +36,8 @@ export interface Eligibility {
   readonly message: string | null;
   /** The caller is the requester and a matching rule lets them approve it with a written reason. */
   readonly breakGlass: boolean;
+  /** The caller is the requester and the request is still pending: they may withdraw it. */
+  readonly canWithdraw: boolean;
 }
 
 /** One request as the API shows it: the PendingRequest's fields, plus what the caller may do. */

@@ -57,6 +57,7 @@ function pendingRequest(id: string, over: Partial<PendingRequest> = {}): Pending
     stageIndex: [0],
     reviews: [],
     mode: 'hold',
+    requesterLeftAt: null,
     createdAt: '2026-11-25T10:00:00.000Z',
     expiresAt: null,
     escalateAt: null,
@@ -89,10 +90,12 @@ function fakeService() {
   const items = new Map<string, PendingRequest>();
   const listeners = new Set<(e: ApprovalEvent) => void>();
   const calls: ReviewCall[] = [];
+  const withdrawals: { id: string; requester: Pick<Identity, 'user' | 'groups'> }[] = [];
   let unsubscribed = (): void => undefined;
   const service = {
     items,
     calls,
+    withdrawals,
     listeners,
     failure: null as Error | null,
     reviewAnswer: null as ReviewResult | null,
@@ -141,6 +144,14 @@ function fakeService() {
         ],
       };
       return Promise.resolve({ ok: true, pending: reviewed });
+    },
+    withdraw(id: string, requester: Pick<Identity, 'user' | 'groups'>): Promise<ReviewResult> {
+      withdrawals.push({ id, requester });
+      const pending = items.get(id)!;
+      if (pending.requester.user !== requester.user) {
+        return Promise.resolve({ ok: false, refusal: 'not-requester', message: '' });
+      }
+      return Promise.resolve({ ok: true, pending: { ...pending, state: 'withdrawn' } });
     },
     subscribe(listener: (e: ApprovalEvent) => void) {
       listeners.add(listener);
@@ -305,7 +316,13 @@ test('one request comes with its context and what the caller may do', async () =
   assert.equal(r.status, 200);
   assert.equal(r.json.kind, 'ApprovalRequest');
   assert.deepEqual((r.json as unknown as PendingRequest).context?.targetLabels, { app: 'db' });
-  assert.deepEqual(r.json.eligibility, { canReview: true, refusal: null, message: null, breakGlass: false });
+  assert.deepEqual(r.json.eligibility, {
+    canReview: true,
+    refusal: null,
+    message: null,
+    breakGlass: false,
+    canWithdraw: false,
+  });
 });
 
 test('the requester sees that they cannot approve, and whether break-glass is open to them', async () => {
@@ -315,6 +332,7 @@ test('the requester sees that they cannot approve, and whether break-glass is op
     refusal: 'own-request',
     message: 'you cannot approve your own request',
     breakGlass: false,
+    canWithdraw: true,
   });
   const base = pendingRequest('kg-aaaaaaaaaa');
   service.items.set(
@@ -323,6 +341,27 @@ test('the requester sees that they cannot approve, and whether break-glass is op
   );
   r = await call('GET', '/kubegate/v1/requests/kg-aaaaaaaaaa', alice);
   assert.equal((r.json.eligibility as { breakGlass: boolean }).breakGlass, true);
+});
+
+test('cancel: the requester withdraws; a reviewer is refused with not-requester; nobody else even sees it', async () => {
+  let r = await call('POST', '/kubegate/v1/requests/kg-aaaaaaaaaa/cancel', bob, '{}');
+  assert.equal(r.status, 403);
+  assert.equal(r.headers['x-kubegate-error-code'], 'KG_REVIEW_NOT_REQUESTER');
+  assert.equal(r.json.message, 'only the requester may withdraw a request');
+  r = await call('POST', '/kubegate/v1/requests/kg-aaaaaaaaaa/cancel', { user: 'mallory' }, '{}');
+  assert.equal(r.status, 404);
+  r = await call('POST', '/kubegate/v1/requests/kg-aaaaaaaaaa/cancel', alice, '{"comment":"x"}');
+  assert.equal(r.status, 400, 'a cancel takes no fields');
+  assert.deepEqual(
+    service.withdrawals.map((w) => w.requester.user),
+    ['bob'],
+    'the refused and malformed calls reached the service only where it decides',
+  );
+  r = await call('POST', '/kubegate/v1/requests/kg-aaaaaaaaaa/cancel', alice, '{}');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.state, 'withdrawn');
+  r = await call('GET', '/kubegate/v1/requests/kg-aaaaaaaaaa/cancel', alice);
+  assert.equal(r.status, 405);
 });
 
 test('an escalation target may see a request it may not yet review', async () => {
@@ -383,7 +422,7 @@ const errorRows: readonly ErrorRow[] = [
     code: 400,
     reason: 'BadRequest',
     errorCode: 'KG_API_BAD_REQUEST',
-    message: /^state must be one of pending, approved, denied, expired; got "open"$/u,
+    message: /^state must be one of pending, approved, denied, expired, withdrawn; got "open"$/u,
   },
   {
     name: 'an unknown path is not found',

@@ -3,10 +3,11 @@
 // request here with its Identity; this module routes, validates and answers, and the
 // ApprovalService decides. JSON in and out; every error is a Kubernetes-style Status.
 //
-//   GET  /kubegate/v1/requests[?state=pending|approved|denied|expired]   list (context omitted)
+//   GET  /kubegate/v1/requests[?state=pending|approved|denied|expired|withdrawn]   list (context omitted)
 //   GET  /kubegate/v1/requests/{id}                                     one, with the caller's eligibility
 //   POST /kubegate/v1/requests/{id}/approve   {"comment"?, "breakGlassReason"?}
 //   POST /kubegate/v1/requests/{id}/deny      {"comment"}  (a denial says why)
+//   POST /kubegate/v1/requests/{id}/cancel    {}  the requester withdraws their own pending request
 //   GET  /kubegate/v1/watch                                             server-sent events, one per ApprovalEvent
 //
 // Who sees what: a request is visible to its requester, to everyone its rules name as an approver
@@ -28,7 +29,13 @@ import type { ClientRequest } from '../gateway/read-body.js';
 import { sendJson, writeStatus } from '../gateway/respond.js';
 import type { Identity } from '../identity/types.js';
 import type { Approver } from '../policy/decision.js';
-import type { ApprovalService, PendingRequest, PendingState, ReviewRefusal } from '../approvals/types.js';
+import type {
+  ApprovalService,
+  PendingRequest,
+  PendingState,
+  ReviewRefusal,
+  ReviewResult,
+} from '../approvals/types.js';
 import { requestUrl } from '../approvals/messages.js';
 import { redactContext } from '../approvals/redact.js';
 import { openEventStream, type EventStream, type StreamResponse } from './sse.js';
@@ -71,7 +78,7 @@ export interface ReviewerApi {
   close(): void;
 }
 
-const STATES: readonly PendingState[] = ['pending', 'approved', 'denied', 'expired'];
+const STATES: readonly PendingState[] = ['pending', 'approved', 'denied', 'expired', 'withdrawn'];
 const ID = /^[a-z0-9][a-z0-9-]{0,62}$/u;
 
 const notFound = (id: string): KubegateError =>
@@ -96,6 +103,7 @@ export const REFUSALS: Readonly<Record<ReviewRefusal, { code: ErrorCode; message
     message: 'you have already reviewed this request',
   },
   'not-pending': { code: 'KG_REVIEW_NOT_PENDING', message: 'this request is no longer pending' },
+  'not-requester': { code: 'KG_REVIEW_NOT_REQUESTER', message: 'only the requester may withdraw a request' },
   'break-glass-needs-reason': {
     code: 'KG_REVIEW_BREAK_GLASS_NEEDS_REASON',
     message: 'break-glass approval needs a written reason',
@@ -156,6 +164,16 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
       input.comment,
       input.breakGlassReason === undefined ? undefined : { breakGlassReason: input.breakGlassReason },
     );
+    return answer(id, result, who);
+  }
+
+  async function cancel(req: ClientRequest, id: string, who: Identity): Promise<RequestView> {
+    onlyFields(await readJson(req), []);
+    await visible(id, who);
+    return answer(id, await deps.approvals.withdraw(id, { user: who.user, groups: who.groups }), who);
+  }
+
+  function answer(id: string, result: ReviewResult, who: Identity): RequestView {
     if (!result.ok) {
       if (result.refusal === 'not-found') throw notFound(id);
       const spec = REFUSALS[result.refusal];
@@ -222,6 +240,10 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
       allowMethods(method, ['POST']);
       return sendJson(res, 200, await review(req, parts[1]!, parts[2], who));
     }
+    if (parts[0] === 'requests' && parts.length === 3 && parts[2] === 'cancel') {
+      allowMethods(method, ['POST']);
+      return sendJson(res, 200, await cancel(req, parts[1]!, who));
+    }
     throw new KubegateError('KG_API_NOT_FOUND', `no such kubegate API path: ${printable(path)}`);
   }
 
@@ -280,6 +302,7 @@ function eligibilityFor(approvals: ApprovalService, pending: PendingRequest, who
     refusal,
     message: refusal === null ? null : REFUSALS[refusal].message,
     breakGlass,
+    canWithdraw: pending.state === 'pending' && pending.requester.user === who.user,
   };
 }
 

@@ -482,6 +482,7 @@ function streamingService(): ApprovalService & { emit(event: ApprovalEvent): voi
     get: unused,
     eligibility: () => null,
     review: unused,
+    withdraw: unused,
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -10,6 +10,7 @@ export const EVENT_KINDS = [
   'reviewed',
   'escalated',
   'expired',
+  'withdrawn',
   'granted',
   'forwarded',
   'refused',

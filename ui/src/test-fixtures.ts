@@ -68,6 +68,7 @@ export function pending(fields: Partial<PendingRequest> = {}): PendingRequest {
     stageIndex: [0],
     reviews: [],
     mode: 'hold',
+    requesterLeftAt: null,
     createdAt: T0,
     expiresAt: null,
     escalateAt: null,

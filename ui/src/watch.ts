@@ -15,6 +15,7 @@ export const EVENT_TYPES: readonly WatchEvent['type'][] = [
   'expired',
   'context',
   'granted',
+  'updated',
 ];
 
 export type WatchStatus = 'connecting' | 'live' | 'reconnecting';

@@ -16,7 +16,11 @@ interface Row {
 }
 
 function fromRow(row: Row): StoredPending {
-  return { pending: JSON.parse(row.data) as PendingRequest, version: row.version };
+  // Records written before requesterLeftAt existed lack it: a client was waiting, or none needed to.
+  const stored = JSON.parse(row.data) as Omit<PendingRequest, 'requesterLeftAt'> & {
+    readonly requesterLeftAt?: string | null;
+  };
+  return { pending: { ...stored, requesterLeftAt: stored.requesterLeftAt ?? null }, version: row.version };
 }
 
 /** The store over approvals.db, opened and migrated by the caller (open.ts). */
@@ -52,6 +56,12 @@ export function sqliteApprovalStore(db: SqliteDatabase): ApprovalStore {
         AND (state = 'pending' OR (state = 'approved' AND grant_used = 0 AND grant_expires_at > ?))
       ORDER BY created_at, id`,
   );
+  // Denials are rare and answered within a minute of the decision: the JSON field is enough.
+  const denied = db.prepare<[string, string], Row>(
+    `SELECT version, data FROM pending_requests
+      WHERE fingerprint = ? AND state = 'denied' AND json_extract(data, '$.decidedAt') >= ?
+      ORDER BY json_extract(data, '$.decidedAt') DESC, id`,
+  );
   const write = db.transaction((pending: PendingRequest, expected: number): StoredPending | null => {
     const changes =
       expected === 0
@@ -71,5 +81,7 @@ export function sqliteApprovalStore(db: SqliteDatabase): ApprovalStore {
     list: (filter) =>
       settle(() => (filter?.state === undefined ? all.all() : byState.all(filter.state)).map(fromRow)),
     findActive: (fingerprint, now) => settle(() => active.all(fingerprint, now.toISOString()).map(fromRow)),
+    findDenied: (fingerprint, since) =>
+      settle(() => denied.all(fingerprint, since.toISOString()).map(fromRow)),
   };
 }
