@@ -162,6 +162,8 @@ export function registerUp(program: Command): void {
             policy: { file: policyFile },
             // The reviewers may read the audit trail in the UI; alice, a developer, may not.
             audit: { readers: { users: [], groups: ['sre', 'security'] } },
+            // A demo's requests do not linger: unanswered after an hour, they expire.
+            approvals: { pendingExpiryMs: 60 * 60_000 },
             publicUrl: `https://127.0.0.1:${Number(opts.port)}`,
           },
         });

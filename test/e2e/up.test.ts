@@ -5,7 +5,8 @@
 // at once under its policy. It starts its own control plane, not the shared test bed.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,8 +15,10 @@ import { freePort } from '../../src/demo/ports.js';
 import { isRunning, stopPid } from '../../src/demo/processes.js';
 import { stopControlPlane } from '../../src/demo/control-plane.js';
 import type { AuditEvent } from '../../src/audit/event.js';
+import type { PendingRequest } from '../../src/approvals/types.js';
 import { readAuditTrail } from '../fixtures/gateway.js';
 
+const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
 const cli = join(root, 'src/cli/main.ts');
 // The folder is not the repository: tsx is loaded by its absolute location, as npm would not
@@ -160,6 +163,46 @@ test("kubectl's self-checks (auth can-i, can-i --list, whoami) are answered at o
         'selfsubjectrulesreviews allow self-checks-are-free',
       ],
     );
+    // Nothing waits for ever under up: the policy's defaults and up's approvals.pendingExpiryMs
+    // (for rules without their own expiresAfter, such as statefulsets-need-two) give an hour.
+    const sts = JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'expiring', namespace: 'default' },
+      spec: {
+        serviceName: 'expiring',
+        selector: { matchLabels: { app: 'expiring' } },
+        template: {
+          metadata: { labels: { app: 'expiring' } },
+          spec: { containers: [{ name: 'c', image: 'x' }] },
+        },
+      },
+    });
+    const held = [
+      kubectl(['create', '-f', '-', '--request-timeout=5s'], { kubeconfig, stdin: sts, timeoutMs: 30_000 }),
+      kubectl(['create', 'configmap', 'expiring', '-n', 'default', '--request-timeout=5s'], {
+        kubeconfig,
+        timeoutMs: 30_000,
+      }),
+    ];
+    await Promise.all(held);
+    const { stdout } = await run(process.execPath, [
+      '--import',
+      tsx,
+      cli,
+      'requests',
+      'list',
+      '--all',
+      '--json',
+      '--kubeconfig',
+      join(dataDir, 'bob.kubeconfig'),
+    ]);
+    const items = (JSON.parse(stdout) as { items: PendingRequest[] }).items;
+    for (const resource of ['statefulsets', 'configmaps']) {
+      const p = items.find((i) => i.request.resource === resource && i.request.name === 'expiring');
+      assert.ok(p, `${resource}: ${stdout}`);
+      assert.equal(Date.parse(p.expiresAt ?? '') - Date.parse(p.createdAt), 60 * 60_000, resource);
+    }
   } finally {
     await up.stop();
     running = null;
