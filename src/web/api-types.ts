@@ -38,6 +38,11 @@ export interface Eligibility {
   readonly breakGlass: boolean;
   /** The caller is the requester and the request is still pending: they may withdraw it. */
   readonly canWithdraw: boolean;
+  /**
+   * The caller may deny now: whenever they may review, and also after their own approval while the
+   * request is pending (they changed their mind), when canReview is false.
+   */
+  readonly canDeny: boolean;
 }
 
 /** One request as the API shows it: the PendingRequest's fields, plus what the caller may do. */

@@ -322,7 +322,41 @@ test('one request comes with its context and what the caller may do', async () =
     message: null,
     breakGlass: false,
     canWithdraw: false,
+    canDeny: true,
   });
+});
+
+test('a reviewer who approved may no longer approve but may still deny while it is pending', async () => {
+  const base = pendingRequest('kg-aaaaaaaaaa');
+  const reviews = [
+    {
+      reviewer: 'bob',
+      reviewerGroups: ['sre'],
+      decision: 'approve' as const,
+      comment: '',
+      at: base.createdAt,
+      breakGlass: false,
+    },
+  ];
+  service.items.set('kg-aaaaaaaaaa', { ...base, reviews });
+  let r = await call('GET', '/kubegate/v1/requests/kg-aaaaaaaaaa', bob);
+  assert.deepEqual(r.json.eligibility, {
+    canReview: false,
+    refusal: 'already-reviewed',
+    message: 'you have already reviewed this request',
+    breakGlass: false,
+    canWithdraw: false,
+    canDeny: true,
+  });
+  service.items.set('kg-aaaaaaaaaa', { ...base, state: 'approved', reviews });
+  r = await call('GET', '/kubegate/v1/requests/kg-aaaaaaaaaa', bob);
+  assert.equal((r.json.eligibility as { canDeny: boolean }).canDeny, false, 'not once it is decided');
+  r = await call('GET', '/kubegate/v1/requests/kg-aaaaaaaaaa', { user: 'oncall' });
+  assert.equal(
+    (r.json.eligibility as { canDeny: boolean }).canDeny,
+    false,
+    'not for someone who may not review',
+  );
 });
 
 test('the requester sees that they cannot approve, and whether break-glass is open to them', async () => {
@@ -333,6 +367,7 @@ test('the requester sees that they cannot approve, and whether break-glass is op
     message: 'you cannot approve your own request',
     breakGlass: false,
     canWithdraw: true,
+    canDeny: false,
   });
   const base = pendingRequest('kg-aaaaaaaaaa');
   service.items.set(

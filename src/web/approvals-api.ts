@@ -303,6 +303,12 @@ function eligibilityFor(approvals: ApprovalService, pending: PendingRequest, who
     message: refusal === null ? null : REFUSALS[refusal].message,
     breakGlass,
     canWithdraw: pending.state === 'pending' && pending.requester.user === who.user,
+    // The state machine lets a past approver deny while the request is open (eligibility with
+    // decision 'deny'); 'already-reviewed' says it is open, not theirs, and they reviewed it.
+    canDeny:
+      refusal === null ||
+      (refusal === 'already-reviewed' &&
+        pending.reviews.every((r) => r.reviewer !== who.user || r.decision === 'approve')),
   };
 }
 
