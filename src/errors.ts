@@ -71,6 +71,12 @@ export const ERROR_CODES = {
   KG_API_BODY_TOO_LARGE: { status: 413, reason: 'RequestEntityTooLarge' },
   KG_UI_NOT_BUILT: { status: 503, reason: 'ServiceUnavailable' },
   KG_CLI_NO_ANSWER: { status: 503, reason: 'ServiceUnavailable' },
+  KG_LOGIN_IDP_UNREACHABLE: { status: 503, reason: 'ServiceUnavailable' },
+  KG_LOGIN_UNKNOWN_CLIENT: { status: 401, reason: 'Unauthorized' },
+  KG_LOGIN_EXPIRED: { status: 401, reason: 'Unauthorized' },
+  KG_LOGIN_CANCELLED: { status: 401, reason: 'Unauthorized' },
+  KG_LOGIN_TIMEOUT: { status: 504, reason: 'Timeout' },
+  KG_LOGIN_FAILED: { status: 401, reason: 'Unauthorized' },
   KG_CONFIG_INVALID: { status: 500, reason: 'InternalError' },
   KG_INTERNAL: { status: 500, reason: 'InternalError' },
 } as const satisfies Record<string, ErrorSpec>;
