@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { eligibility, progressOf as serverProgressOf } from '../../src/approvals/state-machine.js';
 import type { ApprovalRequirement, Review } from './api-types.js';
-import { progressOf, progressSummary, reviewableBy } from './progress.js';
+import { progressOf, progressSummary, reviewableBy, shownProgress } from './progress.js';
 import { MIN, T0, at, group, pending, requirement, review, stage, user } from './test-fixtures.js';
 
 interface Row {
@@ -206,3 +206,19 @@ for (const row of reviewables) {
     assert.equal(eligibility(row.p, people[row.who], new Date(when)) === null, row.want, 'the server agrees');
   });
 }
+
+test('shownProgress: a withdrawn, denied or expired request is under review no more', () => {
+  const one = { requirements: [twoOfSre, twoStages], reviews: [review('bob', ['sre'])] };
+  const shown = (p: ReturnType<typeof pending>): string[] =>
+    shownProgress(p).map((r) =>
+      r.stages.map((s) => `${s.name}:${s.status}[${s.approvedBy.join(',')}]`).join(' '),
+    );
+  for (const state of ['withdrawn', 'denied', 'expired'] as const) {
+    assert.deepEqual(
+      shown(pending({ ...one, state })),
+      ['approval:stopped[bob]', 'sre:done[bob] security:stopped[]'],
+      state,
+    );
+  }
+  assert.deepEqual(shown(pending(one)), ['approval:current[bob]', 'sre:done[bob] security:current[]']);
+});

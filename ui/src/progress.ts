@@ -6,7 +6,8 @@
 // finished stage. progress.test.ts checks it against the server's progressOf.
 import type { ApprovalRequirement, ApprovalStage, Approver, PendingRequest } from './api-types.js';
 
-export type StageStatus = 'done' | 'current' | 'waiting';
+/** stopped: the stage was under review when the request ended unapproved (denied, expired, withdrawn). */
+export type StageStatus = 'done' | 'current' | 'waiting' | 'stopped';
 
 export interface StageProgress {
   readonly name: string;
@@ -80,6 +81,21 @@ export function progressOf(pending: Progressable): readonly RequirementProgress[
       breakGlass: s.breakGlass,
     };
   });
+}
+
+/**
+ * progressOf for showing a request that may have ended: once it is denied, expired or withdrawn,
+ * nobody reviews the stage it stopped at any more, so that stage is 'stopped', not 'current'.
+ */
+export function shownProgress(
+  pending: Progressable & Pick<PendingRequest, 'state'>,
+): readonly RequirementProgress[] {
+  const progress = progressOf(pending);
+  if (pending.state === 'pending' || pending.state === 'approved') return progress;
+  return progress.map((p) => ({
+    ...p,
+    stages: p.stages.map((s) => (s.status === 'current' ? { ...s, status: 'stopped' } : s)),
+  }));
 }
 
 /**

@@ -1,7 +1,7 @@
 // Where approvals stand: compact dots for the queue, and stage by stage for the request page.
 import type { PendingRequest } from '../api-types.js';
 import { approverLabel, formatSpan } from '../format.js';
-import { progressOf, type RequirementProgress } from '../progress.js';
+import { shownProgress, type RequirementProgress } from '../progress.js';
 
 function Dots({ have, need }: { readonly have: number; readonly need: number }) {
   return (
@@ -23,7 +23,7 @@ function summaryText(p: RequirementProgress): string {
 
 /** One line per requirement: dots for the current stage and "1 of 2 · group sre". */
 export function ProgressSummary({ pending }: { readonly pending: PendingRequest }) {
-  const progress = progressOf(pending);
+  const progress = shownProgress(pending);
   if (progress.length === 0) return <span class="muted">no requirement</span>;
   return (
     <ul class="progress-summary">
@@ -46,11 +46,11 @@ export function ProgressSummary({ pending }: { readonly pending: PendingRequest 
   );
 }
 
-const STATUS_MARK = { done: '✓', current: '●', waiting: '○' } as const;
+const STATUS_MARK = { done: '✓', current: '●', waiting: '○', stopped: '–' } as const;
 
 /** Every requirement with its stages, approvers, counts and who approved. */
 export function RequirementsView({ pending }: { readonly pending: PendingRequest }) {
-  const progress = progressOf(pending);
+  const progress = shownProgress(pending);
   return (
     <div class="requirements">
       {progress.map((p, i) => {
