@@ -47,6 +47,26 @@ test('upsert moves a decided request out of the pending list', () => {
   );
 });
 
+test('upsert moves a withdrawn request out of the pending list, as a denied one', () => {
+  const state = upsert(fromList([a, b]), { ...a, state: 'withdrawn', decidedAt: at(9 * MIN) });
+  assert.deepEqual(
+    pendingItems(state).map((p) => p.id),
+    ['kg-b'],
+  );
+  assert.deepEqual(
+    recentItems(state).map((p) => p.id),
+    ['kg-a'],
+  );
+});
+
+test('upsert takes an update that says the held command stopped waiting, and one that it waits again', () => {
+  const left = { ...a, mode: 'deferred' as const, requesterLeftAt: at(3 * MIN) };
+  let state = upsert(fromList([a]), left);
+  assert.equal(state.get('kg-a'), left);
+  state = upsert(state, a);
+  assert.equal(state.get('kg-a'), a, 'a re-run holds it again: the newer record wins a tie');
+});
+
 test('upsert takes a new review', () => {
   const reviewed = { ...a, reviews: [review('bob', ['sre'])] };
   assert.equal(upsert(fromList([a]), reviewed).get('kg-a'), reviewed);

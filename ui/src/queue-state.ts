@@ -54,7 +54,7 @@ export function pendingItems(state: QueueState): readonly PendingRequest[] {
     .sort((a, b) => newestFirst(a.createdAt, b.createdAt));
 }
 
-/** Requests decided or expired, most recently decided first. */
+/** Requests decided, expired or withdrawn, most recently decided first. */
 export function recentItems(state: QueueState, limit = RECENT_LIMIT): readonly PendingRequest[] {
   return [...state.values()]
     .filter((p) => p.state !== 'pending')

@@ -1,5 +1,6 @@
 // /ui/: the reviewer's queue. Pending requests, newest first, and the recently decided ones, kept
-// current by the watch: a new request appears, a reviewed one updates, a decided one moves down.
+// current by the watch: a new request appears, a reviewed one updates, a decided one (withdrawn
+// by its requester included) moves down, and one whose held command stopped waiting says so.
 // On every (re)open of the watch the list is fetched again; events that arrive while it loads are
 // applied after it (queue-state.ts keeps whichever record is further along).
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
@@ -15,6 +16,7 @@ import { reviewableBy } from '../progress.js';
 import { formatRelative, formatTime } from '../format.js';
 import { useNow, useTitle } from '../hooks.js';
 import { fromList, pendingItems, recentItems, upsert, type QueueState } from '../queue-state.js';
+import { stateText, waitingNote } from '../request-state.js';
 import { requestPath } from '../routes.js';
 import { useWatch } from '../watch.js';
 
@@ -134,6 +136,7 @@ interface QueueItemProps {
 
 function QueueItem({ pending, now, mine, yours }: QueueItemProps) {
   const href = requestPath(pending.id);
+  const note = waitingNote(pending);
   return (
     <li class={yours ? 'queue-item queue-item-yours' : 'queue-item'} data-request-id={pending.id}>
       <div class="queue-main">
@@ -150,12 +153,23 @@ function QueueItem({ pending, now, mine, yours }: QueueItemProps) {
           {mine && <span class="tag">your request</span>}
           {yours && <span class="tag tag-yours">needs your review</span>}
           {pending.escalated && <span class="tag tag-warning">escalated</span>}
-          {pending.mode === 'deferred' && <span class="tag">deferred</span>}
+          {note !== null ? (
+            <span class="tag tag-warning" title={note}>
+              no longer waiting
+            </span>
+          ) : (
+            pending.mode === 'deferred' && <span class="tag">deferred</span>
+          )}
           <time class="muted" dateTime={pending.createdAt} title={formatTime(pending.createdAt)}>
             {formatRelative(pending.createdAt, now)}
           </time>
         </div>
         <code class="command">{pending.request.kubectlEquivalent}</code>
+        {note !== null && (
+          <p class="queue-note" data-testid="waiting-note">
+            {note}
+          </p>
+        )}
         <div class="queue-rules">
           {pending.rules.map((rule) => (
             <span
@@ -192,8 +206,9 @@ function RecentRow({ pending, now }: { readonly pending: PendingRequest; readonl
           {pending.id}
         </Link>
       </td>
-      <td>
+      <td title={stateText(pending)}>
         <StateBadge state={pending.state} />
+        {pending.state === 'withdrawn' && <span class="muted small"> by its requester</span>}
       </td>
       <td>{pending.requester.user}</td>
       <td class="cell-command">

@@ -7,6 +7,7 @@ import { ActionBadge } from '../components/badges.js';
 import { DiffView } from '../components/diff-view.js';
 import { LabelChips } from '../components/labels.js';
 import { formatRelative, formatTime, objectRef, resourceRef, shellQuote } from '../format.js';
+import { modeText } from '../request-state.js';
 
 function Field({ label, children }: { readonly label: string; readonly children: ComponentChildren }) {
   return (
@@ -81,9 +82,7 @@ export function RequestFacts({ view, now }: { readonly view: RequestView; readon
           </Field>
         )}
         <Field label="Mode">
-          {view.mode === 'hold'
-            ? 'hold — the client is waiting'
-            : 'deferred — the client re-runs the command once approved'}
+          <span data-testid="mode">{modeText(view)}</span>
         </Field>
         {view.state === 'pending' && view.escalateAt !== null && (
           <Field label={view.escalated ? 'Escalated' : 'Escalates'}>

@@ -1,7 +1,8 @@
-// /ui/requests/:id — one request, everything a reviewer needs to decide, and the decision. The
-// page follows the watch: when an event about this request arrives (a second approval, the
-// context filled in, the decision) it fetches the request again, since only GET says what this
-// reviewer may do now.
+// /ui/requests/:id — one request, everything a reviewer needs to decide, and the decision (or,
+// for its requester, the withdrawal). The page follows the watch: when an event about this
+// request arrives (a second approval, the context filled in, the decision, the held command
+// stopping waiting) it fetches the request again, since only GET says what this reviewer may do
+// now.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../api-client.js';
 import type { RequestView as RequestViewData, WatchEvent } from '../api-types.js';
@@ -13,15 +14,33 @@ import { ErrorBox, Loading } from '../components/notice.js';
 import { RequirementsView } from '../components/progress-view.js';
 import { useNow, useTitle } from '../hooks.js';
 import { searchFromFilters, EMPTY_FILTERS } from '../audit-filters.js';
+import { reviewDoneText, stateText } from '../request-state.js';
 import { useWatch } from '../watch.js';
 import { ContextView, MatchedRules, RequestFacts, ReviewsView } from './request-context.js';
 import { ReviewPanel, type ReviewAction } from './review-panel.js';
 
-const DONE: Readonly<Record<ReviewAction['decision'], string>> = {
-  approve: 'You approved this request.',
-  deny: 'You denied this request.',
-  'break-glass': 'You approved this request with break-glass.',
-};
+/** The API call for an action: where it goes and what it sends. */
+function call(action: ReviewAction): { readonly verb: string; readonly body: object } {
+  switch (action.decision) {
+    case 'withdraw':
+      return { verb: 'cancel', body: {} };
+    case 'deny':
+      return { verb: 'deny', body: { comment: action.comment } };
+    case 'approve':
+    case 'break-glass':
+      return {
+        verb: 'approve',
+        body: {
+          ...(action.comment.trim() === '' ? {} : { comment: action.comment }),
+          ...(action.decision === 'break-glass' ? { breakGlassReason: action.reason } : {}),
+        },
+      };
+    default: {
+      const unreachable: never = action;
+      return unreachable;
+    }
+  }
+}
 
 export function RequestView({ id }: { readonly id: string }) {
   const { api } = useApp();
@@ -72,17 +91,10 @@ export function RequestView({ id }: { readonly id: string }) {
     setDone(null);
     const mine = ++seq.current;
     try {
-      const body =
-        action.decision === 'deny'
-          ? { comment: action.comment }
-          : {
-              ...(action.comment.trim() === '' ? {} : { comment: action.comment }),
-              ...(action.decision === 'break-glass' ? { breakGlassReason: action.reason } : {}),
-            };
-      const verb = action.decision === 'deny' ? 'deny' : 'approve';
+      const { verb, body } = call(action);
       const v = await api.post<RequestViewData>(`${path}/${verb}`, body);
       if (mine === seq.current) setView(v);
-      setDone(DONE[action.decision]);
+      setDone(reviewDoneText(action.decision, v));
       return true;
     } catch (err) {
       if (err instanceof ApiError && err.unauthorized) return false;
@@ -105,12 +117,17 @@ export function RequestView({ id }: { readonly id: string }) {
       {view !== null && (
         <>
           <div class="page-head">
-            <div class="title-row">
-              <h1>
-                Request <span class="mono">{view.id}</span>
-              </h1>
-              <StateBadge state={view.state} testId="state" />
-              {view.escalated && view.state === 'pending' && <span class="tag tag-warning">escalated</span>}
+            <div>
+              <div class="title-row">
+                <h1>
+                  Request <span class="mono">{view.id}</span>
+                </h1>
+                <StateBadge state={view.state} testId="state" />
+                {view.escalated && view.state === 'pending' && <span class="tag tag-warning">escalated</span>}
+              </div>
+              <p class="state-line" data-testid="state-line">
+                {stateText(view)}
+              </p>
             </div>
             <LiveStatus status={status} />
           </div>

@@ -1,15 +1,20 @@
 // The reviewer's actions on one request: a comment, Approve, Deny (which needs the comment: the
 // requester is told why), and — for the requester, when every matching rule allows it — a
-// break-glass approval with a written reason. One click each, no confirmation dialog. When the
-// reviewer may not act, the buttons are disabled and the reason is shown; when the server refuses
-// an action, its message is shown in the same place.
-import { useRef, useState } from 'preact/hooks';
+// break-glass approval with a written reason. One click each, no confirmation dialog. A reviewer
+// who approved may still deny while the request is pending (eligibility.canDeny). The requester
+// may withdraw their pending request (eligibility.canWithdraw): that one asks to be confirmed,
+// since it ends the request for everyone. When the person may not act, the buttons are disabled
+// and the reason is shown; when the server refuses an action, its message is shown in the same
+// place.
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { RequestView } from '../api-types.js';
+import { approveHint } from '../request-state.js';
 
 export type ReviewAction =
   | { readonly decision: 'approve'; readonly comment: string }
   | { readonly decision: 'deny'; readonly comment: string }
-  | { readonly decision: 'break-glass'; readonly comment: string; readonly reason: string };
+  | { readonly decision: 'break-glass'; readonly comment: string; readonly reason: string }
+  | { readonly decision: 'withdraw' };
 
 interface Props {
   readonly view: RequestView;
@@ -28,12 +33,25 @@ export function ReviewPanel({ view, act, refusal, busy, done }: Props) {
   const [reasonError, setReasonError] = useState<string | null>(null);
   const commentRef = useRef<HTMLTextAreaElement>(null);
   const reasonRef = useRef<HTMLTextAreaElement>(null);
+  const [confirming, setConfirming] = useState(false);
+  const confirmRef = useRef<HTMLButtonElement>(null);
   const { eligibility } = view;
   const canReview = eligibility.canReview && view.state === 'pending';
+  const canDeny = eligibility.canDeny && view.state === 'pending';
+  const canWithdraw = eligibility.canWithdraw && view.state === 'pending';
+  /** Approved earlier, may still deny: not a refusal to show. */
+  const changesMind = canDeny && !canReview;
+
+  useEffect(() => {
+    if (confirming) confirmRef.current?.focus();
+  }, [confirming]);
 
   const messages = [
     ...(refusal === null ? [] : [refusal]),
-    ...(!eligibility.canReview && eligibility.message !== null && eligibility.message !== refusal
+    ...(!eligibility.canReview &&
+    !changesMind &&
+    eligibility.message !== null &&
+    eligibility.message !== refusal
       ? [eligibility.message]
       : []),
   ];
@@ -67,10 +85,14 @@ export function ReviewPanel({ view, act, refusal, busy, done }: Props) {
     setReasonError(null);
     void submit({ decision: 'break-glass', comment, reason });
   };
+  const withdraw = (): void => {
+    setConfirming(false);
+    void submit({ decision: 'withdraw' });
+  };
 
   return (
     <section class="card review-panel" aria-labelledby="review-heading">
-      <h2 id="review-heading">Your review</h2>
+      <h2 id="review-heading">{canWithdraw ? 'Your request' : 'Your review'}</h2>
       {done !== null && (
         <p class="notice notice-success" role="status" data-testid="review-done">
           {done}
@@ -93,6 +115,11 @@ export function ReviewPanel({ view, act, refusal, busy, done }: Props) {
           </div>
         )}
       </div>
+      {changesMind && (
+        <p class="notice notice-info" data-testid="deny-still-open">
+          You approved this request. While it is pending you may still deny it, with a comment saying why.
+        </p>
+      )}
       <label for="review-comment">
         Comment <span class="muted">(required to deny)</span>
       </label>
@@ -101,12 +128,18 @@ export function ReviewPanel({ view, act, refusal, busy, done }: Props) {
         ref={commentRef}
         rows={3}
         value={comment}
-        placeholder={canReview ? 'Why you approve or deny; the requester and the audit trail see it.' : ''}
+        placeholder={
+          canReview
+            ? 'Why you approve or deny; the requester and the audit trail see it.'
+            : changesMind
+              ? 'Why you deny it now; the requester and the audit trail see it.'
+              : ''
+        }
         onInput={(e) => {
           setComment(e.currentTarget.value);
           if (commentError !== null && e.currentTarget.value.trim() !== '') setCommentError(null);
         }}
-        disabled={!canReview && !eligibility.breakGlass}
+        disabled={!canDeny && !eligibility.breakGlass}
         data-testid="comment"
         aria-invalid={commentError !== null}
         aria-describedby={commentError === null ? undefined : 'comment-error'}
@@ -130,12 +163,61 @@ export function ReviewPanel({ view, act, refusal, busy, done }: Props) {
           type="button"
           class="button button-deny"
           onClick={deny}
-          disabled={!canReview || busy}
+          disabled={!canDeny || busy}
           data-testid="deny"
         >
           Deny
         </button>
       </div>
+      {canReview && (
+        <p class="muted small approve-hint" data-testid="approve-hint">
+          {approveHint(view)}
+        </p>
+      )}
+      {canWithdraw && (
+        <div class="withdraw" data-testid="withdraw-panel">
+          <h3>Withdraw</h3>
+          <p>
+            Withdrawing ends the request: nothing is sent, reviewers can no longer approve it
+            {view.mode === 'hold' ? ', and your waiting command stops with an error' : ''}. Running the
+            command again asks for approval anew.
+          </p>
+          {confirming ? (
+            <div class="confirm" role="group" aria-label="Confirm withdrawal">
+              <p>Withdraw {view.id}?</p>
+              <button
+                type="button"
+                ref={confirmRef}
+                class="button button-danger-outline"
+                onClick={withdraw}
+                disabled={busy}
+                data-testid="withdraw-confirm"
+              >
+                Yes, withdraw it
+              </button>{' '}
+              <button
+                type="button"
+                class="button"
+                onClick={() => setConfirming(false)}
+                disabled={busy}
+                data-testid="withdraw-keep"
+              >
+                Keep it
+              </button>
+            </div>
+          ) : (
+            <button
+              type="button"
+              class="button button-danger-outline"
+              onClick={() => setConfirming(true)}
+              disabled={busy}
+              data-testid="withdraw"
+            >
+              Withdraw request
+            </button>
+          )}
+        </div>
+      )}
       {eligibility.breakGlass && view.state === 'pending' && (
         <div class="break-glass" data-testid="break-glass-panel">
           <h3>Break-glass</h3>
