@@ -193,6 +193,11 @@ test('a held delete reaches the queue live; two SREs approve in the browser; kub
   await bob.getByTestId('approve').click();
   await bob.getByText('db is being migrated; ok to remove').first().waitFor({ timeout: UI_WAIT_MS });
   assert.equal(deletion.child.exitCode, null, 'one approval of two: kubectl still waits');
+  // Having approved, bob may not approve again but may still deny while it is pending.
+  await bob.getByTestId('deny-still-open').waitFor({ timeout: UI_WAIT_MS });
+  assert.equal(await bob.getByTestId('approve').isDisabled(), true);
+  assert.equal(await bob.getByTestId('deny').isDisabled(), false, 'a past approver keeps Deny');
+  assert.equal(await bob.getByTestId('comment').isDisabled(), false, 'and the comment a denial needs');
 
   // carol approves: kubectl carries on and deletes.
   const carol = await signedIn('carol', `/ui/requests/${pendingId}`);
@@ -208,6 +213,142 @@ test('a held delete reaches the queue live; two SREs approve in the browser; kub
     .waitFor({ timeout: UI_WAIT_MS });
   const gone = await admin(['get', 'statefulset', 'db', '-n', ns]);
   assert.notEqual(gone.code, 0, 'the statefulset is gone');
+});
+
+/** A ConfigMap alice creates in the test namespace: held for one SRE by the example policy's defaults. */
+function configMap(name: string): string {
+  return JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });
+}
+
+async function exited(child: RunningKubectl['child']): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return code;
+}
+
+/** Waits for alice's held request for `ns/name` in `page`'s queue; its id. */
+async function queuedId(page: Page, name: string, held: RunningKubectl): Promise<string> {
+  const row = page.getByTestId('queue').locator('[data-request-id]', { hasText: `${ns}/${name}` });
+  await row.waitFor({ timeout: UI_WAIT_MS }).catch((err: unknown) => {
+    throw new Error(`${String(err)}\nkubectl: ${held.output()}\nkubegate:\n${gw.output().slice(-3000)}`);
+  });
+  const id = (await row.getAttribute('data-request-id')) ?? '';
+  assert.match(id, /^kg-[a-z0-9]+$/u);
+  return id;
+}
+
+test('the requester withdraws a held request in the browser: the waiting kubectl is told so, the queue moves it to decided', async () => {
+  const name = 'withdraw-me';
+  const bob = await signedIn('bob');
+  await bob.getByTestId('queue').waitFor({ timeout: UI_WAIT_MS });
+  const create = startKubectl(['create', '-f', '-'], { kubeconfig: aliceKubeconfig, stdin: configMap(name) });
+  try {
+    const id = await queuedId(bob, name, create);
+
+    // bob reviews but may not withdraw: the action is the requester's.
+    const bobPage = await signedIn('bob', `/ui/requests/${id}`);
+    await bobPage.getByTestId('approve').waitFor({ timeout: UI_WAIT_MS });
+    assert.equal(await bobPage.getByTestId('withdraw').count(), 0, 'a reviewer is not offered Withdraw');
+
+    const alice = await signedIn('alice', `/ui/requests/${id}`);
+    await alice.getByTestId('withdraw').click();
+    // Asked to confirm: nothing has happened yet.
+    await alice.getByTestId('withdraw-confirm').waitFor({ timeout: UI_WAIT_MS });
+    assert.equal(await alice.getByTestId('state').getAttribute('data-state'), 'pending');
+    assert.equal(create.child.exitCode, null, 'kubectl still waits until the withdrawal is confirmed');
+    await screenshot(alice, 'ui-withdraw');
+    await alice.getByTestId('withdraw-confirm').click();
+
+    await alice
+      .getByTestId('review-done')
+      .filter({ hasText: /You withdrew this request/u })
+      .waitFor({
+        timeout: UI_WAIT_MS,
+      });
+    assert.equal(await alice.getByTestId('state').getAttribute('data-state'), 'withdrawn');
+    assert.match(await alice.getByTestId('state-line').innerText(), /^withdrawn by its requester at \d{4}-/u);
+    assert.equal(await alice.getByTestId('withdraw').count(), 0, 'nothing left to withdraw');
+
+    // The held kubectl ends at once with kubegate's words.
+    assert.equal(await exited(create.child), 1, create.output());
+    assert.match(create.output(), new RegExp(`${id} was withdrawn by its requester`, 'u'));
+
+    // bob's queue and open request page follow without a reload.
+    await bob
+      .locator(`[data-decided-request-id="${id}"]`)
+      .filter({ hasText: /withdrawn/u })
+      .waitFor({ timeout: UI_WAIT_MS });
+    assert.equal(await bob.getByTestId('queue').locator(`[data-request-id="${id}"]`).count(), 0);
+    await bobPage
+      .getByTestId('state')
+      .filter({ hasText: /withdrawn/u })
+      .waitFor({ timeout: UI_WAIT_MS });
+    assert.equal(await bobPage.getByTestId('approve').isDisabled(), true);
+    const get = await admin(['get', 'configmap', name, '-n', ns]);
+    assert.notEqual(get.code, 0, 'nothing was created');
+  } finally {
+    create.stop();
+  }
+});
+
+test('a request whose kubectl stopped waiting says so in the browser; its approval sends nothing; the re-run goes through once', async () => {
+  const name = 'left-behind';
+  const carol = await signedIn('carol');
+  await carol.getByTestId('queue').waitFor({ timeout: UI_WAIT_MS });
+  const create = startKubectl(['create', '-f', '-'], { kubeconfig: aliceKubeconfig, stdin: configMap(name) });
+  try {
+    const id = await queuedId(carol, name, create);
+    const bob = await signedIn('bob', `/ui/requests/${id}`);
+    await bob
+      .getByTestId('state-line')
+      .filter({ hasText: /the command is waiting/u })
+      .waitFor({ timeout: UI_WAIT_MS });
+    assert.match(await bob.getByTestId('approve-hint').innerText(), /the waiting command goes through/u);
+
+    create.child.kill('SIGINT');
+    await exited(create.child);
+
+    // Both open pages follow the 'updated' event without a reload.
+    await bob
+      .getByTestId('state-line')
+      .filter({ hasText: /the requester is no longer waiting/u })
+      .waitFor({ timeout: UI_WAIT_MS });
+    const stateLine = await bob.getByTestId('state-line').innerText();
+    assert.match(stateLine, /the command stopped at \d{4}-.*once approved, the requester re-runs it once/u);
+    assert.match(await bob.getByTestId('mode').innerText(), /no longer waiting/u);
+    assert.doesNotMatch(await bob.locator('body').innerText(), /the command is waiting/u);
+    assert.doesNotMatch(await bob.getByTestId('approve-hint').innerText(), /waiting command/u);
+    const note = carol.getByTestId('queue').locator(`[data-request-id="${id}"]`).getByTestId('waiting-note');
+    await note.waitFor({ timeout: UI_WAIT_MS });
+    assert.match(await note.innerText(), /no longer waiting: the command stopped at .*re-runs it once/u);
+    await screenshot(bob, 'ui-requester-left');
+
+    await bob.getByTestId('approve').click();
+    const done = bob.getByTestId('review-done');
+    await done.waitFor({ timeout: UI_WAIT_MS });
+    assert.match(
+      await done.innerText(),
+      /no longer waiting, so nothing was sent; their re-run goes through once/u,
+    );
+    assert.doesNotMatch(await done.innerText(), /waiting command goes through/u);
+    assert.equal(await bob.getByTestId('state').getAttribute('data-state'), 'approved');
+    let get = await admin(['get', 'configmap', name, '-n', ns]);
+    assert.notEqual(get.code, 0, 'the approval sent nothing: nobody was waiting');
+
+    const rerun = await kubectl(['create', '-f', '-'], {
+      kubeconfig: aliceKubeconfig,
+      stdin: configMap(name),
+    });
+    assert.equal(rerun.code, 0, rerun.stderr);
+    get = await admin(['get', 'configmap', name, '-n', ns]);
+    assert.equal(get.code, 0, 'the re-run used the grant');
+    await bob
+      .getByTestId('state-line')
+      .filter({ hasText: /its one re-run was used/u })
+      .waitFor({ timeout: UI_WAIT_MS });
+  } finally {
+    create.stop();
+  }
 });
 
 test('the audit view shows the chain verified and filters by user; a non-reader is told why not', async () => {
