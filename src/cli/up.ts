@@ -5,7 +5,7 @@
 // cluster (the test bed starts anew in a used directory) and seeds it again; kubegate's own state
 // (CA, policy, audit, requests) is kept, and the users' kubeconfigs and UI tokens are re-issued.
 import type { Command } from 'commander';
-import { copyFile, mkdir, access, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, access, readFile, writeFile } from 'node:fs/promises';
 import { resolve, join, relative } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { startGateway, type RunningGateway } from '../main.js';
@@ -152,8 +152,15 @@ export function registerUp(program: Command): void {
           upstream = { kubeconfig, context: opts.context };
         }
         const policyFile = join(dataDir, 'policy.yaml');
-        if (!(await exists(policyFile)))
-          await copyFile(join(packageRoot(import.meta.dirname), 'examples', 'policy.yaml'), policyFile);
+        const example = join(packageRoot(import.meta.dirname), 'examples', 'policy.yaml');
+        if (!(await exists(policyFile))) await copyFile(example, policyFile);
+        else if ((await readFile(policyFile, 'utf8')) !== (await readFile(example, 'utf8'))) {
+          // Kept (it may hold the user's edits), but an older copy may lack rules the example
+          // gained since (sensitive pods, proxies): say so rather than run it silently.
+          console.log(
+            `Note: ${relative(process.cwd(), policyFile)} differs from the example policy of this kubegate (kept as it is). To start from the current example: cp ${relative(process.cwd(), example)} ${relative(process.cwd(), policyFile)}`,
+          );
+        }
         const config = await loadConfig({
           overrides: {
             dataDir,

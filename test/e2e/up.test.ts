@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { kubectl, type KubectlVersion } from '../fixtures/kubectl.js';
@@ -124,8 +124,15 @@ test('kubegate up comes up, stops on Ctrl-C, and comes up again in the same fold
     assert.equal(isRunning(pid), false, `${name} (${pid}) still runs after Ctrl-C`);
   }
   running = null;
+  assert.doesNotMatch(up.output(), /differs from the example policy/);
 
+  // A policy that is not the shipped example is kept, and the start says so.
+  await appendFile(join(dataDir, 'policy.yaml'), '# edited by hand\n');
   up = await startUp();
+  assert.match(
+    up.output(),
+    /Note: \.kubegate\/policy\.yaml differs from the example policy of this kubegate \(kept as it is\)/,
+  );
   // The demo starts anew: the deployment deleted by the first run is there again to delete.
   await walkthrough(up);
   assert.equal(await up.stop(), 0, up.output());
