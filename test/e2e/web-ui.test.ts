@@ -265,7 +265,8 @@ test('the requester withdraws a held request in the browser: the waiting kubectl
       .waitFor({
         timeout: UI_WAIT_MS,
       });
-    assert.equal(await alice.getByTestId('state').getAttribute('data-state'), 'withdrawn');
+    // The page may be re-reading the request for the watch event the withdrawal sent: wait for it.
+    await alice.locator('[data-testid="state"][data-state="withdrawn"]').waitFor({ timeout: UI_WAIT_MS });
     assert.match(await alice.getByTestId('state-line').innerText(), /^withdrawn by its requester at \d{4}-/u);
     assert.equal(await alice.getByTestId('withdraw').count(), 0, 'nothing left to withdraw');
 
@@ -331,7 +332,7 @@ test('a request whose kubectl stopped waiting says so in the browser; its approv
       /no longer waiting, so nothing was sent; their re-run goes through once/u,
     );
     assert.doesNotMatch(await done.innerText(), /waiting command goes through/u);
-    assert.equal(await bob.getByTestId('state').getAttribute('data-state'), 'approved');
+    await bob.locator('[data-testid="state"][data-state="approved"]').waitFor({ timeout: UI_WAIT_MS });
     let get = await admin(['get', 'configmap', name, '-n', ns]);
     assert.notEqual(get.code, 0, 'the approval sent nothing: nobody was waiting');
 
