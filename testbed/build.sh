@@ -1,21 +1,37 @@
 #!/usr/bin/env bash
-# Builds the test bed's control plane from Go modules (no downloads of prebuilt binaries):
-#   kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes at K8S_VERSION),
-#   etcd (go.etcd.io/etcd/server/v3 at ETCD_VERSION), kwok (sigs.k8s.io/kwok at KWOK_VERSION).
-# Output: $KUBEGATE_TESTBED_CACHE (default ~/.cache/kubegate/testbed/<k8s>-<etcd>-<kwok>) with
-#   bin/{kube-apiserver,kube-controller-manager,kube-scheduler,etcd,kwok} and kwok-stages/*.yaml.
-# Idempotent: a finished build leaves a .complete marker and later runs return at once.
+# Builds the test bed's parts from Go modules (no downloads of prebuilt binaries):
+#   control-plane: kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes at
+#     K8S_VERSION), etcd (go.etcd.io/etcd/server/v3 at ETCD_VERSION), kwok (sigs.k8s.io/kwok at
+#     KWOK_VERSION), into $KUBEGATE_TESTBED_CACHE (default
+#     ~/.cache/kubegate/testbed/<k8s>-<etcd>-<kwok>): bin/{kube-apiserver,kube-controller-manager,
+#     kube-scheduler,etcd,kwok} and kwok-stages/*.yaml.
+#   hydra: the OpenID provider of the sign-in tests (github.com/ory/hydra/v2 at HYDRA_VERSION), into
+#     $KUBEGATE_HYDRA_CACHE (default ~/.cache/kubegate/hydra/<version>): bin/hydra.
+# Usage: build.sh [control-plane|hydra]...   (no argument: both)
+#        build.sh --print-dir     the control plane's cache folder
+#        build.sh --print-hydra   the hydra binary's path
+# Idempotent: each part's finished build leaves its own .complete marker and later runs skip it.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
 
-cache=${KUBEGATE_TESTBED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubegate/testbed/${K8S_VERSION}-etcd${ETCD_VERSION}-kwok${KWOK_VERSION}}
-if [[ "${1:-}" == "--print-dir" ]]; then echo "$cache"; exit 0; fi
-if [[ -f "$cache/.complete" ]]; then echo "testbed: binaries cached in $cache"; exit 0; fi
+cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/kubegate
+cache=${KUBEGATE_TESTBED_CACHE:-$cache_root/testbed/${K8S_VERSION}-etcd${ETCD_VERSION}-kwok${KWOK_VERSION}}
+hydra_cache=${KUBEGATE_HYDRA_CACHE:-$cache_root/hydra/${HYDRA_VERSION}}
+case "${1:-}" in
+  --print-dir) echo "$cache"; exit 0 ;;
+  --print-hydra) echo "$hydra_cache/bin/hydra"; exit 0 ;;
+esac
+targets=("$@")
+((${#targets[@]})) || targets=(control-plane hydra)
+for t in "${targets[@]}"; do
+  case "$t" in
+    control-plane | hydra) ;;
+    *) echo "testbed: unknown part '$t' (expected control-plane or hydra)" >&2; exit 2 ;;
+  esac
+done
 
-command -v go >/dev/null || { echo "testbed: the Go toolchain is required (go not found on PATH)" >&2; exit 1; }
-mkdir -p "$cache/bin" "$cache/src"
 export GOFLAGS=-buildvcs=false
 start=$(date +%s)
 
@@ -110,9 +126,50 @@ build_kwok() {
   chmod -R u+w "$cache/kwok-stages"
 }
 
-[[ -x "$cache/bin/etcd" ]] || build_etcd
-[[ -x "$cache/bin/kwok" && -d "$cache/kwok-stages" ]] || build_kwok
-[[ -x "$cache/bin/kube-apiserver" && -x "$cache/bin/kube-controller-manager" && -x "$cache/bin/kube-scheduler" ]] || build_kube
+# --- Ory Hydra (OpenID provider) --------------------------------------------------------------
+# `go install github.com/ory/hydra/v2@…` is refused (hydra's go.mod has replace directives), so a
+# wrapper module requires it as a tool and repeats the replace that matters: pop/v6 is Ory's fork.
+# The sqlite tag is what makes DSN=memory work (an in-memory SQLite store); cgo compiles SQLite.
+build_hydra() {
+  local mod="$hydra_cache/src"
+  mkdir -p "$mod" "$hydra_cache/bin"
+  cat > "$mod/go.mod" <<GOMOD
+module kubegate.dev/testbed/hydra
 
-echo "K8S_VERSION=$K8S_VERSION ETCD_VERSION=$ETCD_VERSION KWOK_VERSION=$KWOK_VERSION built_in_seconds=$(( $(date +%s) - start ))" > "$cache/.complete"
-log "done: binaries in $cache/bin"
+go $(go env GOVERSION | sed 's/^go//; s/^\([0-9]*\.[0-9]*\).*/\1/')
+
+replace github.com/gobuffalo/pop/v6 => github.com/ory/pop/v6 $HYDRA_POP_VERSION
+GOMOD
+  log "resolving modules for hydra $HYDRA_VERSION"
+  (cd "$mod" && go get -tool "github.com/ory/hydra/v2@$HYDRA_VERSION" && go mod tidy)
+  log "building hydra"
+  (cd "$mod" && CGO_ENABLED=1 go build -trimpath -tags sqlite,sqlite_omit_load_extension \
+    -ldflags "-s -w -X github.com/ory/hydra/v2/driver/config.Version=$HYDRA_VERSION" \
+    -o "$hydra_cache/bin/hydra.tmp" github.com/ory/hydra/v2)
+  mv "$hydra_cache/bin/hydra.tmp" "$hydra_cache/bin/hydra"
+}
+
+need_go() { command -v go >/dev/null || { echo "testbed: the Go toolchain is required (go not found on PATH)" >&2; exit 1; }; }
+
+for t in "${targets[@]}"; do
+  case "$t" in
+    control-plane)
+      if [[ -f "$cache/.complete" ]]; then echo "testbed: control plane cached in $cache"; continue; fi
+      need_go
+      mkdir -p "$cache/bin" "$cache/src"
+      [[ -x "$cache/bin/etcd" ]] || build_etcd
+      [[ -x "$cache/bin/kwok" && -d "$cache/kwok-stages" ]] || build_kwok
+      [[ -x "$cache/bin/kube-apiserver" && -x "$cache/bin/kube-controller-manager" && -x "$cache/bin/kube-scheduler" ]] || build_kube
+      echo "K8S_VERSION=$K8S_VERSION ETCD_VERSION=$ETCD_VERSION KWOK_VERSION=$KWOK_VERSION built_in_seconds=$(( $(date +%s) - start ))" > "$cache/.complete"
+      log "done: control plane in $cache/bin"
+      ;;
+    hydra)
+      if [[ -f "$hydra_cache/.complete" ]]; then echo "testbed: hydra cached in $hydra_cache"; continue; fi
+      need_go
+      hydra_start=$(date +%s)
+      build_hydra
+      echo "HYDRA_VERSION=$HYDRA_VERSION built_in_seconds=$(( $(date +%s) - hydra_start ))" > "$hydra_cache/.complete"
+      log "done: hydra in $hydra_cache/bin"
+      ;;
+  esac
+done
