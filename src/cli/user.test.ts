@@ -2,7 +2,7 @@
 // it (that text is the product, so it is asserted), never the credential.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -20,10 +20,16 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+const KUBEGATE = { command: '/opt/node/bin/node', args: ['/opt/kubegate/dist/src/cli/main.js'] };
+
 async function run(args: readonly string[]): Promise<string[]> {
   const lines: string[] = [];
   const program = new Command().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  registerUser(program, (line) => lines.push(line));
+  registerUser(
+    program,
+    (line) => lines.push(line),
+    () => KUBEGATE,
+  );
   await program.parseAsync([...args], { from: 'user' });
   return lines;
 }
@@ -155,3 +161,155 @@ test('user revoke withdraws every token of the user, and says that certificates 
   const again = await run(['user', 'revoke', 'bob', '--data-dir', dataDir]);
   assert.match(again[0] ?? '', /has no bearer token .*nothing changed/);
 });
+
+interface ExecKubeconfigDoc {
+  clusters: { cluster: Record<string, string> }[];
+  users: { name: string; user: { exec?: Record<string, unknown> } & Record<string, unknown> }[];
+}
+
+test('user add --oidc writes a kubeconfig whose user runs kubegate login, and mints nothing', async () => {
+  const dataDir = join(root, 'oidc-state');
+  const out = join(root, 'oidc.kubeconfig');
+  const caFile = join(root, 'idp-ca.pem');
+  await writeFile(caFile, 'PEM');
+  const lines = await run([
+    'user',
+    'add',
+    '--oidc',
+    '--issuer',
+    'https://idp.example.com/realms/x',
+    '--client-id',
+    'kubectl',
+    '--ca-file',
+    caFile,
+    '--scope',
+    'groups',
+    '--server',
+    'https://gw.example.com:8443',
+    '--out',
+    out,
+    '--data-dir',
+    dataDir,
+  ]);
+  const doc = parse(await readFile(out, 'utf8')) as ExecKubeconfigDoc;
+  assert.equal(doc.clusters[0]?.cluster.server, 'https://gw.example.com:8443');
+  assert.ok(doc.clusters[0]?.cluster['certificate-authority-data'], "the gateway's CA is trusted");
+  const user = doc.users[0]!;
+  assert.equal(user.name, 'oidc');
+  assert.deepEqual(Object.keys(user.user), ['exec'], 'no token, no client certificate');
+  const login = [
+    '/opt/kubegate/dist/src/cli/main.js',
+    'login',
+    '--issuer',
+    'https://idp.example.com/realms/x',
+    '--client-id',
+    'kubectl',
+    '--ca-file',
+    caFile,
+    '--scope',
+    'groups',
+  ];
+  assert.deepEqual(user.user.exec, {
+    apiVersion: 'client.authentication.k8s.io/v1',
+    command: '/opt/node/bin/node',
+    args: login,
+    interactiveMode: 'IfAvailable',
+    provideClusterInfo: false,
+    installHint:
+      'kubegate login signs you in with your identity provider: install kubegate (npm install -g kubegate), or ask for this kubeconfig again (kubegate user add --oidc)',
+  });
+  assert.equal((await stat(out)).mode & 0o777, 0o600);
+  assert.deepEqual(await TokenStore.open(dataDir).then((s) => s.lookup('anything')), null);
+  assert.deepEqual(lines, [
+    `Wrote ${out} for people who sign in at https://idp.example.com/realms/x (client ID kubectl).`,
+    `It reaches kubegate at https://gw.example.com:8443; kubectl runs: /opt/node/bin/node ${login.join(' ')}`,
+    'The first command opens the sign-in page in a browser (or prints its URL); later ones reuse and renew the sign-in, kept in ~/.kube/cache/kubegate (readable by you only).',
+    'It holds no secret: everyone who signs in with this identity provider may use a copy.',
+    'Use it:',
+    `  kubectl --kubeconfig ${out} get pods`,
+  ]);
+});
+
+test('user add --oidc writes a relative --ca-file as an absolute path (kubectl runs the plugin from any folder)', async () => {
+  const out = join(root, 'oidc-relative.kubeconfig');
+  await writeFile(join(root, 'ca-rel.pem'), 'PEM');
+  const cwd = process.cwd();
+  process.chdir(root);
+  try {
+    await run([
+      'user',
+      'add',
+      'people',
+      '--oidc',
+      '--issuer',
+      'https://idp.example.com',
+      '--client-id',
+      'kubectl',
+      '--ca-file',
+      'ca-rel.pem',
+      '--out',
+      out,
+      '--data-dir',
+      join(root, 'oidc-state'),
+    ]);
+  } finally {
+    process.chdir(cwd);
+  }
+  const doc = parse(await readFile(out, 'utf8')) as ExecKubeconfigDoc;
+  assert.equal(doc.users[0]?.name, 'people');
+  const args = doc.users[0]?.user.exec?.args as string[];
+  assert.equal(args[args.indexOf('--ca-file') + 1], join(root, 'ca-rel.pem'));
+});
+
+const oidcRefusals: { name: string; args: string[]; want: RegExp }[] = [
+  {
+    name: '--oidc without --issuer',
+    args: ['--oidc', '--client-id', 'k'],
+    want: /needs --issuer URL and --client-id/,
+  },
+  {
+    name: '--oidc with --group (groups come from the provider)',
+    args: ['--oidc', '--issuer', 'https://idp.example.com', '--client-id', 'k', '--group', 'sre'],
+    want: /--group does not go with --oidc/,
+  },
+  {
+    name: '--oidc with --token',
+    args: ['--oidc', '--issuer', 'https://idp.example.com', '--client-id', 'k', '--token'],
+    want: /--token does not go with --oidc/,
+  },
+  {
+    name: '--oidc with an http issuer',
+    args: ['--oidc', '--issuer', 'http://idp.example.com', '--client-id', 'k'],
+    want: /must be an https:\/\/ URL/,
+  },
+  {
+    name: '--oidc with a CA file that does not exist',
+    args: [
+      '--oidc',
+      '--issuer',
+      'https://idp.example.com',
+      '--client-id',
+      'k',
+      '--ca-file',
+      '/nonexistent/ca.pem',
+    ],
+    want: /cannot read the identity provider's CA file/,
+  },
+  {
+    name: '--issuer without --oidc',
+    args: ['someone', '--issuer', 'https://idp.example.com'],
+    want: /--issuer goes with --oidc/,
+  },
+  { name: 'no name without --oidc', args: [], want: /give the new user's name/ },
+];
+for (const row of oidcRefusals) {
+  test(`user add refuses ${row.name}`, async () => {
+    const out = join(root, 'refused.kubeconfig');
+    await assert.rejects(
+      run(['user', 'add', ...row.args, '--out', out, '--data-dir', join(root, 'refusals')]),
+      (err: unknown) =>
+        err instanceof KubegateError && err.code === 'KG_CONFIG_INVALID' && row.want.test(err.message),
+    );
+    await assert.rejects(stat(out), { code: 'ENOENT' });
+  });
+}

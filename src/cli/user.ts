@@ -1,12 +1,20 @@
 // `kubegate user add NAME --group G … --out FILE [--token]`: writes a kubeconfig with a
 // credential kubegate accepts (identity/users.ts does the work) and says how to use it. Must
 // never print the credential itself; it lives in the file only.
+// `kubegate user add --oidc --issuer URL --client-id ID [--ca-file F] --out FILE`: writes a
+// kubeconfig whose user signs in with the identity provider through `kubegate login`
+// (identity/oidc-login-user.ts); nothing is minted, the file holds no secret.
 // `kubegate user revoke NAME`: withdraws every bearer token of NAME; a running kubegate stops
 // accepting them (and ends the web sessions and live watches they opened) within a second.
 import type { Command } from 'commander';
 import { addUser, DEFAULT_CERTIFICATE_DAYS } from '../identity/users.js';
 import type { AddedUser } from '../identity/users.js';
 import { TokenStore } from '../identity/tokens.js';
+import { addOidcUser } from '../identity/oidc-login-user.js';
+import type { AddedOidcUser } from '../identity/oidc-login-user.js';
+import { KubegateError } from '../errors.js';
+import { currentInvocationFacts, kubegateInvocation } from './login-invocation.js';
+import type { Invocation } from './login-invocation.js';
 
 export const DEFAULT_GATEWAY_URL = 'https://127.0.0.1:8443';
 
@@ -18,15 +26,32 @@ interface AddFlags {
   readonly dataDir: string;
   readonly validityDays?: number;
   readonly force?: boolean;
+  readonly oidc?: boolean;
+  readonly issuer?: string;
+  readonly clientId?: string;
+  readonly caFile?: string;
+  readonly scope: readonly string[];
 }
 
-/** Adds `kubegate user add`; `print` receives each output line (tests pass their own). */
-export function registerUser(program: Command, print: (line: string) => void = (l) => console.log(l)): void {
+/** The kubeconfig user entry of an --oidc kubeconfig when no name is given. */
+export const DEFAULT_OIDC_USER_ENTRY = 'oidc';
+
+/**
+ * Adds `kubegate user add`; `print` receives each output line (tests pass their own), and
+ * `invocation` says how kubectl will run kubegate again (tests pass a fixed one).
+ */
+export function registerUser(
+  program: Command,
+  print: (line: string) => void = (l) => console.log(l),
+  invocation: () => Invocation = () => kubegateInvocation(currentInvocationFacts()),
+): void {
   const user = program.command('user').description('manage the people and robots that may use kubegate');
   user
     .command('add')
-    .description("write a kubeconfig for a new user, pointing at the gateway and trusting kubegate's CA")
-    .argument('<name>', 'user name, as RBAC and policy will see it')
+    .description(
+      "write a kubeconfig for a new user, pointing at the gateway and trusting kubegate's CA (--oidc: one that signs in with your identity provider)",
+    )
+    .argument('[name]', 'user name, as RBAC and policy will see it (with --oidc: the kubeconfig entry only)')
     .option(
       '--group <group>',
       'a group the user belongs to (repeatable)',
@@ -43,7 +68,33 @@ export function registerUser(program: Command, print: (line: string) => void = (
       (v: string) => Number(v),
     )
     .option('--force', 'replace the output file if it exists')
-    .action(async (name: string, flags: AddFlags) => {
+    .option(
+      '--oidc',
+      'sign in with the identity provider (kubegate login as a kubectl exec plugin): mint nothing',
+    )
+    .option('--issuer <url>', "with --oidc: the identity provider's issuer URL")
+    .option('--client-id <id>', 'with --oidc: the public OAuth client kubectl signs in with')
+    .option('--ca-file <file>', "with --oidc: the CA (PEM) that signed the identity provider's certificate")
+    .option(
+      '--scope <scope>',
+      'with --oidc: a scope kubegate login asks for beside openid offline_access email (repeatable; e.g. groups)',
+      (s: string, all: string[]) => [...all, s],
+      [],
+    )
+    .action(async (name: string | undefined, flags: AddFlags) => {
+      if (flags.oidc === true) {
+        for (const line of describeOidc(await addOidc(name, flags, invocation))) print(line);
+        return;
+      }
+      for (const [given, flag] of [
+        [flags.issuer, '--issuer'],
+        [flags.clientId, '--client-id'],
+        [flags.caFile, '--ca-file'],
+        [flags.scope.length > 0 ? 'set' : undefined, '--scope'],
+      ] as const) {
+        if (given !== undefined) throw usage(`${flag} goes with --oidc`);
+      }
+      if (name === undefined) throw usage("give the new user's name: kubegate user add NAME --out FILE");
       const added = await addUser({
         dataDir: flags.dataDir,
         name,
@@ -74,6 +125,53 @@ export function registerUser(program: Command, print: (line: string) => void = (
         `A client certificate issued to "${name}" stays valid until it expires; to lock it out now, deny the user in the policy (subjects: {users: [${JSON.stringify(name)}]}).`,
       );
     });
+}
+
+async function addOidc(
+  name: string | undefined,
+  flags: AddFlags,
+  invocation: () => Invocation,
+): Promise<AddedOidcUser> {
+  // The provider says who the user is and in which groups; kubegate mints nothing to vouch for it.
+  if (flags.group.length > 0)
+    throw usage('--group does not go with --oidc: groups come from the identity provider');
+  if (flags.token === true)
+    throw usage('--token does not go with --oidc: the identity provider issues the tokens');
+  if (flags.validityDays !== undefined) {
+    throw usage(
+      '--validity-days does not go with --oidc: the identity provider sets how long a sign-in lasts',
+    );
+  }
+  if (flags.issuer === undefined || flags.clientId === undefined) {
+    throw usage('--oidc needs --issuer URL and --client-id ID (those of identity.oidc in kubegate.yaml)');
+  }
+  return addOidcUser({
+    dataDir: flags.dataDir,
+    name: name ?? DEFAULT_OIDC_USER_ENTRY,
+    server: flags.server,
+    out: flags.out,
+    overwrite: flags.force === true,
+    issuer: flags.issuer,
+    clientId: flags.clientId,
+    ...(flags.caFile === undefined ? {} : { caFile: flags.caFile }),
+    scopes: flags.scope,
+    kubegate: invocation(),
+  });
+}
+
+function describeOidc(added: AddedOidcUser): string[] {
+  return [
+    `Wrote ${added.kubeconfig} for people who sign in at ${added.issuer} (client ID ${added.clientId}).`,
+    `It reaches kubegate at ${added.server}; kubectl runs: ${added.command.map(shellQuote).join(' ')}`,
+    'The first command opens the sign-in page in a browser (or prints its URL); later ones reuse and renew the sign-in, kept in ~/.kube/cache/kubegate (readable by you only).',
+    'It holds no secret: everyone who signs in with this identity provider may use a copy.',
+    'Use it:',
+    `  kubectl --kubeconfig ${shellQuote(added.kubeconfig)} get pods`,
+  ];
+}
+
+function usage(message: string): KubegateError {
+  return new KubegateError('KG_CONFIG_INVALID', message);
 }
 
 function describeAdded(added: AddedUser): string[] {

@@ -113,7 +113,7 @@ export async function addUser(opts: AddUserOptions): Promise<AddedUser> {
 }
 
 /** `https://host[:port]`, as kubectl needs it; anything else is refused. */
-function gatewayUrl(server: string): string {
+export function gatewayUrl(server: string): string {
   let url: URL;
   try {
     url = new URL(server);
