@@ -166,10 +166,16 @@ for t in "${targets[@]}"; do
     hydra)
       if [[ -f "$hydra_cache/.complete" ]]; then echo "testbed: hydra cached in $hydra_cache"; continue; fi
       need_go
+      # Test files start in parallel and each may ask for the build: one builds, the others wait.
+      mkdir -p "$hydra_cache"
+      exec 9> "$hydra_cache/.lock"
+      flock 9
+      if [[ -f "$hydra_cache/.complete" ]]; then echo "testbed: hydra cached in $hydra_cache"; exec 9>&-; continue; fi
       hydra_start=$(date +%s)
       build_hydra
       echo "HYDRA_VERSION=$HYDRA_VERSION built_in_seconds=$(( $(date +%s) - hydra_start ))" > "$hydra_cache/.complete"
       log "done: hydra in $hydra_cache/bin"
+      exec 9>&-
       ;;
   esac
 done
