@@ -13,6 +13,7 @@ import { useTestbed } from '../fixtures/testbed.js';
 import { kubectl, startKubectl, type RunningKubectl } from '../fixtures/kubectl.js';
 import { startGateway, kubegate, type GatewayHandle } from '../fixtures/gateway.js';
 import { reviewerOf, type Reviewer } from '../fixtures/reviewer.js';
+import { statefulsetManifest, waitPodRunning } from '../fixtures/workloads.js';
 import type { TestbedState } from '../../src/demo/control-plane.js';
 import type { PendingRequest } from '../../src/approvals/types.js';
 
@@ -114,23 +115,6 @@ const as =
     kubectl(args, { kubeconfig, version, ...(stdin === undefined ? {} : { stdin }), timeoutMs: 120_000 });
 const admin = (args: string[], stdin?: string) => as(tb.adminKubeconfig)(args, stdin);
 
-function statefulset(name: string): string {
-  return JSON.stringify({
-    apiVersion: 'apps/v1',
-    kind: 'StatefulSet',
-    metadata: { name, namespace: ns },
-    spec: {
-      serviceName: name,
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'db', image: 'registry.example/db:1' }] },
-      },
-    },
-  });
-}
-
 /** JSON manifests: kubectl ≥1.32 sends `create <generator>` bodies as protobuf. */
 const configmap = (name: string) =>
   JSON.stringify({
@@ -204,7 +188,7 @@ after(async () => {
 });
 
 test('a statefulset patch is held until two distinct SRE approvers approve; the requester and a repeat approver are refused', async () => {
-  let r = await admin(['apply', '-f', '-'], statefulset('db'));
+  let r = await admin(['apply', '-f', '-'], statefulsetManifest('db', ns));
   assert.equal(r.code, 0, r.stderr);
   const patch = startKubectl(
     ['patch', 'statefulset', 'db', '-n', ns, '-p', '{"metadata":{"labels":{"patched":"yes"}}}'],
@@ -242,7 +226,7 @@ for (const version of ['1.33', '1.27'] as const) {
     const pod = `secret-box-${version.replace('.', '')}`;
     let r = await admin(['run', pod, '-n', ns, '--image=registry.example/x:1', '--labels=sensitive=true']);
     assert.equal(r.code, 0, r.stderr);
-    await waitRunning(pod);
+    await waitPodRunning(admin, ns, pod);
     const exec = startKubectl(['exec', '-n', ns, pod, '--', 'echo', `approved-${version}`], {
       kubeconfig: alice,
       version,
@@ -435,13 +419,3 @@ test('the audit trail of this run verifies, and an edited record is pinpointed',
     'verify names the edited record',
   );
 });
-
-async function waitRunning(pod: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const r = await admin(['get', 'pod', pod, '-n', ns, '-o', 'jsonpath={.status.phase}']);
-    if (r.stdout === 'Running') return;
-    if (Date.now() > deadline) assert.fail(`pod ${pod} not Running: ${r.stdout} ${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 200));
-  }
-}

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { useTestbed } from '../fixtures/testbed.js';
 import { kubectl, startKubectl, type KubectlResult, type KubectlVersion } from '../fixtures/kubectl.js';
 import { startGateway, type GatewayHandle } from '../fixtures/gateway.js';
+import { waitPodRunning } from '../fixtures/workloads.js';
 import { reviewerOf, type Reviewer } from '../fixtures/reviewer.js';
 import type { TestbedState } from '../../src/demo/control-plane.js';
 import type { PendingRequest } from '../../src/approvals/types.js';
@@ -132,7 +133,7 @@ before(async () => {
     const r = await admin(['apply', '-f', '-'], manifest);
     assert.equal(r.code, 0, r.stderr);
   }
-  for (const name of ['vault', 'shop']) await waitRunning(name);
+  for (const name of ['vault', 'shop']) await waitPodRunning(admin, ns, name);
   alice = await gw.kubeconfigFor('alice', ['dev']);
   bob = await reviewerOf(gw, await gw.kubeconfigFor('bob', ['sre']));
   carol = await reviewerOf(gw, await gw.kubeconfigFor('carol', ['security']));
@@ -143,16 +144,6 @@ after(async () => {
   await gw?.stop();
   await admin(['delete', 'namespace', ns, '--wait=false']);
 });
-
-async function waitRunning(name: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const r = await admin(['get', 'pod', name, '-n', ns, '-o', 'jsonpath={.status.phase}']);
-    if (r.stdout === 'Running') return;
-    if (Date.now() > deadline) assert.fail(`pod ${name} not Running: ${r.stdout} ${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 200));
-  }
-}
 
 const labelsOf = async (name: string): Promise<Record<string, string>> => {
   const r = await admin(['get', 'pod', name, '-n', ns, '-o', 'jsonpath={.metadata.labels}']);

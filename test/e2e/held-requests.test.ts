@@ -13,6 +13,7 @@ import { useTestbed } from '../fixtures/testbed.js';
 import { kubectl, startKubectl, type KubectlVersion } from '../fixtures/kubectl.js';
 import { startGateway, type GatewayHandle } from '../fixtures/gateway.js';
 import { reviewerOf, type Reviewer } from '../fixtures/reviewer.js';
+import { statefulsetManifest, waitPodRunning } from '../fixtures/workloads.js';
 import type { TestbedState } from '../../src/demo/control-plane.js';
 import type { PendingRequest } from '../../src/approvals/types.js';
 
@@ -95,23 +96,6 @@ async function until(
   }
 }
 
-function statefulset(name: string): string {
-  return JSON.stringify({
-    apiVersion: 'apps/v1',
-    kind: 'StatefulSet',
-    metadata: { name, namespace: ns },
-    spec: {
-      serviceName: name,
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'db', image: 'registry.example/db:1' }] },
-      },
-    },
-  });
-}
-
 async function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
   return new Promise((res) => child.once('exit', (code) => res(code)));
@@ -164,7 +148,7 @@ after(async () => {
 for (const how of ['Ctrl-C', '--request-timeout'] as const) {
   test(`a held scale whose kubectl stopped waiting (${how}) is not applied on approval; the re-run uses the grant once`, async () => {
     const name = how === 'Ctrl-C' ? 'db-int' : 'db-timeout';
-    let r = await admin(['apply', '-f', '-'], statefulset(name));
+    let r = await admin(['apply', '-f', '-'], statefulsetManifest(name, ns));
     assert.equal(r.code, 0, r.stderr);
     const args = ['scale', 'statefulset', name, '-n', ns, '--replicas=4'];
     const held = startKubectl(how === 'Ctrl-C' ? args : [...args, '--request-timeout=3s'], {
@@ -228,16 +212,6 @@ test('a held nodes/proxy GET whose client left is not sent on approval', async (
   assert.deepEqual(sent, [], 'nothing reached the kubelet');
 });
 
-async function waitRunning(pod: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const r = await admin(['get', 'pod', pod, '-n', ns, '-o', 'jsonpath={.status.phase}']);
-    if (r.stdout === 'Running') return;
-    if (Date.now() > deadline) assert.fail(`pod ${pod} not Running: ${r.stdout} ${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 200));
-  }
-}
-
 for (const version of ['1.27', '1.30', '1.33'] as const) {
   test(`kubectl ${version}: a denied exec is one request, kubectl prints the denial and exits 1; a re-run is denied at once`, async () => {
     const pod = `vault-${version.replace('.', '')}`;
@@ -250,7 +224,7 @@ for (const version of ['1.27', '1.30', '1.33'] as const) {
       '--labels=sensitive=true',
     ]);
     assert.equal(r.code, 0, r.stderr);
-    await waitRunning(pod);
+    await waitPodRunning(admin, ns, pod);
     const args = ['exec', '-n', ns, pod, '--', 'cat', '/etc/secret'];
     const exec = startKubectl(args, { kubeconfig: alice, version });
     const pending = await carol.waitFor(pendingFor('pods', pod, 'exec'));
