@@ -49,7 +49,10 @@ export async function ensureBinaries(): Promise<Binaries> {
   const dir = cacheDir();
   if (!existsSync(join(dir, '.complete'))) {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn('bash', [buildScript], { stdio: ['ignore', 'inherit', 'inherit'] });
+      // Only the control plane: the OpenID provider build.sh also makes is for the tests.
+      const child = spawn('bash', [buildScript, 'control-plane'], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
       child.on('error', reject);
       child.on('exit', (code) =>
         code === 0 ? resolve() : reject(new Error(`testbed/build.sh failed with exit code ${code}`)),
