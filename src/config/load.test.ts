@@ -68,7 +68,7 @@ const invalid: readonly InvalidRow[] = [
     name: 'an unknown top-level section is refused',
     input: { text: `${UPSTREAM}loging: {level: debug}\n` },
     want: [
-      `${F}:3:1: loging: unknown field (known: dataDir, listen, tls, upstream, limits, timeouts, store, audit, policy, approvals, web, notifications, publicUrl, log)`,
+      `${F}:3:1: loging: unknown field (known: dataDir, listen, tls, identity, upstream, limits, timeouts, store, audit, policy, approvals, web, notifications, publicUrl, log)`,
     ],
   },
   {
@@ -172,6 +172,50 @@ const invalid: readonly InvalidRow[] = [
       "upstream: kubegate needs an API server: set upstream.kubeconfig (a kubeconfig for kubegate's own identity) or upstream.inCluster: true",
     ],
   },
+  {
+    name: 'an OIDC issuer over plain http is refused unless it is on the machine itself',
+    input: {
+      text: `${UPSTREAM}identity:\n  oidc:\n    - {issuerUrl: "http://idp.example.com", clientId: kubegate}\n`,
+    },
+    want: [
+      `${F}:5:19: identity.oidc[0].issuerUrl: the issuer must be an https URL (http only for localhost, 127.0.0.1 or [::1])`,
+    ],
+  },
+  {
+    name: 'an OIDC issuer URL with a query or fragment is refused',
+    input: {
+      text: `${UPSTREAM}identity:\n  oidc:\n    - {issuerUrl: "https://idp.example.com/?tenant=a", clientId: kubegate}\n`,
+    },
+    want: [`${F}:5:19: identity.oidc[0].issuerUrl: the issuer URL must have no query or fragment`],
+  },
+  {
+    name: 'an OIDC issuer listed twice is refused at the second',
+    input: {
+      text: `${UPSTREAM}identity:\n  oidc:\n    - {issuerUrl: "https://idp.example.com", clientId: a}\n    - {issuerUrl: "https://idp.example.com", clientId: b}\n`,
+    },
+    want: [`${F}:6:19: identity.oidc[1].issuerUrl: this issuer is listed twice; list each issuerUrl once`],
+  },
+  {
+    name: 'an OIDC issuer without a client id, with an empty prefix and a misspelt field: every issue, the known fields listed',
+    input: {
+      text: `${UPSTREAM}identity:\n  oidc:\n    - issuerUrl: https://idp.example.com\n      usernamePrefix: ""\n      groupClaim: groups\n      requiredClaims: {hd: 1}\n`,
+    },
+    want: [
+      `${F}:5:7: identity.oidc[0].clientId: expected the client id`,
+      `${F}:6:23: identity.oidc[0].usernamePrefix: write "-" for no prefix (an empty value is ambiguous)`,
+      `${F}:7:7: identity.oidc[0].groupClaim: unknown field (known: issuerUrl, clientId, audiences, usernameClaim, usernamePrefix, groupsClaim, groupsPrefix, requiredClaims, caFile, clientSecretFile)`,
+      `${F}:8:28: identity.oidc[0].requiredClaims.hd: expected the value the claim must have`,
+    ],
+  },
+  {
+    name: 'an empty OIDC audience list is refused (it would accept no token)',
+    input: {
+      text: `${UPSTREAM}identity:\n  oidc:\n    - {issuerUrl: "https://idp.example.com", clientId: kubegate, audiences: []}\n`,
+    },
+    want: [
+      `${F}:5:77: identity.oidc[0].audiences: list at least one audience, or leave audiences out for [clientId]`,
+    ],
+  },
 ];
 
 for (const row of invalid) {
@@ -193,6 +237,7 @@ const defaults = (d: string) => ({
   dataDir: join(d, 'etc', '.kubegate'),
   listen: { host: '127.0.0.1', port: 8443 },
   tls: { hosts: [] },
+  identity: { oidc: [] },
   upstream: { kubeconfig: join(d, 'etc', 'upstream.kubeconfig'), inCluster: false },
   limits: { maxBodyBytes: 3145728 },
   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 },
@@ -273,6 +318,58 @@ const valid: readonly ValidRow[] = [
       dataDir: join(d, '.kubegate'),
       upstream: { inCluster: true },
       audit: { file: join(d, '.kubegate', 'audit.db'), readers: NO_READERS, headIntervalMs: 60_000 },
+    }),
+  },
+  {
+    name: "an OIDC issuer gets the API server flags' defaults, its files resolve beside the config",
+    input: {
+      text: `${UPSTREAM}identity:\n  oidc:\n    - {issuerUrl: "https://idp.example.com", clientId: kubegate, caFile: idp-ca.pem, clientSecretFile: /etc/kubegate/secret}\n    - {issuerUrl: "http://127.0.0.1:4444/", clientId: ui, audiences: [a, b], usernameClaim: email, groupsClaim: groups, groupsPrefix: "oidc:", requiredClaims: {hd: example.com}}\n    - {issuerUrl: "https://other.example.com", clientId: k, usernameClaim: email, usernamePrefix: "corp:"}\n    - {issuerUrl: "https://[::1]/a", clientId: k, usernamePrefix: "-"}\n`,
+    },
+    want: (d) => ({
+      ...defaults(d),
+      identity: {
+        oidc: [
+          {
+            issuerUrl: 'https://idp.example.com',
+            clientId: 'kubegate',
+            audiences: ['kubegate'],
+            usernameClaim: 'sub',
+            usernamePrefix: 'https://idp.example.com#',
+            groupsPrefix: '',
+            requiredClaims: {},
+            caFile: join(d, 'etc', 'idp-ca.pem'),
+            clientSecretFile: '/etc/kubegate/secret',
+          },
+          {
+            issuerUrl: 'http://127.0.0.1:4444/',
+            clientId: 'ui',
+            audiences: ['a', 'b'],
+            usernameClaim: 'email',
+            usernamePrefix: '',
+            groupsClaim: 'groups',
+            groupsPrefix: 'oidc:',
+            requiredClaims: { hd: 'example.com' },
+          },
+          {
+            issuerUrl: 'https://other.example.com',
+            clientId: 'k',
+            audiences: ['k'],
+            usernameClaim: 'email',
+            usernamePrefix: 'corp:',
+            groupsPrefix: '',
+            requiredClaims: {},
+          },
+          {
+            issuerUrl: 'https://[::1]/a',
+            clientId: 'k',
+            audiences: ['k'],
+            usernameClaim: 'sub',
+            usernamePrefix: '',
+            groupsPrefix: '',
+            requiredClaims: {},
+          },
+        ] as Config['identity']['oidc'],
+      },
     }),
   },
 ];

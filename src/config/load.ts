@@ -209,6 +209,14 @@ function knownFields(path: Path): string[] {
       else if (def?.innerType !== undefined) schema = def.innerType;
       else break;
     }
+    // A list's item (identity.oidc[0]): the path's next part is its index.
+    if (
+      (schema as { _zod?: { def?: { type?: string } } })._zod?.def?.type === 'array' &&
+      typeof part === 'number'
+    ) {
+      schema = (schema as { _zod: { def: { element: unknown } } })._zod.def.element;
+      continue;
+    }
     const shape = (schema as { _zod?: { def?: { shape?: Record<string, unknown> } } })._zod?.def?.shape;
     if (shape === undefined) return [];
     if (part === null) return Object.keys(shape);
@@ -258,20 +266,25 @@ function merge(base: unknown, over: unknown): unknown {
 /** A copy of `value` with every relative path in PATH_FIELDS passed through `fn`. */
 function mapPaths<T>(value: T, fn: (path: string) => string): T {
   const copy = structuredClone(value) as unknown;
-  for (const fieldPath of PATH_FIELDS) {
-    let parent = copy;
-    for (const part of fieldPath.slice(0, -1)) parent = isPlainObject(parent) ? parent[part] : undefined;
-    const last = fieldPath[fieldPath.length - 1] as string;
-    if (
-      isPlainObject(parent) &&
-      typeof parent[last] === 'string' &&
-      parent[last] !== '' &&
-      !isAbsolute(parent[last])
-    ) {
-      parent[last] = fn(parent[last]);
-    }
-  }
+  for (const fieldPath of PATH_FIELDS) mapPath(copy, fieldPath, fn);
   return copy as T;
+}
+
+/** Resolves the path at `fieldPath` under `node` in place; `*` walks every item of a list. */
+function mapPath(node: unknown, fieldPath: readonly string[], fn: (path: string) => string): void {
+  const [part, ...rest] = fieldPath;
+  if (part === undefined) return;
+  if (part === '*') {
+    if (Array.isArray(node)) for (const item of node) mapPath(item, rest, fn);
+    return;
+  }
+  if (!isPlainObject(node)) return;
+  if (rest.length > 0) {
+    mapPath(node[part], rest, fn);
+    return;
+  }
+  const path = node[part];
+  if (typeof path === 'string' && path !== '' && !isAbsolute(path)) node[part] = fn(path);
 }
 
 function deepFreeze<T>(value: T): T {

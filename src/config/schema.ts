@@ -8,6 +8,7 @@
 //   dataDir: .kubegate                      state: PKI, tokens, approvals, audit
 //   listen:   { host: 127.0.0.1, port: 8443 }
 //   tls:      { certFile, keyFile, clientCAFile, hosts }   omitted → kubegate's own, in <dataDir>/pki
+//   identity: { oidc: [] }                  OpenID Connect issuers whose ID tokens kubegate accepts
 //   upstream: { kubeconfig, context } | { inCluster: true }   exactly one
 //   limits:   { maxBodyBytes: 3145728 }
 //   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 }
@@ -80,6 +81,96 @@ const TlsSchema = z
       });
     }
   });
+
+/** Hosts an issuer may be reached over plain http on: the machine itself (a test bed, a sidecar). */
+const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/u;
+
+const claimName = z.string({ error: 'expected a claim name' }).min(1, { error: 'must not be empty' });
+
+/**
+ * One OpenID Connect issuer, with what the API server's own --oidc-* flags offer. The output holds
+ * every default resolved (audiences, usernamePrefix), so identity/oidc.ts holds none.
+ */
+const OidcIssuerSchema = z
+  .strictObject({
+    /** The issuer exactly as its tokens' `iss` and its discovery document's `issuer` say it. */
+    issuerUrl: z
+      .string({ error: 'expected the issuer URL (https://…)' })
+      .refine((url) => issuerUrlProblem(url) === null, { error: (i) => issuerUrlProblem(String(i.input)) }),
+    /** The client kubectl and the web UI sign in with. */
+    clientId: z.string({ error: 'expected the client id' }).min(1, { error: 'must not be empty' }),
+    /** A token's `aud` must hold one of these; omitted → [clientId]. */
+    audiences: z
+      .array(z.string({ error: 'expected an audience' }).min(1, { error: 'must not be empty' }))
+      .min(1, { error: 'list at least one audience, or leave audiences out for [clientId]' })
+      .optional(),
+    /** The claim that names the user (`sub`, `email`, `preferred_username`, …). */
+    usernameClaim: claimName.default('sub'),
+    /**
+     * Put before every user name, as --oidc-username-prefix: omitted → "<issuerUrl>#" unless
+     * usernameClaim is email; "-" → none.
+     */
+    usernamePrefix: z
+      .string({ error: 'expected a prefix, or "-" for none' })
+      .min(1, { error: 'write "-" for no prefix (an empty value is ambiguous)' })
+      .optional(),
+    /** The claim that lists the user's groups (a string or a list of strings); omitted → no groups. */
+    groupsClaim: claimName.optional(),
+    /** Put before every group name, as --oidc-groups-prefix. */
+    groupsPrefix: z.string({ error: 'expected a prefix' }).default(''),
+    /** Claims a token must carry, each with exactly this (string) value, as --oidc-required-claim. */
+    requiredClaims: z
+      .record(claimName, z.string({ error: 'expected the value the claim must have' }))
+      .default({}),
+    /** CA bundle (PEM) for the issuer's TLS (discovery and keys); omitted → the system's CAs. */
+    caFile: filePath.optional(),
+    /** The client secret, for the web UI's sign-in (a confidential client); omitted → a public client. */
+    clientSecretFile: filePath.optional(),
+  })
+  .transform((issuer) => ({
+    ...issuer,
+    audiences: issuer.audiences ?? [issuer.clientId],
+    usernamePrefix:
+      issuer.usernamePrefix === '-'
+        ? ''
+        : (issuer.usernamePrefix ?? (issuer.usernameClaim === 'email' ? '' : `${issuer.issuerUrl}#`)),
+  }));
+
+/** What is wrong with an issuer URL, or null: https (http only on loopback), no query, fragment or user. */
+function issuerUrlProblem(text: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'expected the issuer URL (https://…)';
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOST.test(url.hostname)))
+    return 'the issuer must be an https URL (http only for localhost, 127.0.0.1 or [::1])';
+  if (url.search !== '' || url.hash !== '' || text.includes('?') || text.includes('#'))
+    return 'the issuer URL must have no query or fragment';
+  if (url.username !== '' || url.password !== '') return 'the issuer URL must not hold a user or password';
+  return null;
+}
+
+const IdentitySchema = z.strictObject({
+  /** OpenID Connect issuers whose ID tokens kubegate accepts as bearer tokens; several at once. */
+  oidc: z
+    .array(OidcIssuerSchema)
+    .default([])
+    .superRefine((issuers, ctx) => {
+      const seen = new Set<string>();
+      issuers.forEach((issuer, index) => {
+        if (seen.has(issuer.issuerUrl)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'issuerUrl'],
+            message: 'this issuer is listed twice; list each issuerUrl once',
+          });
+        }
+        seen.add(issuer.issuerUrl);
+      });
+    }),
+});
 
 const UpstreamSchema = z
   .strictObject({
@@ -191,6 +282,7 @@ export const ConfigSchema = z
     dataDir: filePath.default(DEFAULT_DATA_DIR),
     listen: ListenSchema.prefault({}),
     tls: TlsSchema.prefault({}),
+    identity: IdentitySchema.prefault({}),
     upstream: UpstreamSchema.prefault({}),
     limits: LimitsSchema.prefault({}),
     timeouts: TimeoutsSchema.prefault({}),
@@ -226,7 +318,7 @@ export function storeIn(dataDir: string) {
  * Fields that hold file paths. load.ts resolves relative ones against the config file's folder
  * (overrides: against the working directory). audit.file's default is joined onto dataDir, so it
  * resolves to the same folder as dataDir; store.dir and store.auditFile are copies made by the
- * schema (no one writes them), resolved alike.
+ * schema (no one writes them), resolved alike. A `*` stands for every item of a list.
  */
 export const PATH_FIELDS: readonly (readonly [string, ...string[]])[] = [
   ['dataDir'],
@@ -238,6 +330,8 @@ export const PATH_FIELDS: readonly (readonly [string, ...string[]])[] = [
   ['store', 'dir'],
   ['store', 'auditFile'],
   ['policy', 'file'],
+  ['identity', 'oidc', '*', 'caFile'],
+  ['identity', 'oidc', '*', 'clientSecretFile'],
 ];
 
 type DeepReadonly<T> = T extends (infer E)[]
