@@ -1,16 +1,24 @@
-// The gateway's list of authenticators (client certificate, then kubegate's own tokens), in one
-// place for the composition root and the tests. kubegate's own API appends the web session
-// (web/session-authenticator.ts); OIDC will join as one more bearer authenticator here.
+// The gateway's list of authenticators (client certificate, then kubegate's own tokens, then
+// OIDC ID tokens when issuers are configured), in one place for the composition root and the
+// tests. kubegate's own API appends the web session (web/session-authenticator.ts). The order
+// matters only among bearer authenticators: kubegate's tokens are a hash lookup, and a token that
+// is not a JWT then never reaches the OIDC authenticator's network.
 import type { Authenticator } from './authenticator.js';
 import { certificateAuthenticator } from './certificate.js';
 import { createIdentify, GATEWAY_MISSING, type Identify } from './identify.js';
 import { tokenAuthenticator, type TokenStore } from './tokens.js';
 
-export function gatewayAuthenticators(tokens: Pick<TokenStore, 'lookupDigest'>): Authenticator[] {
-  return [certificateAuthenticator(), tokenAuthenticator(tokens)];
+export function gatewayAuthenticators(
+  tokens: Pick<TokenStore, 'lookupDigest'>,
+  oidc: Authenticator | null = null,
+): Authenticator[] {
+  return [certificateAuthenticator(), tokenAuthenticator(tokens), ...(oidc === null ? [] : [oidc])];
 }
 
 /** The gateway's identify stage over its authenticators. */
-export function gatewayIdentify(tokens: Pick<TokenStore, 'lookupDigest'>): Identify {
-  return createIdentify(gatewayAuthenticators(tokens), { missing: GATEWAY_MISSING });
+export function gatewayIdentify(
+  tokens: Pick<TokenStore, 'lookupDigest'>,
+  oidc: Authenticator | null = null,
+): Identify {
+  return createIdentify(gatewayAuthenticators(tokens, oidc), { missing: GATEWAY_MISSING });
 }

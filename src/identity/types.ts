@@ -1,10 +1,21 @@
 // Identity: who the caller is, as authenticated by kubegate. The only source of the
 // Impersonate-* headers sent upstream.
 
-export type AuthMethod = 'client-certificate' | 'token';
+export type AuthMethod = 'client-certificate' | 'token' | 'oidc';
+
+/**
+ * Where an OpenID Connect identity came from: the issuer and the token's `sub`, which together
+ * name one person for good (a user name is a claim the IdP may reuse or two issuers may share).
+ */
+export interface OidcSubject {
+  readonly issuer: string;
+  readonly subject: string;
+}
 
 export interface Identity {
   readonly user: string;
   readonly groups: readonly string[];
   readonly method: AuthMethod;
+  /** Set when an OIDC ID token authenticated the caller. */
+  readonly oidc?: OidcSubject;
 }
