@@ -24,6 +24,12 @@ export interface AuditEvent {
   /** Who asked (the requester); null when unauthenticated. */
   readonly user: string | null;
   readonly groups: readonly string[];
+  /**
+   * For a requester who signed in with OpenID Connect: the issuer and the token's `sub`, which
+   * name them for good (two issuers' "alice" are two people). Absent otherwise, so records of
+   * other identities hash as before.
+   */
+  readonly oidc?: AuditOidcSubject;
   /** Who acted, when not the requester: the reviewer of a 'reviewed' event. */
   readonly actor: string | null;
   readonly sourceAddress: string | null;
@@ -38,6 +44,12 @@ export interface AuditEvent {
   readonly comment: string | null;
   /** Loud flag for a requester's self-approval through a rule's break-glass path. */
   readonly breakGlass: boolean;
+}
+
+/** Where an OIDC requester came from (identity/types.ts OidcSubject, as the trail keeps it). */
+export interface AuditOidcSubject {
+  readonly issuer: string;
+  readonly subject: string;
 }
 
 /** The sink every stage writes to. */

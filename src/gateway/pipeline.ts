@@ -127,6 +127,7 @@ function event(
     requestId: trace.requestId,
     user: trace.identity?.user ?? null,
     groups: trace.identity?.groups ?? [],
+    ...(trace.identity?.oidc === undefined ? {} : { oidc: trace.identity.oidc }),
     sourceAddress: trace.sourceAddress,
     request: summaryOf(trace),
     decision: trace.decision,
