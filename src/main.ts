@@ -11,6 +11,7 @@ import { ensureGatewayPki } from './identity/gateway-pki.js';
 import { createIdentify, GATEWAY_MISSING } from './identity/identify.js';
 import { gatewayAuthenticators } from './identity/authenticators.js';
 import { TokenStore } from './identity/tokens.js';
+import { createOidc, type Oidc } from './identity/oidc.js';
 import { upstreamFromKubeconfig, upstreamInCluster, type UpstreamTarget } from './kubeconfig/read.js';
 import { createUpstream } from './upstream/pool.js';
 import { createLiveObjects, type LiveObjects } from './upstream/live-objects.js';
@@ -35,7 +36,7 @@ import { openStore } from './store/open.js';
 import { SIGN_IN_AGAIN, sessionAuthenticator } from './web/session-authenticator.js';
 import { packageRoot } from './package-root.js';
 import { holdRefusal } from './approvals/messages.js';
-import { KubegateError } from './errors.js';
+import { describeFailure, KubegateError } from './errors.js';
 
 export interface RunningGateway {
   readonly url: string;
@@ -122,6 +123,32 @@ async function upstreamTarget(config: Config): Promise<UpstreamTarget> {
   return upstreamFromKubeconfig(config.upstream.kubeconfig, config.upstream.context);
 }
 
+/**
+ * The OIDC authenticator over identity.oidc's issuers (null when none is configured). Their CA
+ * files are read now (a missing one stops the start); the providers are asked in the background,
+ * so kubegate starts while one is down and refuses its tokens until it answers.
+ */
+async function oidcAuthentication(config: Config, log: Logger): Promise<Oidc | null> {
+  if (config.identity.oidc.length === 0) return null;
+  const issuers = await Promise.all(
+    config.identity.oidc.map(async (issuer, index) => {
+      if (issuer.caFile === undefined) return issuer;
+      try {
+        return { ...issuer, caPem: await readFile(issuer.caFile, 'utf8') };
+      } catch (err) {
+        throw new KubegateError(
+          'KG_CONFIG_INVALID',
+          `identity.oidc[${index}].caFile: ${issuer.caFile} cannot be read (${describeFailure(err, 'unreadable')})`,
+          { cause: err },
+        );
+      }
+    }),
+  );
+  const oidc = createOidc(issuers, { log });
+  oidc.start();
+  return oidc;
+}
+
 async function servingTls(config: Config): Promise<{ certPem: string; keyPem: string; clientCaPem: string }> {
   const pki = await ensureGatewayPki(config.dataDir, [config.listen.host, ...config.tls.hosts]);
   const certPem = config.tls.certFile ? await readFile(config.tls.certFile, 'utf8') : pki.certPem;
@@ -167,7 +194,8 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     log,
   });
   // One list of authenticators, and kubegate's own API's with the web session after it.
-  const authenticators = gatewayAuthenticators(tokens);
+  const oidc = await oidcAuthentication(config, log);
+  const authenticators = gatewayAuthenticators(tokens, oidc?.authenticator ?? null);
   const sessions = new Sessions(store.sessions, { ttlMs: config.web.sessionTtlMs });
   const ownApi = createOwnApi({
     identify: createIdentify([...authenticators, sessionAuthenticator(sessions, tokens)], {
@@ -225,6 +253,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
       await policy.close();
       await objects.close(); // ends the live-object watches, which would hold the pool open
       await upstream.close();
+      await oidc?.close();
       await audit.close(); // writes the last batch, so that the last head published covers it
       await heads.stop();
       await store.close();
