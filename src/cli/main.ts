@@ -10,6 +10,7 @@ import { registerUser } from './user.js';
 import { registerPolicy } from './policy.js';
 import { registerAudit } from './audit.js';
 import { registerRequests } from './requests.js';
+import { registerLogin } from './login.js';
 
 const pkg = JSON.parse(readFileSync(join(packageRoot(import.meta.dirname), 'package.json'), 'utf8')) as {
   version: string;
@@ -29,6 +30,7 @@ registerUser(program);
 registerPolicy(program);
 registerAudit(program);
 registerRequests(program);
+registerLogin(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`kubegate: ${err instanceof Error ? err.message : String(err)}`);
