@@ -413,6 +413,12 @@ test('a discovery document naming another issuer is refused (the --issuer must m
   await assert.rejects(connectIdp(options()), { code: 'KG_LOGIN_FAILED', message: /names another issuer/u });
 });
 
-test('an http:// issuer is refused before anything is sent', async () => {
-  await assert.rejects(connectIdp(options({ issuer: 'http://127.0.0.1:1' })), { code: 'KG_CONFIG_INVALID' });
+test('an http:// issuer is refused before anything is sent, except on loopback', async () => {
+  await assert.rejects(connectIdp(options({ issuer: 'http://idp.example.com' })), {
+    code: 'KG_CONFIG_INVALID',
+  });
+  // Loopback http is allowed (a provider on this machine): it is asked, and here nobody answers.
+  await assert.rejects(connectIdp(options({ issuer: 'http://127.0.0.1:1' })), {
+    code: 'KG_LOGIN_IDP_UNREACHABLE',
+  });
 });

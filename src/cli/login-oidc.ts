@@ -64,6 +64,7 @@ export async function connectIdp(opts: IdpOptions): Promise<Idp> {
     config = await oidc.discovery(issuerUrl, opts.clientId, undefined, oidc.None(), {
       [oidc.customFetch]: customFetch,
       timeout: REQUEST_TIMEOUT_MS / 1000,
+      ...(issuerUrl.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : {}),
     });
   } catch (err) {
     await agent.close();
@@ -170,6 +171,9 @@ function tokensOf(
   };
 }
 
+/** Hosts where plain http stays on the machine: a provider run locally (as identity.oidc allows). */
+const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/u;
+
 function parseIssuer(issuer: string): URL {
   let url: URL;
   try {
@@ -180,10 +184,10 @@ function parseIssuer(issuer: string): URL {
       `--issuer ${JSON.stringify(issuer)} is not a URL: give https://…`,
     );
   }
-  if (url.protocol !== 'https:') {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOST.test(url.hostname))) {
     throw new KubegateError(
       'KG_CONFIG_INVALID',
-      `--issuer ${issuer} must be an https:// URL (OpenID Connect requires TLS for the issuer)`,
+      `--issuer ${issuer} must be an https:// URL (OpenID Connect requires TLS; http only on this machine's loopback)`,
     );
   }
   return url;

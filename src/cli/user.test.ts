@@ -313,3 +313,63 @@ for (const row of oidcRefusals) {
     await assert.rejects(stat(out), { code: 'ENOENT' });
   });
 }
+
+test('user add --oidc --config takes the issuer, client, CA file and data folder from kubegate.yaml', async () => {
+  const dir = join(root, 'from-config');
+  await mkdir(dir);
+  await writeFile(join(dir, 'idp-ca.pem'), 'PEM');
+  await writeFile(
+    join(dir, 'kubegate.yaml'),
+    [
+      'dataDir: ./state',
+      'upstream: { kubeconfig: ./upstream.kubeconfig }',
+      'identity:',
+      '  oidc:',
+      '    - issuerUrl: https://web.example.com',
+      '      clientId: web',
+      '      clientSecretFile: ./web-secret',
+      '    - issuerUrl: https://idp.example.com',
+      '      clientId: kubectl',
+      '      caFile: ./idp-ca.pem',
+      '      usernameClaim: email',
+      '',
+    ].join('\n'),
+  );
+  const out = join(dir, 'people.kubeconfig');
+  const base = ['user', 'add', '--oidc', '--config', join(dir, 'kubegate.yaml'), '--out', out];
+  await run([...base, '--issuer', 'https://idp.example.com']);
+  const args = (parse(await readFile(out, 'utf8')) as ExecKubeconfigDoc).users[0]?.user.exec
+    ?.args as string[];
+  assert.deepEqual(args.slice(1), [
+    'login',
+    '--issuer',
+    'https://idp.example.com',
+    '--client-id',
+    'kubectl',
+    '--ca-file',
+    join(dir, 'idp-ca.pem'),
+  ]);
+  // kubegate's CA is the one in the config's data folder (where `kubegate serve` keeps it).
+  assert.ok((await stat(join(dir, 'state', 'pki', 'ca.crt'))).isFile());
+
+  // The first issuer here is the web UI's confidential client: its ID is not for kubectl.
+  await assert.rejects(run([...base, '--force']), {
+    code: 'KG_CONFIG_INVALID',
+    message: /the client web of https:\/\/web\.example\.com has a secret .*give its ID with --client-id/,
+  });
+  await run([...base, '--force', '--client-id', 'kubectl-public']);
+  const first = (parse(await readFile(out, 'utf8')) as ExecKubeconfigDoc).users[0]?.user.exec
+    ?.args as string[];
+  assert.deepEqual(first.slice(2, 6), [
+    '--issuer',
+    'https://web.example.com',
+    '--client-id',
+    'kubectl-public',
+  ]);
+
+  await assert.rejects(run([...base, '--force', '--issuer', 'https://other.example.com']), {
+    code: 'KG_CONFIG_INVALID',
+    message:
+      /does not trust the issuer https:\/\/other\.example\.com \(identity\.oidc has https:\/\/web\.example\.com, https:\/\/idp\.example\.com\)/,
+  });
+});

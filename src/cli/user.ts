@@ -13,6 +13,7 @@ import { TokenStore } from '../identity/tokens.js';
 import { addOidcUser } from '../identity/oidc-login-user.js';
 import type { AddedOidcUser } from '../identity/oidc-login-user.js';
 import { KubegateError } from '../errors.js';
+import { loadConfig } from '../config/load.js';
 import { currentInvocationFacts, kubegateInvocation } from './login-invocation.js';
 import type { Invocation } from './login-invocation.js';
 
@@ -31,6 +32,7 @@ interface AddFlags {
   readonly clientId?: string;
   readonly caFile?: string;
   readonly scope: readonly string[];
+  readonly config?: string;
 }
 
 /** The kubeconfig user entry of an --oidc kubeconfig when no name is given. */
@@ -81,11 +83,17 @@ export function registerUser(
       (s: string, all: string[]) => [...all, s],
       [],
     )
-    .action(async (name: string | undefined, flags: AddFlags) => {
+    .option(
+      '--config <file>',
+      'with --oidc: take the issuer, client ID, CA file and data folder from kubegate.yaml (identity.oidc: the first issuer, or the one --issuer names); flags win',
+    )
+    .action(async (name: string | undefined, flags: AddFlags, command: Command) => {
       if (flags.oidc === true) {
-        for (const line of describeOidc(await addOidc(name, flags, invocation))) print(line);
+        const dataDirGiven = command.getOptionValueSource('dataDir') !== 'default';
+        for (const line of describeOidc(await addOidc(name, flags, dataDirGiven, invocation))) print(line);
         return;
       }
+      if (flags.config !== undefined) throw usage('--config goes with --oidc');
       for (const [given, flag] of [
         [flags.issuer, '--issuer'],
         [flags.clientId, '--client-id'],
@@ -130,6 +138,7 @@ export function registerUser(
 async function addOidc(
   name: string | undefined,
   flags: AddFlags,
+  dataDirGiven: boolean,
   invocation: () => Invocation,
 ): Promise<AddedOidcUser> {
   // The provider says who the user is and in which groups; kubegate mints nothing to vouch for it.
@@ -142,21 +151,54 @@ async function addOidc(
       '--validity-days does not go with --oidc: the identity provider sets how long a sign-in lasts',
     );
   }
-  if (flags.issuer === undefined || flags.clientId === undefined) {
-    throw usage('--oidc needs --issuer URL and --client-id ID (those of identity.oidc in kubegate.yaml)');
+  const fromConfig = flags.config === undefined ? null : await oidcFromConfig(flags.config, flags);
+  const issuer = fromConfig?.issuer ?? flags.issuer;
+  const clientId = flags.clientId ?? fromConfig?.clientId;
+  const caFile = flags.caFile ?? fromConfig?.caFile;
+  if (issuer === undefined || clientId === undefined) {
+    throw usage(
+      '--oidc needs --issuer URL and --client-id ID (those of identity.oidc in kubegate.yaml), or --config kubegate.yaml',
+    );
   }
   return addOidcUser({
-    dataDir: flags.dataDir,
+    dataDir: dataDirGiven || fromConfig === null ? flags.dataDir : fromConfig.dataDir,
     name: name ?? DEFAULT_OIDC_USER_ENTRY,
     server: flags.server,
     out: flags.out,
     overwrite: flags.force === true,
-    issuer: flags.issuer,
-    clientId: flags.clientId,
-    ...(flags.caFile === undefined ? {} : { caFile: flags.caFile }),
+    issuer,
+    clientId,
+    ...(caFile === undefined ? {} : { caFile }),
     scopes: flags.scope,
     kubegate: invocation(),
   });
+}
+
+/** The issuer kubectl users sign in with, as kubegate.yaml's identity.oidc names it. */
+async function oidcFromConfig(
+  file: string,
+  flags: AddFlags,
+): Promise<{ issuer: string; clientId: string; caFile: string | undefined; dataDir: string }> {
+  const config = await loadConfig({ file });
+  const issuers = config.identity.oidc;
+  const known = issuers.map((i) => i.issuerUrl).join(', ');
+  if (issuers.length === 0) throw usage(`${file} trusts no identity provider (identity.oidc is empty)`);
+  const chosen = flags.issuer === undefined ? issuers[0] : issuers.find((i) => i.issuerUrl === flags.issuer);
+  if (chosen === undefined) {
+    throw usage(`${file} does not trust the issuer ${flags.issuer} (identity.oidc has ${known})`);
+  }
+  // A secret makes the client the web UI's confidential one: kubectl must never hold that secret.
+  if (chosen.clientSecretFile !== undefined && flags.clientId === undefined) {
+    throw usage(
+      `the client ${chosen.clientId} of ${chosen.issuerUrl} has a secret (clientSecretFile): kubectl needs a public client; give its ID with --client-id (and list it in audiences)`,
+    );
+  }
+  return {
+    issuer: chosen.issuerUrl,
+    clientId: chosen.clientId,
+    caFile: chosen.caFile,
+    dataDir: config.dataDir,
+  };
 }
 
 function describeOidc(added: AddedOidcUser): string[] {

@@ -94,7 +94,7 @@ export async function addOidcUser(opts: AddOidcUserOptions): Promise<AddedOidcUs
   };
 }
 
-/** https only, as kubegate login and OpenID Connect require. */
+/** https, or http on loopback only: what kubegate login (and identity.oidc) accept. */
 function checkIssuer(issuer: string): void {
   let url: URL;
   try {
@@ -102,7 +102,8 @@ function checkIssuer(issuer: string): void {
   } catch {
     throw invalid(`the issuer ${JSON.stringify(issuer)} is not a URL; give https://… (--issuer)`);
   }
-  if (url.protocol !== 'https:') {
+  const loopback = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/u.test(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
     throw invalid(`the issuer ${issuer} must be an https:// URL (--issuer)`);
   }
 }
