@@ -283,6 +283,27 @@ test('a review’s audit event carries the same request summary as the request�
   await done(w);
 });
 
+test('an OIDC requester’s approval events keep the issuer and subject beside the user name', async () => {
+  const w = await world();
+  const oidc = { issuer: 'https://idp.example', subject: 'u-123' };
+  const outcome = await w.approvals.hold(
+    holdRequest({ requirements: deferred, who: { ...people.alice, method: 'oidc', oidc } }),
+  );
+  assert.deepEqual(outcome.pending.requester.oidc, oidc);
+  assert.ok((await w.approvals.review(outcome.pending.id, people.bob, 'approve', '')).ok);
+  assert.deepEqual(
+    w.audit.events.map((e) => [e.kind, e.oidc]),
+    [
+      ['approval-requested', oidc],
+      ['reviewed', oidc],
+    ],
+  );
+  const plain = await w.approvals.hold(holdRequest({ requirements: deferred, body: '{"b":1}' }));
+  assert.equal(plain.pending.requester.oidc, undefined);
+  assert.equal(w.audit.events.at(-1)?.oidc, undefined, 'absent for other identities');
+  await done(w);
+});
+
 // — deferred mode —
 
 test('deferred: the first run creates a pending request, audited durably, and answers at once', async () => {

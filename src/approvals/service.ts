@@ -656,6 +656,7 @@ export class Approvals implements ApprovalService {
       pendingId: pending.id,
       user: pending.requester.user,
       groups: pending.requester.groups,
+      ...(pending.requester.oidc === undefined ? {} : { oidc: pending.requester.oidc }),
       decision: 'approve',
       rules: pending.rules.map((r) => r.name),
     };

@@ -191,7 +191,11 @@ export function createPending(
     id,
     fingerprint,
     state: 'pending',
-    requester: { user: input.identity.user, groups: [...input.identity.groups] },
+    requester: {
+      user: input.identity.user,
+      groups: [...input.identity.groups],
+      ...(input.identity.oidc === undefined ? {} : { oidc: input.identity.oidc }),
+    },
     request: summaryOf(input),
     rules: input.decision.rules,
     requirements,

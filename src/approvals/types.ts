@@ -64,7 +64,8 @@ export interface PendingRequest {
   readonly id: string;
   readonly fingerprint: string;
   readonly state: PendingState;
-  readonly requester: Pick<Identity, 'user' | 'groups'>;
+  /** Who asked; `oidc` (issuer and subject) when they signed in with OpenID Connect. */
+  readonly requester: Pick<Identity, 'user' | 'groups' | 'oidc'>;
   readonly request: RequestSummary;
   readonly rules: readonly MatchedRule[];
   /** Every matching approve rule's requirement; all must be met. */

@@ -1,6 +1,6 @@
 // The seam every way of signing in goes through: an Authenticator reads one kind of credential
 // and says who the caller is. The gateway and kubegate's own API each run a list of them
-// (identify.ts); a new way in (OIDC next) is one more Authenticator in a list, nothing else.
+// (identify.ts); a new way in (as OIDC came: identity/oidc.ts) is one more Authenticator in a list.
 import type { Identity } from './types.js';
 
 /** What a client presented, as plain data (the gateway reads the socket and headers). */

@@ -1,6 +1,6 @@
 // Stage 1, identify: the client's credentials → who the caller is, through a list of
-// authenticators (authenticator.ts). The gateway runs [client certificate, kubegate token]; kubegate's
-// own API adds the web session; OIDC joins as one more bearer authenticator. Pure but for the
+// authenticators (authenticator.ts). The gateway runs [client certificate, kubegate token, OIDC ID
+// token]; kubegate's own API adds the web session. Pure but for the
 // authenticators' deps: the gateway reads the socket (tls getPeerCertificate(),
 // socket.authorized) and the headers, and passes plain data. Must never guess an identity
 // (anything unclear is a 401 and nothing is forwarded), never fall back from a bad certificate to
