@@ -119,11 +119,16 @@ test('a lock whose holder died (kill -9) is taken over', async () => {
   await release();
 });
 
-test('a lock held for longer than the wait ends in one clear line', async () => {
+test('a lock held for longer than the wait ends in one clear line, after saying who holds it', async () => {
   const cache = await open('held');
   await writeFile(`${cache.file}.lock`, String(process.pid), { mode: 0o600 });
-  await assert.rejects(cache.lock(150), {
-    code: 'KG_LOGIN_TIMEOUT',
-    message: `another kubegate login (PID ${process.pid}) has been signing in for too long: finish or stop it, or remove ${cache.file}.lock`,
-  });
+  const told: number[] = [];
+  await assert.rejects(
+    cache.lock(1_500, (pid) => told.push(pid)),
+    {
+      code: 'KG_LOGIN_TIMEOUT',
+      message: `another kubegate login (PID ${process.pid}) has been signing in for too long: finish or stop it, or remove ${cache.file}.lock`,
+    },
+  );
+  assert.deepEqual(told, [process.pid]);
 });

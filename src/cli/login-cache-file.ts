@@ -28,9 +28,10 @@ export interface LoginCache {
   write(signIn: CachedSignIn): Promise<void>;
   /**
    * Waits until no other kubegate login holds this cache's lock, takes it, and returns its
-   * release. A lock whose holder died (kill -9) is taken over.
+   * release. A lock whose holder died (kill -9) is taken over. `waiting` hears once, after a
+   * second, which process is holding it (another kubectl waiting for its sign-in, say).
    */
-  lock(maxWaitMs: number): Promise<() => Promise<void>>;
+  lock(maxWaitMs: number, waiting?: (pid: number) => void): Promise<() => Promise<void>>;
 }
 
 export interface LoginCacheOptions {
@@ -66,7 +67,7 @@ export async function openLoginCache(opts: LoginCacheOptions): Promise<LoginCach
       // The rename replaces whatever was there (another user's file, a symlink) with a 0600 file.
       await writeFileAtomic(file, `${JSON.stringify(signIn, null, 2)}\n`, 0o600);
     },
-    lock: (maxWaitMs) => takeLock(`${file}.lock`, maxWaitMs),
+    lock: (maxWaitMs, waiting) => takeLock(`${file}.lock`, maxWaitMs, waiting),
   };
 }
 
@@ -111,8 +112,17 @@ const LOCK_POLL_MS = 100;
 /** A lock file without a readable PID (its writer died between create and write) is stale after this. */
 const UNREADABLE_LOCK_STALE_MS = 5_000;
 
-async function takeLock(path: string, maxWaitMs: number): Promise<() => Promise<void>> {
-  const deadline = Date.now() + maxWaitMs;
+/** A wait shorter than this (another kubectl's refresh) is not worth a line on stderr. */
+const SAY_WAITING_AFTER_MS = 1_000;
+
+async function takeLock(
+  path: string,
+  maxWaitMs: number,
+  waiting: ((pid: number) => void) | undefined,
+): Promise<() => Promise<void>> {
+  const start = Date.now();
+  const deadline = start + maxWaitMs;
+  let told = false;
   for (;;) {
     try {
       const handle = await open(path, 'wx', 0o600);
@@ -129,6 +139,10 @@ async function takeLock(path: string, maxWaitMs: number): Promise<() => Promise<
     if (holder === 'stale') {
       await rm(path, { force: true });
       continue;
+    }
+    if (!told && typeof holder === 'number' && Date.now() - start >= SAY_WAITING_AFTER_MS) {
+      told = true;
+      waiting?.(holder);
     }
     if (Date.now() >= deadline) {
       throw new KubegateError(

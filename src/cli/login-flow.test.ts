@@ -159,9 +159,20 @@ test('no sign-in yet and nobody to sign in says so at once, without waiting for 
   assert.deepEqual(deps.calls, ['lock', 'unlock']);
 });
 
-test('a provider that cannot be reached during a refresh fails with its error, and the lock is released', async () => {
+test('a provider that cannot be reached while the token still works: the cached token is used until it expires', async () => {
   const unreachable = new KubegateError('KG_LOGIN_IDP_UNREACHABLE', 'cannot reach the identity provider');
   const deps = fake([expiring], { refresh: unreachable });
+  assert.deepEqual(await obtainCredential(target, deps), {
+    idToken: 'cached-id-token',
+    expiresAt: expiring.idTokenExpiresAt,
+  });
+  assert.deepEqual(deps.calls, ['lock', 'refresh refresh-1', 'unlock']);
+  assert.deepEqual(deps.written, []);
+});
+
+test('a provider that cannot be reached once the token expired fails with its error, and the lock is released', async () => {
+  const unreachable = new KubegateError('KG_LOGIN_IDP_UNREACHABLE', 'cannot reach the identity provider');
+  const deps = fake([cached({ idTokenExpiresAt: NOW - 1 })], { refresh: unreachable });
   await assert.rejects(obtainCredential(target, deps), { code: 'KG_LOGIN_IDP_UNREACHABLE' });
   assert.equal(deps.locked, false);
   assert.deepEqual(deps.written, []);

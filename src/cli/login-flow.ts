@@ -39,7 +39,18 @@ export async function obtainCredential(target: LoginTarget, deps: LoginFlowDeps)
     const decision = decide(cached, deps.now());
     if (decision === 'use') return credentialOf(cached!);
     if (decision === 'refresh') {
-      const tokens = await deps.refresh(cached!.refreshToken!);
+      let tokens: SignInTokens | null;
+      try {
+        tokens = await deps.refresh(cached!.refreshToken!);
+      } catch (err) {
+        // Refreshing early is a courtesy: a provider that is down for a moment must not end a
+        // sign-in whose token still works. Once it has expired, the failure is the answer.
+        const stillValid = cached!.idTokenExpiresAt > deps.now();
+        if (err instanceof KubegateError && err.code === 'KG_LOGIN_IDP_UNREACHABLE' && stillValid) {
+          return credentialOf(cached!);
+        }
+        throw err;
+      }
       if (tokens !== null) return await save(target, tokens, deps);
     }
     if (!deps.canSignIn) {

@@ -110,7 +110,10 @@ export async function login(flags: LoginFlags): Promise<string> {
       readCache: () => cache.read(),
       writeCache: (signIn) => cache.write(signIn),
       // Long enough for another kubectl's sign-in to finish first.
-      lock: () => cache.lock(timeoutMs + 30_000),
+      lock: () =>
+        cache.lock(timeoutMs + 30_000, (pid) =>
+          warn(`kubegate: waiting for another kubegate login (PID ${pid}) to finish signing in`),
+        ),
       refresh: async (refreshToken) => (await connected()).refresh(refreshToken),
       signIn: async () => {
         const provider = await connected();
