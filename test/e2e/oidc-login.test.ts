@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { access, copyFile, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -126,6 +126,8 @@ after(async () => {
   await gw?.stop();
   await Promise.all([longIdp?.stop(), shortIdp?.stop()]);
   await admin(['delete', 'namespace', ns, '--wait=false']);
+  // The home folders hold the test's sign-in caches (refresh tokens of a provider now stopped).
+  if (work) await rm(work, { recursive: true, force: true });
 });
 
 /** `kubegate user add --oidc … --scope groups` (the IdP puts groups in the ID token when asked). */
