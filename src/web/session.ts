@@ -1,5 +1,6 @@
-// Web sessions for the reviewer UI: a reviewer signs in once with their kubegate token and the
-// browser then holds only an opaque session id in a cookie. Input: the token's digest and
+// Web sessions for the reviewer UI: a reviewer signs in once with their kubegate token (or through
+// an OpenID provider: web/oidc-sign-in.ts) and the browser then holds only an opaque session id
+// in a cookie. Input: the token's digest and
 // identity at sign-in; the Cookie and X-Kubegate-CSRF headers afterwards. Output: the session, or
 // null. Sessions are kept in kubegate's store (identity/sessions.ts; store/sqlite/sessions.ts), so
 // a restart keeps reviewers signed in. Neither this module nor the store ever holds the token:
@@ -48,10 +49,15 @@ export class Sessions {
     this.#max = options.maxSessions ?? 10_000;
   }
 
-  /** A new session; resolves to its id (for the cookie) and the session. */
+  /**
+   * A new session; resolves to its id (for the cookie) and the session. An OIDC identity (with
+   * `oidc`) has no kubegate token (tokenDigest ''); its session ends at `notAfter` (the ID token's
+   * exp) when that comes before the TTL.
+   */
   async create(
-    identity: Pick<Identity, 'user' | 'groups'>,
+    identity: Pick<Identity, 'user' | 'groups' | 'oidc'>,
     tokenDigest: string,
+    notAfter = Infinity,
   ): Promise<{ id: string; session: Session }> {
     const now = this.#now();
     this.#forgetExpired(now);
@@ -60,9 +66,12 @@ export class Sessions {
       user: identity.user,
       groups: [...identity.groups],
       tokenDigest,
+      ...(identity.oidc === undefined
+        ? {}
+        : { oidc: { issuer: identity.oidc.issuer, subject: identity.oidc.subject } }),
       csrfToken: randomBytes(32).toString('base64url'),
       createdAt: now,
-      expiresAt: now + this.#ttlMs,
+      expiresAt: Math.min(now + this.#ttlMs, notAfter),
     };
     const dropped = await this.#store.add(digest(id), session, { now, max: this.#max });
     for (const { key, expiresAt } of dropped) this.#ended.set(key, expiresAt);
@@ -133,12 +142,20 @@ export function clearedSessionCookie(): string {
  * refused: which one a server takes differs, and only a cookie-tossing attacker sends two.
  */
 export function sessionIdOf(cookie: string | readonly string[] | undefined): string | null {
+  return secretCookie(cookie, SESSION_COOKIE);
+}
+
+/**
+ * The value of cookie `name` when it is named once and holds 32 random bytes in base64url (as
+ * kubegate sets it), else null.
+ */
+export function secretCookie(cookie: string | readonly string[] | undefined, name: string): string | null {
   if (cookie === undefined) return null;
   const pairs = (typeof cookie === 'string' ? [cookie] : cookie).flatMap((c) => c.split(';'));
   const values = pairs
     .map((pair) => pair.trim())
-    .filter((pair) => pair.startsWith(`${SESSION_COOKIE}=`))
-    .map((pair) => pair.slice(SESSION_COOKIE.length + 1));
+    .filter((pair) => pair.startsWith(`${name}=`))
+    .map((pair) => pair.slice(name.length + 1));
   if (values.length !== 1) return null;
   const id = values[0]!;
   return /^[A-Za-z0-9_-]{43}$/u.test(id) ? id : null;

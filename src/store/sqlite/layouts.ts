@@ -2,7 +2,7 @@
 // table and index kubegate ever created, in order. Append only: a released migration never
 // changes. Version 1 of each file is the layout written before the store layer existed.
 //
-//   approvals.db   pending requests and their grants (1), web sessions (2)
+//   approvals.db   pending requests and their grants (1), web sessions (2), their OIDC origin (3)
 //   audit.db       the hash-chained audit trail (1)
 import type { SqliteLayout } from './migrate.js';
 
@@ -39,6 +39,9 @@ export const APPROVALS_LAYOUT: SqliteLayout = {
      ) STRICT;
      CREATE INDEX web_sessions_by_age ON web_sessions (created_at);
      CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at);`,
+    // 3: web sessions opened through an OpenID provider keep the issuer and subject of the ID
+    // token that named the reviewer (JSON {issuer, subject}); NULL for a kubegate token's.
+    `ALTER TABLE web_sessions ADD COLUMN oidc TEXT;`,
   ],
 };
 

@@ -55,6 +55,25 @@ test('a session signed in before a restart is there after it, as it was', async 
   assert.equal(file.includes(createHash('sha256').update(id).digest('hex')), true);
 });
 
+test('a session opened through an OpenID provider keeps its issuer and subject across a restart', async () => {
+  const dir = fresh();
+  const oidc = { issuer: 'https://idp.example.com', subject: 'sam-1234' };
+  const first = await openStore(storeIn(dir));
+  const { id, session: created } = await new Sessions(first.sessions, { ttlMs: 60_000 }).create(
+    { user: 'sam@example.com', groups: ['oidc:sre'], oidc },
+    '',
+  );
+  await first.close();
+  assert.deepEqual(created.oidc, oidc);
+
+  const second = await openStore(storeIn(dir));
+  try {
+    assert.deepEqual(await new Sessions(second.sessions, { ttlMs: 60_000 }).get(id), created);
+  } finally {
+    await second.close();
+  }
+});
+
 test('adding drops the expired sessions and, at the bound, the oldest live ones', async () => {
   const store = await openStore(storeIn(fresh()));
   try {

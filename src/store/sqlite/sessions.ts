@@ -4,6 +4,7 @@
 // more than `max` sessions (a flood of sign-ins cannot fill the disk) nor an expired one past the
 // next sign-in.
 import type { Session, SessionStore } from '../../identity/sessions.js';
+import type { OidcSubject } from '../../identity/types.js';
 import type { SqliteDatabase } from './database.js';
 import { settle } from './settle.js';
 
@@ -11,18 +12,20 @@ interface Row {
   readonly user: string;
   readonly groups: string;
   readonly tokenDigest: string;
+  /** JSON {issuer, subject}, or null for a session a kubegate token opened. */
+  readonly oidc: string | null;
   readonly csrfToken: string;
   readonly createdAt: number;
   readonly expiresAt: number;
 }
 
 const COLUMNS =
-  'user, groups, token_digest AS tokenDigest, csrf_token AS csrfToken, created_at AS createdAt, expires_at AS expiresAt';
+  'user, groups, token_digest AS tokenDigest, oidc, csrf_token AS csrfToken, created_at AS createdAt, expires_at AS expiresAt';
 
 export function sqliteSessionStore(db: SqliteDatabase): SessionStore {
-  const insert = db.prepare<[string, string, string, string, string, number, number]>(
-    `INSERT INTO web_sessions (id_digest, user, groups, token_digest, csrf_token, created_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  const insert = db.prepare<[string, string, string, string, string | null, string, number, number]>(
+    `INSERT INTO web_sessions (id_digest, user, groups, token_digest, oidc, csrf_token, created_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const dropExpired = db.prepare<[number]>('DELETE FROM web_sessions WHERE expires_at <= ?');
   const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM web_sessions');
@@ -36,7 +39,18 @@ export function sqliteSessionStore(db: SqliteDatabase): SessionStore {
     const excess = (count.get()?.n ?? 0) - max + 1;
     const dropped = excess > 0 ? oldest.all(excess) : [];
     for (const { key: old } of dropped) remove.run(old);
-    insert.run(key, s.user, JSON.stringify(s.groups), s.tokenDigest, s.csrfToken, s.createdAt, s.expiresAt);
+    const oidc =
+      s.oidc === undefined ? null : JSON.stringify({ issuer: s.oidc.issuer, subject: s.oidc.subject });
+    insert.run(
+      key,
+      s.user,
+      JSON.stringify(s.groups),
+      s.tokenDigest,
+      oidc,
+      s.csrfToken,
+      s.createdAt,
+      s.expiresAt,
+    );
     return dropped;
   });
 
@@ -45,7 +59,13 @@ export function sqliteSessionStore(db: SqliteDatabase): SessionStore {
     get: (key) =>
       settle(() => {
         const row = byKey.get(key);
-        return row === undefined ? null : { ...row, groups: JSON.parse(row.groups) as string[] };
+        if (row === undefined) return null;
+        const { oidc, ...rest } = row;
+        return {
+          ...rest,
+          groups: JSON.parse(row.groups) as string[],
+          ...(oidc === null ? {} : { oidc: JSON.parse(oidc) as OidcSubject }),
+        };
       }),
     delete: (key) =>
       settle(() => {
