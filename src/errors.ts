@@ -43,6 +43,8 @@ export const ERROR_CODES = {
   KG_AUTHN_OIDC_EXPIRED: { status: 401, reason: 'Unauthorized' },
   KG_AUTHN_OIDC_UNAVAILABLE: { status: 401, reason: 'Unauthorized' },
   KG_AUTHN_CSRF: { status: 403, reason: 'Forbidden' },
+  KG_AUTHN_SIGN_IN_FAILED: { status: 401, reason: 'Unauthorized' },
+  KG_AUTHN_SIGN_IN_UNAVAILABLE: { status: 503, reason: 'ServiceUnavailable' },
   KG_POLICY_DENIED: { status: 403, reason: 'Forbidden' },
   KG_POLICY_UNAVAILABLE: { status: 403, reason: 'Forbidden' },
   KG_POLICY_CHANGED: { status: 403, reason: 'Forbidden' },
