@@ -30,6 +30,7 @@ import { HEAD_LOG_FIELD, HEAD_LOG_MESSAGE } from './audit/head.js';
 import { startHeadPublisher } from './audit/head-publisher.js';
 import { createPolicyApi, type PolicySource } from './web/policy-api.js';
 import { createUiAssets } from './web/assets.js';
+import { createOidcSignIn, readSignInIssuers } from './web/oidc-sign-in.js';
 import { createOwnApi } from './web/own-api.js';
 import { Sessions } from './web/session.js';
 import { openStore } from './store/open.js';
@@ -197,8 +198,19 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   const oidc = await oidcAuthentication(config, log);
   const authenticators = gatewayAuthenticators(tokens, oidc?.authenticator ?? null);
   const sessions = new Sessions(store.sessions, { ttlMs: config.web.sessionTtlMs });
+  const oidcIssuers = new Set(config.identity.oidc.map((issuer) => issuer.issuerUrl));
+  // The web UI's sign-in through the same providers, its ID tokens checked by the same authenticator.
+  const oidcSignIn =
+    oidc === null
+      ? null
+      : createOidcSignIn(await readSignInIssuers(config.identity.oidc), {
+          publicUrl,
+          verify: (idToken) => oidc.verify(idToken),
+          sessions,
+          log,
+        });
   const ownApi = createOwnApi({
-    identify: createIdentify([...authenticators, sessionAuthenticator(sessions, tokens)], {
+    identify: createIdentify([...authenticators, sessionAuthenticator(sessions, tokens, oidcIssuers)], {
       missing: `no client certificate, bearer token or web session. ${SIGN_IN_AGAIN}`,
     }),
     tokens,
@@ -211,6 +223,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
       readers: config.audit.readers,
     }),
     policy: createPolicyApi({ policy: policy.source, now: () => new Date() }),
+    oidcSignIn,
     assets: createUiAssets(join(packageRoot(import.meta.dirname), 'dist', 'ui')),
     log,
   });

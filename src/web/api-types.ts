@@ -85,6 +85,30 @@ export interface SessionView {
   readonly expiresAt: string | null;
 }
 
+/**
+ * GET /kubegate/v1/session/methods, asked before anyone is signed in: the ways the sign-in page
+ * offers. Pasting a kubegate token (POST /kubegate/v1/session) is always one.
+ */
+export interface SignInMethods {
+  readonly kind: 'SignInMethods';
+  readonly apiVersion: typeof API_VERSION;
+  readonly token: true;
+  /** identity.oidc's issuers, in its order (oidc-sign-in.ts). */
+  readonly identityProviders: readonly IdentityProviderView[];
+}
+
+export interface IdentityProviderView {
+  /** The host of the issuer URL: the button reads "Sign in with <name>". */
+  readonly name: string;
+  /**
+   * Where the browser goes to sign in (a navigation, not a fetch); add `&next=<a /ui path>` to
+   * land there afterwards.
+   */
+  readonly startUrl: string;
+  /** Why it cannot be used now (kubegate's publicUrl is not set), or null. */
+  readonly unavailable: string | null;
+}
+
 // ---- the audit trail: /kubegate/v1/audit… (audit-api.ts) --------------------------------------
 
 export interface AuditRecordList {

@@ -2,6 +2,8 @@
 //
 //   /ui, /ui/…                  the reviewer web UI's files (assets.ts); no data, no sign-in needed
 //   /kubegate/v1/session        POST {token} signs in (sets the session cookie), GET who am I, DELETE signs out
+//   /kubegate/v1/session/methods         how the sign-in page offers to sign in (no session needed)
+//   /kubegate/v1/session/oidc/start|callback   sign-in through an OpenID provider (oidc-sign-in.ts)
 //   /kubegate/v1/requests…, /kubegate/v1/watch   approvals (approvals-api.ts)
 //   /kubegate/v1/audit…         the audit trail (audit-api.ts)
 //   /kubegate/v1/policy…        the policy in force and its simulator (policy-api.ts)
@@ -26,9 +28,10 @@ import type { Authentication, ClientCredentials, Identify } from '../identity/id
 import type { SessionInfo } from '../identity/authenticator.js';
 import { tokenDigest } from '../identity/tokens.js';
 import type { Identity } from '../identity/types.js';
-import type { SessionView } from './api-types.js';
+import type { SessionView, SignInMethods } from './api-types.js';
 import type { ReviewerApi } from './approvals-api.js';
 import type { AuditApi } from './audit-api.js';
+import type { OidcSignIn } from './oidc-sign-in.js';
 import type { PolicyApi } from './policy-api.js';
 import { isUiPath, type UiAssets } from './assets.js';
 import {
@@ -63,6 +66,8 @@ export interface OwnApiDeps {
   /** Only audit.readers get past its door. */
   readonly audit: AuditApi;
   readonly policy: PolicyApi;
+  /** Sign-in through identity.oidc's providers; null when none is configured. */
+  readonly oidcSignIn?: OidcSignIn | null;
   readonly assets: UiAssets;
   readonly log: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
 }
@@ -150,6 +155,25 @@ export function createOwnApi(deps: OwnApiDeps): OwnApi {
     const parsed = apiTarget(target);
     const first = parsed.parts[0];
     if (first === 'session' && parsed.parts.length === 1) return session(req, res, credentials);
+    if (first === 'session' && parsed.parts[1] === 'methods' && parsed.parts.length === 2) {
+      allowMethods(req.method ?? '', ['GET']);
+      const methods: SignInMethods = {
+        kind: 'SignInMethods',
+        apiVersion: API_VERSION,
+        token: true,
+        identityProviders: deps.oidcSignIn?.identityProviders() ?? [],
+      };
+      return sendJson(res, 200, methods);
+    }
+    if (first === 'session' && parsed.parts[1] === 'oidc') {
+      if (!deps.oidcSignIn) {
+        throw new KubegateError(
+          'KG_API_NOT_FOUND',
+          'kubegate offers no sign-in through an identity provider (identity.oidc is empty)',
+        );
+      }
+      return deps.oidcSignIn.handle(req, res, parsed);
+    }
     const caller = await authenticate(req, credentials);
     checkCsrf(req, caller);
     if (first === 'audit') return deps.audit.handle(req.method ?? '', parsed, res, caller.identity);
