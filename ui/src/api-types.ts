@@ -19,6 +19,7 @@ export type {
   Eligibility,
   EvalDecisionKind,
   EvalReport,
+  IdentityProviderView,
   MatchedRule,
   PendingRequest,
   PendingState,
@@ -30,6 +31,7 @@ export type {
   Review,
   ReviewerContext,
   ReviewRefusal,
+  SignInMethods,
   WatchEvent,
 } from '../../src/web/api-types.js';
 
