@@ -9,11 +9,11 @@
 // prints, while kubegate's other identities keep working.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPair, SignJWT } from 'jose';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { parse, stringify } from 'yaml';
 import { freePort } from '../../src/demo/ports.js';
 import type { TestbedState } from '../../src/demo/control-plane.js';
@@ -23,6 +23,7 @@ import { kubectl, startKubectl } from '../fixtures/kubectl.js';
 import { startGateway, type GatewayHandle } from '../fixtures/gateway.js';
 import { reviewerOf, type Reviewer } from '../fixtures/reviewer.js';
 import { startIdp, type Idp, type IdpClient, type IdpUser } from '../fixtures/idp.js';
+import { idTokenFor, kubeconfigWithToken } from '../fixtures/oidc-tokens.js';
 
 const ns = `oidc-${randomBytes(3).toString('hex')}`;
 
@@ -49,72 +50,6 @@ const admin = (args: string[], stdin?: string) =>
   kubectl(args, { kubeconfig: tb.adminKubeconfig, ...(stdin === undefined ? {} : { stdin }) });
 const as = (kubeconfig: string) => (args: string[]) =>
   kubectl(args, { kubeconfig, version: '1.33', timeoutMs: 120_000 });
-
-/** The authorization code flow with PKCE for `user`, as `kubegate login` does it: their ID token. */
-async function idTokenFor(user: IdpUser, client: IdpClient): Promise<string> {
-  const discovery = (await (
-    await request(`${idp.issuer}/.well-known/openid-configuration`, { dispatcher: idpTls })
-  ).body.json()) as { authorization_endpoint: string; token_endpoint: string };
-  const verifier = randomBytes(32).toString('base64url');
-  const state = randomBytes(16).toString('base64url');
-  // Registered as http://127.0.0.1/callback: any loopback port matches (RFC 8252 7.3); nothing
-  // listens there, the final redirect is read, not followed.
-  const redirectUri = 'http://127.0.0.1:1/callback';
-  const url = new URL(discovery.authorization_endpoint);
-  url.search = new URLSearchParams({
-    client_id: client.clientId,
-    response_type: 'code',
-    scope: 'openid email profile groups',
-    redirect_uri: redirectUri,
-    state,
-    nonce: randomBytes(16).toString('base64url'),
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-  }).toString();
-  const back = new URL(await idp.loginWithHttp(url.toString(), user));
-  assert.equal(back.searchParams.get('state'), state);
-  const code = back.searchParams.get('code');
-  assert.ok(code, back.toString());
-  const res = await request(discovery.token_endpoint, {
-    method: 'POST',
-    dispatcher: idpTls,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: redirectUri,
-      code_verifier: verifier,
-      client_id: client.clientId,
-    }).toString(),
-  });
-  const body = (await res.body.json()) as { id_token?: string };
-  assert.equal(res.statusCode, 200, JSON.stringify(body));
-  assert.ok(body.id_token);
-  return body.id_token;
-}
-
-/** A kubeconfig for kubegate whose user presents `token` (an ID token pasted in). */
-async function kubeconfigWithToken(name: string, token: string): Promise<string> {
-  const file = join(gw.dataDir, `${name}.kubeconfig`);
-  await writeFile(
-    file,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        {
-          name: 'kubegate',
-          cluster: { server: gw.url, 'certificate-authority-data': Buffer.from(gw.caPem).toString('base64') },
-        },
-      ],
-      users: [{ name, user: { token } }],
-      contexts: [{ name: 'kubegate', context: { cluster: 'kubegate', user: name } }],
-      'current-context': 'kubegate',
-    }),
-    { mode: 0o600 },
-  );
-  return file;
-}
 
 const policy = {
   apiVersion: 'kubegate.dev/v1alpha1',
@@ -168,8 +103,11 @@ before(async () => {
     const r = await admin(args);
     assert.equal(r.code, 0, r.stderr);
   }
-  aliceKubeconfig = await kubeconfigWithToken('alice', await idTokenFor(alice, kubegateClient));
-  sam_ = await reviewerOf(gw, await kubeconfigWithToken('sam', await idTokenFor(sam, kubegateClient)));
+  aliceKubeconfig = await kubeconfigWithToken(gw, 'alice', await idTokenFor(idp, alice, kubegateClient));
+  sam_ = await reviewerOf(
+    gw,
+    await kubeconfigWithToken(gw, 'sam', await idTokenFor(idp, sam, kubegateClient)),
+  );
 });
 
 after(async () => {
@@ -266,7 +204,7 @@ test('a held delete waits for an approver from the IdP group sre, who approves w
 });
 
 test('an ID token for another client is refused with a message kubectl prints, and audited', async () => {
-  const kubeconfig = await kubeconfigWithToken('alice-other', await idTokenFor(alice, otherClient));
+  const kubeconfig = await kubeconfigWithToken(gw, 'alice-other', await idTokenFor(idp, alice, otherClient));
   // A command that starts with its own request, not API discovery: client-go drops the Status of
   // a failed discovery and prints only "the server has asked for the client to provide credentials".
   const r = await as(kubeconfig)(['get', '--raw', `/api/v1/namespaces/${ns}/configmaps`]);
@@ -288,7 +226,7 @@ test('a token of a trusted provider that is down is refused as such; kubegate st
   const token = await new SignJWT({ iss: downIssuer, aud: 'kubegate', sub: 'x', exp: now + 600, iat: now })
     .setProtectedHeader({ alg: 'RS256', kid: 'k' })
     .sign(privateKey);
-  const r = await as(await kubeconfigWithToken('down', token))(['auth', 'whoami']);
+  const r = await as(await kubeconfigWithToken(gw, 'down', token))(['auth', 'whoami']);
   assert.notEqual(r.code, 0);
   assert.match(
     r.stderr,
