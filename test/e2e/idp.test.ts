@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -17,21 +17,10 @@ import {
   type JSONWebKeySet,
   type JWTPayload,
 } from 'jose';
-import { chromium } from 'playwright-core';
 import { Agent, request } from 'undici';
 import { startIdp, type Idp, type IdpClient, type IdpUser } from '../fixtures/idp.js';
+import { launchBrowser } from '../fixtures/browser.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-/** Flags for a closed network: without them chromium keeps trying to reach Google's services. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const BROWSER_WAIT_MS = 30_000;
 
 const alice: IdpUser = {
@@ -366,16 +355,11 @@ test('a wrong password is refused with 401 and the login is not accepted; the ri
 });
 
 test('chromium fills the login form (#username, #password, button[type=submit]) and lands on the redirect_uri with a code', async () => {
-  await access(CHROMIUM).catch(() => {
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`,
-    );
-  });
   // The loopback redirect target a CLI would listen on.
   const callback: Server = createServer((_req, res) => res.end('signed in'));
   callback.listen(0, '127.0.0.1');
   await once(callback, 'listening');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  const browser = await launchBrowser();
   try {
     // The throwaway CA is not in chromium's store; the fetches above check the certificate.
     const context = await browser.newContext({ ignoreHTTPSErrors: true });

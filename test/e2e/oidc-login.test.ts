@@ -12,10 +12,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { access, copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchBrowser } from '../fixtures/browser.js';
 import { parse, stringify } from 'yaml';
 import { useTestbed } from '../fixtures/testbed.js';
 import { kubectl, startKubectl, type KubectlResult, type KubectlVersion } from '../fixtures/kubectl.js';
@@ -24,17 +25,6 @@ import { startIdp, type Idp, type IdpClient, type IdpUser } from '../fixtures/id
 import type { TestbedState } from '../../src/demo/control-plane.js';
 import type { CachedSignIn } from '../../src/identity/oidc-login-cache.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-/** Flags for a closed network: without them chromium keeps trying to reach Google's services. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const WAIT_MS = 60_000;
 const SIGN_IN_LINE = /kubegate: to sign in, open (\S+)/u;
 const ns = `oidc-login-${randomBytes(3).toString('hex')}`;
@@ -63,11 +53,6 @@ let work: string;
 const admin = (args: string[]) => kubectl(args, { kubeconfig: tb.adminKubeconfig });
 
 before(async () => {
-  await access(CHROMIUM).catch(() => {
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`,
-    );
-  });
   tb = await useTestbed();
   work = await mkdtemp(join(tmpdir(), 'kubegate-oidc-login-'));
   [longIdp, shortIdp] = await Promise.all([
@@ -118,7 +103,7 @@ before(async () => {
     '--ca-file',
     caCopy,
   ]);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  browser = await launchBrowser();
 });
 
 after(async () => {

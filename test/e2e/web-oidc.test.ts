@@ -15,9 +15,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { access, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { type Browser, type BrowserContext } from 'playwright-core';
+import { launchBrowser } from '../fixtures/browser.js';
 import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { freePort } from '../../src/demo/ports.js';
@@ -28,17 +29,6 @@ import { startGateway, type GatewayHandle } from '../fixtures/gateway.js';
 import { startIdp, type Idp, type IdpClient, type IdpUser } from '../fixtures/idp.js';
 import { idTokenFor, kubeconfigWithToken } from '../fixtures/oidc-tokens.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-/** Flags for a closed network: without them chromium keeps trying to reach Google's services. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const UI_WAIT_MS = 30_000;
 const CALLBACK = '/kubegate/v1/session/oidc/callback';
 const ns = `web-oidc-${randomBytes(3).toString('hex')}`;
@@ -127,9 +117,6 @@ function assertRefused(answer: Answer, code: string, why: RegExp): void {
 }
 
 before(async () => {
-  await access(CHROMIUM).catch(() => {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`);
-  });
   tb = await useTestbed();
   idp = await startIdp({ users: [alice, sam, una] });
   // kubegate's own address is in its config (publicUrl): the port is chosen first.
@@ -174,7 +161,7 @@ before(async () => {
     const r = await admin(args);
     assert.equal(r.code, 0, r.stderr);
   }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  browser = await launchBrowser();
 });
 
 after(async () => {

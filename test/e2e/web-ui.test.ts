@@ -11,27 +11,17 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { access, copyFile, mkdir, mkdtemp } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchBrowser } from '../fixtures/browser.js';
 import { useTestbed } from '../fixtures/testbed.js';
 import { kubectl, startKubectl, type RunningKubectl } from '../fixtures/kubectl.js';
 import { startGateway, type GatewayHandle } from '../fixtures/gateway.js';
 import type { TestbedState } from '../../src/demo/control-plane.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-/** Flags for a closed network: without them chromium keeps trying to reach Google's services. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ns = `prod-ui-${randomBytes(3).toString('hex')}`;
 const UI_WAIT_MS = 30_000;
 
@@ -70,11 +60,6 @@ async function signedIn(who: string, path = '/ui/'): Promise<Page> {
 }
 
 before(async () => {
-  await access(CHROMIUM).catch(() => {
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`,
-    );
-  });
   tb = await useTestbed();
   shots = process.env.KUBEGATE_SCREENSHOTS
     ? resolve(root, process.env.KUBEGATE_SCREENSHOTS)
@@ -116,7 +101,7 @@ before(async () => {
   tokens.alice = await gw.tokenFor('alice', ['dev']);
   tokens.bob = await gw.tokenFor('bob', ['sre']);
   tokens.carol = await gw.tokenFor('carol', ['sre', 'security']);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  browser = await launchBrowser();
 });
 
 after(async () => {
