@@ -13,16 +13,14 @@
 // synchronous: a commit blocks the event loop for its fsync, during which new events wait in the
 // queue for the next batch.
 import { statSync } from 'node:fs';
-import { canonicalEvent, chainHash, GENESIS_HASH } from '../../audit/chain.js';
+import { chainHash } from '../../audit/chain.js';
 import type { ChainHead } from '../../audit/chain.js';
 import type { AuditEvent, AuditTrail } from '../../audit/event.js';
 import { KubegateError } from '../../errors.js';
-import { AUDIT_COLUMN_NAMES, auditColumns, type AuditColumns } from '../audit-columns.js';
+import { further, prepareAuditEvent as prepare } from '../audit-append.js';
+import { AUDIT_COLUMN_NAMES, type AuditColumns } from '../audit-columns.js';
 import { openForWriting, type SqliteDatabase } from './database.js';
 import { AUDIT_LAYOUT } from './layouts.js';
-
-/** toISOString's shape: fixed width, UTC, so the time column sorts and compares as text. */
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export interface SqliteAuditTrailOptions {
   /** How long durable appends wait for company; 0 (default): until the next setImmediate. */
@@ -226,14 +224,6 @@ function readHead(db: SqliteDatabase): ChainHead {
   return further(db.prepare<[], HeadRow>(HEAD_ROW).get(), db.prepare<[], HeadRow>(LAST_ROW).get());
 }
 
-function further(head: HeadRow | undefined, last: HeadRow | undefined): ChainHead {
-  // A head behind the last row means rows were added outside kubegate: continuing from the head
-  // would collide with them and refuse every append. A head past the last row means the tail was
-  // cut: continuing from the head keeps the gap visible to verify.
-  const row = head && last ? (head.seq >= last.seq ? head : last) : (head ?? last);
-  return row ? { seq: row.seq, hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
-}
-
 /** The recorded head row alone (verify compares the records with it). */
 export function readRecordedHead(db: SqliteDatabase): ChainHead | null {
   const head = db.prepare<[], HeadRow>(HEAD_ROW).get();
@@ -243,18 +233,6 @@ export function readRecordedHead(db: SqliteDatabase): ChainHead | null {
 function identity(file: string): { readonly dev: number; readonly ino: number } {
   const stat = statSync(file, { throwIfNoEntry: false });
   return stat ? { dev: stat.dev, ino: stat.ino } : { dev: -1, ino: -1 };
-}
-
-function prepare(event: AuditEvent): Omit<Queued, 'resolve' | 'reject'> {
-  // A time in another shape would sort wrongly in the time column and break range queries.
-  if (!ISO_TIME.test(event.time)) {
-    throw new KubegateError('KG_INTERNAL', 'audit event time is not an ISO 8601 UTC time with milliseconds');
-  }
-  try {
-    return { canonical: canonicalEvent(event), columns: auditColumns(event) };
-  } catch (cause) {
-    throw new KubegateError('KG_INTERNAL', 'audit event is not JSON data', { cause });
-  }
 }
 
 function unavailable(message: string, cause?: unknown): KubegateError {

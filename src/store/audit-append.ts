@@ -1,0 +1,38 @@
+// What every store's audit trail does the same way around its own writes: an event made ready to
+// store (its canonical text for the hash, its columns for queries), and where the next record
+// continues the chain given the recorded head and the last stored record. Shared by
+// store/sqlite/ and store/postgres/. Pure: no I/O.
+import { canonicalEvent, GENESIS_HASH, type ChainHead } from '../audit/chain.js';
+import type { AuditEvent } from '../audit/event.js';
+import { KubegateError } from '../errors.js';
+import { auditColumns, type AuditColumns } from './audit-columns.js';
+
+/** toISOString's shape: fixed width, UTC, so the time column sorts and compares as text. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+export interface PreparedAuditEvent {
+  readonly canonical: string;
+  readonly columns: AuditColumns;
+}
+
+/** Throws KG_INTERNAL for an event that cannot be stored (a time in another shape, not JSON data). */
+export function prepareAuditEvent(event: AuditEvent): PreparedAuditEvent {
+  // A time in another shape would sort wrongly in the time column and break range queries.
+  if (!ISO_TIME.test(event.time)) {
+    throw new KubegateError('KG_INTERNAL', 'audit event time is not an ISO 8601 UTC time with milliseconds');
+  }
+  try {
+    return { canonical: canonicalEvent(event), columns: auditColumns(event) };
+  } catch (cause) {
+    throw new KubegateError('KG_INTERNAL', 'audit event is not JSON data', { cause });
+  }
+}
+
+/** Where the next record continues the chain: the head row or the last record, whichever is further. */
+export function further(head: ChainHead | undefined, last: ChainHead | undefined): ChainHead {
+  // A head behind the last row means rows were added outside kubegate: continuing from the head
+  // would collide with them and refuse every append. A head past the last row means the tail was
+  // cut: continuing from the head keeps the gap visible to verify.
+  const row = head && last ? (head.seq >= last.seq ? head : last) : (head ?? last);
+  return row ? { seq: row.seq, hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
+}
