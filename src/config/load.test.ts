@@ -132,13 +132,33 @@ const invalid: readonly InvalidRow[] = [
   },
   {
     name: 'a store kubegate does not have is refused',
+    input: { text: `${UPSTREAM}store:\n  type: mysql\n` },
+    want: [`${F}:4:9: store.type: expected type sqlite or postgres`],
+  },
+  {
+    name: 'a postgres store without a URL is refused',
     input: { text: `${UPSTREAM}store:\n  type: postgres\n` },
-    want: [`${F}:4:9: store.type: expected sqlite (the only store so far)`],
+    want: [`${F}:4:3: store: a postgres store needs exactly one of url and urlFile`],
+  },
+  {
+    name: 'a postgres store with both url and urlFile is refused',
+    input: { text: `${UPSTREAM}store:\n  type: postgres\n  url: postgres://db/kg\n  urlFile: /run/url\n` },
+    want: [`${F}:4:3: store: a postgres store needs exactly one of url and urlFile`],
+  },
+  {
+    name: 'a postgres URL of another scheme is refused',
+    input: { text: `${UPSTREAM}store:\n  type: postgres\n  url: mysql://db/kg\n` },
+    want: [`${F}:5:8: store.url: expected a postgres:// or postgresql:// URL`],
+  },
+  {
+    name: 'a postgres pool of no connections is refused',
+    input: { text: `${UPSTREAM}store:\n  type: postgres\n  url: postgres://db/kg\n  pool: { max: 0 }\n` },
+    want: [`${F}:6:16: store.pool.max: expected a number of connections from 1 to 1000`],
   },
   {
     name: 'the store’s locations are not set in the store section: dataDir and audit.file say them',
     input: { text: `${UPSTREAM}store:\n  dir: /elsewhere\n` },
-    want: [`${F}:4:3: store.dir: unknown field (known: type)`],
+    want: [`${F}:4:3: store.dir: unknown field`],
   },
   {
     name: 'a YAML syntax error is located',
@@ -395,6 +415,24 @@ test('the store is SQLite in dataDir, with the audit trail at audit.file when it
     dir: join(dir, 'etc', 'state'),
     auditFile: join(dir, 'etc', 'state', 'audit.db'),
   });
+});
+
+test('a postgres store takes its URL or a file holding it (relative to the config file), and a pool size', async () => {
+  assert.deepEqual(
+    (await load(`${UPSTREAM}store: {type: postgres, url: 'postgres://kg@db:5432/kubegate'}\n`)).store,
+    {
+      type: 'postgres',
+      url: 'postgres://kg@db:5432/kubegate',
+      pool: { max: 10 },
+      dir: join(dir, 'etc', '.kubegate'),
+      auditFile: join(dir, 'etc', '.kubegate', 'audit.db'),
+    },
+  );
+  const fromFile = (await load(`${UPSTREAM}store: {type: postgres, urlFile: secret/url, pool: {max: 3}}\n`))
+    .store;
+  assert.equal(fromFile.type, 'postgres');
+  assert.equal(fromFile.type === 'postgres' && fromFile.urlFile, join(dir, 'etc', 'secret', 'url'));
+  assert.equal(fromFile.type === 'postgres' && fromFile.pool.max, 3);
 });
 
 test('the loaded config is deep-frozen', async () => {

@@ -13,6 +13,7 @@
 //   limits:   { maxBodyBytes: 3145728 }
 //   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 }
 //   store:    { type: sqlite }                      approvals.db in dataDir, the trail at audit.file
+//             | { type: postgres, url | urlFile, pool: { max: 10 } }   several replicas, one database
 //   audit:    { file: <dataDir>/audit.db, readers: { users: [], groups: [] }, headIntervalMs: 60000 }
 //   web:      { sessionTtlMs: 28800000 }
 //   policy:   { file }
@@ -219,13 +220,47 @@ const TimeoutsSchema = z.strictObject({
 const names = (what: string) =>
   z.array(z.string({ error: `expected a ${what} name` }).min(1, { error: 'must not be empty' })).default([]);
 
-const StoreSchema = z.strictObject({
-  /**
-   * Where pending requests, grants, web sessions and the audit trail are kept. `sqlite`: files
-   * in dataDir (approvals.db) and at audit.file. PostgreSQL, for several replicas, comes later.
-   */
-  type: z.enum(['sqlite'], { error: 'expected sqlite (the only store so far)' }).default('sqlite'),
+const SqliteStoreSchema = z.strictObject({
+  /** Files in dataDir (approvals.db) and at audit.file: one replica. */
+  type: z.literal('sqlite'),
 });
+
+const PostgresStoreSchema = z
+  .strictObject({
+    /** One PostgreSQL database shared by every replica. */
+    type: z.literal('postgres'),
+    /** postgres://user:password@host:port/database?sslmode=…; or urlFile, to keep the password out of the config. */
+    url: z
+      .string({ error: 'expected a postgres:// URL' })
+      .regex(/^postgres(ql)?:\/\//, { error: 'expected a postgres:// or postgresql:// URL' })
+      .optional(),
+    /** A file holding the URL (a mounted Secret), read at start; surrounding whitespace is ignored. */
+    urlFile: filePath.optional(),
+    pool: z
+      .strictObject({
+        /** Connections each replica keeps open at most. */
+        max: wholeNumber('a number of connections', 1, 1000).default(10),
+      })
+      .prefault({}),
+  })
+  .refine((store) => (store.url === undefined) !== (store.urlFile === undefined), {
+    error: 'a postgres store needs exactly one of url and urlFile',
+  });
+
+/**
+ * Where pending requests, grants, web sessions and the audit trail are kept. `sqlite` (the
+ * default, one replica) or `postgres` (several replicas on one database). A store without a type
+ * is SQLite's, as it was before there was a choice.
+ */
+const StoreSchema = z.preprocess(
+  (input) =>
+    input !== null && typeof input === 'object' && !Array.isArray(input) && !('type' in input)
+      ? { ...input, type: 'sqlite' }
+      : input,
+  z.discriminatedUnion('type', [SqliteStoreSchema, PostgresStoreSchema], {
+    error: 'expected type sqlite or postgres',
+  }),
+);
 
 const AuditSchema = z.strictObject({
   /** The hash-chained audit trail (SQLite); omitted → <dataDir>/audit.db. */
@@ -286,7 +321,7 @@ export const ConfigSchema = z
     upstream: UpstreamSchema.prefault({}),
     limits: LimitsSchema.prefault({}),
     timeouts: TimeoutsSchema.prefault({}),
-    store: StoreSchema.prefault({}),
+    store: StoreSchema.default({ type: 'sqlite' }),
     audit: AuditSchema.prefault({}),
     policy: PolicySchema.prefault({}),
     approvals: ApprovalsSchema.prefault({}),
@@ -329,6 +364,7 @@ export const PATH_FIELDS: readonly (readonly [string, ...string[]])[] = [
   ['audit', 'file'],
   ['store', 'dir'],
   ['store', 'auditFile'],
+  ['store', 'urlFile'],
   ['policy', 'file'],
   ['identity', 'oidc', '*', 'caFile'],
   ['identity', 'oidc', '*', 'clientSecretFile'],
