@@ -10,6 +10,7 @@ import type { AuditReader } from '../audit/store.js';
 import type { Config } from '../config/schema.js';
 import type { KubegateError } from '../errors.js';
 import type { SessionStore } from '../identity/sessions.js';
+import { openPostgresReadOnlyStore, openPostgresStore } from './postgres/open.js';
 import { openSqliteReadOnlyStore, openSqliteStore } from './sqlite/open.js';
 
 export type StoreConfig = Config['store'];
@@ -47,5 +48,9 @@ export function openStore(
   switch (config.type) {
     case 'sqlite':
       return options.readOnly === true ? openSqliteReadOnlyStore(config) : openSqliteStore(config, options);
+    case 'postgres':
+      return options.readOnly === true
+        ? openPostgresReadOnlyStore(config)
+        : openPostgresStore(config, options);
   }
 }

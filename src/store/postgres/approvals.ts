@@ -1,0 +1,77 @@
+// The PostgreSQL ApprovalStore (approvals/store.ts): pending requests and their grants in the
+// pending_requests table (migrate.ts), shared by every replica. Input/output: PendingRequest
+// records with a version number, stored as JSON beside the columns that are selected on. Must
+// never lose an update: every write is one compare-and-set statement on the version the writer
+// read (`UPDATE … WHERE id = $1 AND version = $2`), which PostgreSQL applies atomically whichever
+// replica sends it. A write is durable when put() resolves (synchronous_commit on, database.ts).
+import type { ApprovalStore, StoredPending } from '../../approvals/store.js';
+import type { PendingRequest } from '../../approvals/types.js';
+import type { PostgresPool } from './database.js';
+
+interface Row {
+  readonly version: number;
+  readonly data: string;
+}
+
+function fromRow(row: Row): StoredPending {
+  return { pending: JSON.parse(row.data) as PendingRequest, version: row.version };
+}
+
+const SELECT = 'SELECT version, data FROM pending_requests';
+
+export function postgresApprovalStore(pool: PostgresPool): ApprovalStore {
+  const columns = (p: PendingRequest) => [
+    p.id,
+    p.fingerprint,
+    p.state,
+    p.createdAt,
+    p.decidedAt,
+    p.grantExpiresAt,
+    p.grantUsed,
+    JSON.stringify(p),
+  ];
+  const rows = async (text: string, values: unknown[] = []) =>
+    (await pool.query<Row>(text, values)).rows.map(fromRow);
+
+  return {
+    put: async (pending, expected) => {
+      const result =
+        expected === 0
+          ? await pool.query(
+              `INSERT INTO pending_requests
+                 (id, version, fingerprint, state, created_at, decided_at, grant_expires_at, grant_used, data)
+               VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (id) DO NOTHING`,
+              columns(pending),
+            )
+          : await pool.query(
+              `UPDATE pending_requests
+                  SET version = version + 1, fingerprint = $2, state = $3, created_at = $4, decided_at = $5,
+                      grant_expires_at = $6, grant_used = $7, data = $8
+                WHERE id = $1 AND version = $9`,
+              [...columns(pending), expected],
+            );
+      return result.rowCount === 1 ? { pending, version: expected + 1 } : null;
+    },
+    get: async (id) => (await rows(`${SELECT} WHERE id = $1`, [id]))[0] ?? null,
+    list: (filter) =>
+      filter?.state === undefined
+        ? rows(`${SELECT} ORDER BY created_at, id`)
+        : rows(`${SELECT} WHERE state = $1 ORDER BY created_at, id`, [filter.state]),
+    findActive: (fingerprint, now) =>
+      rows(
+        `${SELECT}
+          WHERE fingerprint = $1
+            AND (state = 'pending' OR (state = 'approved' AND NOT grant_used AND grant_expires_at > $2))
+          ORDER BY created_at, id`,
+        [fingerprint, now.toISOString()],
+      ),
+    findDenied: (fingerprint, since) =>
+      rows(
+        `${SELECT}
+          WHERE fingerprint = $1 AND state = 'denied' AND decided_at >= $2
+          ORDER BY decided_at DESC, id`,
+        [fingerprint, since.toISOString()],
+      ),
+  };
+}

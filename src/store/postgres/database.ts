@@ -1,0 +1,56 @@
+// Connecting to kubegate's PostgreSQL database, the same way for every part of the store: one
+// pool per process, every connection with synchronous_commit on (a COMMIT returns only once the
+// WAL is flushed: on the server, and on a synchronous standby when the server has one), bigint
+// read as a number (seqs and epoch milliseconds stay far below 2^53). Input: the store's URL and
+// pool size. Output: a pg Pool, which never leaves store/postgres/. Must never print the URL (it
+// holds the password).
+import pg from 'pg';
+
+export type PostgresPool = pg.Pool;
+export type PostgresClient = pg.PoolClient;
+
+const INT8_OID = 20;
+
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+    if (oid === INT8_OID && format !== 'binary') return Number;
+    return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+  },
+};
+
+export function openPool(url: string, max: number): PostgresPool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    types,
+    // A write is durable when it resolves: a mutation is forwarded only after its record is.
+    options: '-c synchronous_commit=on',
+    connectionTimeoutMillis: 10_000,
+    application_name: 'kubegate',
+  });
+  // An idle connection the server dropped: the pool replaces it; the next query reports trouble.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** Runs `work` in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws. */
+export async function inTransaction<T>(
+  pool: PostgresPool,
+  work: (client: PostgresClient) => Promise<T>,
+  begin = 'BEGIN',
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(begin);
+    try {
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+  } finally {
+    client.release();
+  }
+}
