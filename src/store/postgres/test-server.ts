@@ -1,7 +1,8 @@
 // A private PostgreSQL server for tests: initdb into a temporary folder, `postgres` on a free
 // loopback port, stopped (and the folder removed) by stop(). Used by the tests beside the
-// PostgreSQL store and by e2e tests (test/fixtures/postgres.ts). Spawned so that it dies with the
-// test process (PR_SET_PDEATHSIG through setpriv), so a crashed run leaves no server behind.
+// PostgreSQL store and the CLI's (later also by the e2e tests of several replicas). Spawned so
+// that it dies with the test process (PR_SET_PDEATHSIG through setpriv): a crashed run leaves no
+// server behind.
 // initdb and postgres refuse to run as root: as root, they run as `nobody` with the folder
 // theirs. The binaries come from PATH or Debian's /usr/lib/postgresql/<version>/bin.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
