@@ -294,3 +294,17 @@ test('`kubegate audit` on a database no gateway has started on says so', async (
     message: /no kubegate gateway has started on it yet/,
   });
 });
+
+test("the gateway's store verifies in a child process, and catches an edit there too", async () => {
+  const url = await trailWith(three);
+  const store = await openStore(postgresStoreConfig(url));
+  try {
+    const ok = await store.auditReader.verify();
+    assert.equal(ok.ok && ok.count, 3);
+    await server.sql(url, `UPDATE audit_events SET event = replace(event, '"r1"', '"rX"') WHERE seq = 2`);
+    const bad = await store.auditReader.verify();
+    assert.equal(!bad.ok && bad.seq, 2);
+  } finally {
+    await store.close();
+  }
+});

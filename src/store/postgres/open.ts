@@ -23,7 +23,8 @@ export async function openPostgresStore(
   config: PostgresStoreConfig,
   options: StoreOptions = {},
 ): Promise<Store> {
-  const pool = await connect(config, migrate);
+  const url = await urlOf(config);
+  const pool = await connect(url, config.pool.max, migrate);
   const audit = new PostgresAuditTrail(
     pool,
     options.onAuditError === undefined ? {} : { onError: options.onAuditError },
@@ -32,7 +33,7 @@ export async function openPostgresStore(
     approvals: postgresApprovalStore(pool),
     sessions: postgresSessionStore(pool),
     audit,
-    auditReader: postgresAuditReader(pool),
+    auditReader: postgresAuditReader(pool, { verify: 'child', url }),
     close: async () => {
       await audit.close();
       await pool.end();
@@ -42,16 +43,16 @@ export async function openPostgresStore(
 
 /** The trail only, for reading: `kubegate audit`. Never migrates. */
 export async function openPostgresReadOnlyStore(config: PostgresStoreConfig): Promise<ReadOnlyStore> {
-  const pool = await connect({ ...config, pool: { max: 2 } }, checkVersion);
-  return { auditReader: postgresAuditReader(pool), close: () => pool.end() };
+  const pool = await connect(await urlOf(config), 2, checkVersion);
+  return { auditReader: postgresAuditReader(pool, { verify: 'inline' }), close: () => pool.end() };
 }
 
 async function connect(
-  config: PostgresStoreConfig,
+  url: string,
+  max: number,
   prepare: (pool: PostgresPool) => Promise<void>,
 ): Promise<PostgresPool> {
-  const url = await urlOf(config);
-  const pool = openPool(url, config.pool.max);
+  const pool = openPool(url, max);
   try {
     await prepare(pool);
     return pool;
