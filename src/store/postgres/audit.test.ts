@@ -108,8 +108,13 @@ test('two replicas appending at once make one chain: seqs 1..N, no gap, no fork,
   assert.equal(report.ok && report.count, n);
 });
 
-test('every connection commits with synchronous_commit on', async () => {
-  const pool = openPool(await server.createDatabase(), 1);
+test('every connection commits with synchronous_commit on, even where the database says off', async () => {
+  const url = await server.createDatabase();
+  // A database (or role) whose default trades durability for speed: kubegate's records must not.
+  const database = new URL(url).pathname.slice(1);
+  await server.sql(url, `ALTER DATABASE ${database} SET synchronous_commit = off`);
+  assert.deepEqual((await server.sql(url, 'SHOW synchronous_commit')).rows, [{ synchronous_commit: 'off' }]);
+  const pool = openPool(url, 1);
   try {
     assert.deepEqual((await pool.query('SHOW synchronous_commit')).rows, [{ synchronous_commit: 'on' }]);
   } finally {
