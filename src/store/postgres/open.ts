@@ -61,7 +61,7 @@ async function connect(
     if (cause instanceof KubegateError) throw cause;
     throw new KubegateError(
       'KG_AUDIT_UNAVAILABLE',
-      `cannot open kubegate's PostgreSQL store at ${redacted(url)}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      `cannot open kubegate's PostgreSQL store at ${redacted(url)}: ${cause instanceof Error ? cause.message : String(cause)}. Check store.url (or store.urlFile), that the database runs and accepts this machine, and that the user may create tables on the first start.`,
       { cause },
     );
   }

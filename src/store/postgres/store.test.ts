@@ -247,6 +247,7 @@ test('an unreachable database is a clear error that does not print the password'
       err.message,
       /cannot open kubegate's PostgreSQL store at postgres:\/\/kubegate:\*\*\*@127\.0\.0\.1:1\/nothing/,
     );
+    assert.match(err.message, /Check store\.url/);
     assert.equal(err.message.includes('s3cret'), false);
     return true;
   });
