@@ -1,7 +1,7 @@
 // What every store's audit trail does the same way around its own writes: an event made ready to
 // store (its canonical text for the hash, its columns for queries), and where the next record
-// continues the chain given the recorded head and the last stored record. Shared by
-// store/sqlite/ and store/postgres/. Pure: no I/O.
+// continues the chain given the recorded head and the last stored record, and how a batch that
+// could not be written is answered. Shared by store/sqlite/ and store/postgres/. Pure: no I/O.
 import { canonicalEvent, GENESIS_HASH, type ChainHead } from '../audit/chain.js';
 import type { AuditEvent } from '../audit/event.js';
 import { KubegateError } from '../errors.js';
@@ -35,4 +35,32 @@ export function further(head: ChainHead | undefined, last: ChainHead | undefined
   // cut: continuing from the head keeps the gap visible to verify.
   const row = head && last ? (head.seq >= last.seq ? head : last) : (head ?? last);
   return row ? { seq: row.seq, hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
+}
+
+/** An event waiting in a trail's group commit: durable appends wait on resolve/reject. */
+export interface QueuedAuditEvent extends PreparedAuditEvent {
+  readonly resolve?: () => void;
+  readonly reject?: (err: KubegateError) => void;
+}
+
+export function auditUnavailable(message: string, cause?: unknown): KubegateError {
+  return new KubegateError('KG_AUDIT_UNAVAILABLE', message, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * A batch the store could not write: each durable append is refused with the error; the batched
+ * ones (appendLater) have nobody waiting, so they are reported once, counted, through onError.
+ */
+export function refuseBatch(
+  batch: readonly QueuedAuditEvent[],
+  cause: unknown,
+  onError: (err: KubegateError, lost: number) => void,
+): void {
+  const err = auditUnavailable('the audit trail could not be written', cause);
+  let lost = 0;
+  for (const item of batch) {
+    if (item.reject) item.reject(err);
+    else lost += 1;
+  }
+  if (lost > 0) onError(err, lost);
 }

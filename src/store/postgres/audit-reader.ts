@@ -3,12 +3,10 @@
 // on a migrated database. Output: the reader. Must never write (every read runs in a READ ONLY
 // transaction), never build SQL from values (every value is bound), and answer from the hashed
 // text only: an entry's event is parsed from it, the copied columns only narrow the search.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { verifyChain, type ChainAnchor, type StoredAuditRecord } from '../../audit/chain.js';
 import type { AuditEvent } from '../../audit/event.js';
 import type { AuditEntry, AuditQuery, AuditReader, AuditVerifyReport } from '../../audit/store.js';
-import { KubegateError } from '../../errors.js';
+import { verifyInChild, workerPath } from '../verify-child.js';
 import { AUDIT_COLUMN_NAMES, columnsDisagree, type AuditColumns } from '../audit-columns.js';
 import { readRecordedHead } from './audit-trail.js';
 import { inTransaction, type PostgresPool } from './database.js';
@@ -29,7 +27,9 @@ export function postgresAuditReader(pool: PostgresPool, mode: PostgresVerifyMode
     query: (filter) => queryEntries(pool, filter),
     records: () => records(pool),
     verify: (against = []) =>
-      mode.verify === 'inline' ? verifyTrail(pool, against) : verifyInChild(mode.url, against),
+      mode.verify === 'inline'
+        ? verifyTrail(pool, against)
+        : verifyInChild(WORKER, [], { url: mode.url, against }),
     head: () => inTransaction(pool, readRecordedHead, SNAPSHOT),
   };
 }
@@ -145,39 +145,4 @@ async function verifyTrail(pool: PostgresPool, against: readonly ChainAnchor[]):
   );
 }
 
-// Built, the worker is audit-verify-worker.js beside this file; from source (under tsx) it is
-// .ts, and this process's own flags (tsx's loader) are passed on so that it can load it.
-const WORKER = fileURLToPath(
-  new URL(
-    import.meta.url.endsWith('.ts') ? './audit-verify-worker.ts' : './audit-verify-worker.js',
-    import.meta.url,
-  ),
-);
-
-function verifyInChild(url: string, against: readonly ChainAnchor[]): Promise<AuditVerifyReport> {
-  return new Promise<AuditVerifyReport>((resolve, reject) => {
-    const child = execFile(
-      process.execPath,
-      [...process.execArgv, WORKER],
-      { maxBuffer: 1024 * 1024, timeout: 10 * 60_000 },
-      (err, stdout) => {
-        let message: { report?: AuditVerifyReport; error?: string };
-        try {
-          message = JSON.parse(stdout) as typeof message;
-        } catch {
-          reject(unavailable(err?.message ?? 'the check gave no answer'));
-          return;
-        }
-        if (message.report === undefined) reject(unavailable(message.error ?? 'the check sent no report'));
-        else resolve(message.report);
-      },
-    );
-    // A child that died before reading its input is reported by the callback above (no answer).
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(JSON.stringify({ url, against }));
-  });
-}
-
-function unavailable(message: string): KubegateError {
-  return new KubegateError('KG_AUDIT_UNAVAILABLE', message);
-}
+const WORKER = workerPath(import.meta.url, 'audit-verify-worker');

@@ -15,7 +15,14 @@
 import { chainHash, type ChainHead } from '../../audit/chain.js';
 import type { AuditEvent, AuditTrail } from '../../audit/event.js';
 import { KubegateError } from '../../errors.js';
-import { further, prepareAuditEvent, type PreparedAuditEvent } from '../audit-append.js';
+import {
+  auditUnavailable,
+  further,
+  prepareAuditEvent,
+  refuseBatch,
+  type PreparedAuditEvent,
+  type QueuedAuditEvent,
+} from '../audit-append.js';
 import { AUDIT_COLUMN_NAMES } from '../audit-columns.js';
 import { inTransaction, type PostgresClient, type PostgresPool } from './database.js';
 import { LOCKS } from './migrate.js';
@@ -27,10 +34,7 @@ export interface PostgresAuditTrailOptions {
   readonly onError?: (err: KubegateError, lost: number) => void;
 }
 
-interface Queued extends PreparedAuditEvent {
-  readonly resolve?: () => void;
-  readonly reject?: (err: KubegateError) => void;
-}
+type Queued = QueuedAuditEvent;
 
 const COLUMNS = [...AUDIT_COLUMN_NAMES.map((name) => `"${name}"`), 'event', 'prev_hash', 'hash'];
 /** PostgreSQL binds at most 65,535 parameters per statement. */
@@ -69,7 +73,7 @@ export class PostgresAuditTrail implements AuditTrail {
 
   append(event: AuditEvent): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (this.#closed) throw unavailable('the audit trail is closed');
+      if (this.#closed) throw auditUnavailable('the audit trail is closed');
       this.#queue.push({ ...prepareAuditEvent(event), resolve, reject });
       if (this.#urgent === null) this.#urgent = setImmediate(() => this.#flush());
     });
@@ -78,10 +82,10 @@ export class PostgresAuditTrail implements AuditTrail {
   appendLater(event: AuditEvent): void {
     let prepared: PreparedAuditEvent;
     try {
-      if (this.#closed) throw unavailable('the audit trail is closed');
+      if (this.#closed) throw auditUnavailable('the audit trail is closed');
       prepared = prepareAuditEvent(event);
     } catch (err) {
-      this.#onError(err instanceof KubegateError ? err : unavailable('audit event refused', err), 1);
+      this.#onError(err instanceof KubegateError ? err : auditUnavailable('audit event refused', err), 1);
       return;
     }
     this.#queue.push(prepared);
@@ -120,13 +124,7 @@ export class PostgresAuditTrail implements AuditTrail {
       this.#commits += 1;
       this.#records += batch.length;
     } catch (cause) {
-      const err = unavailable('the audit trail could not be written', cause);
-      let lost = 0;
-      for (const item of batch) {
-        if (item.reject) item.reject(err);
-        else lost += 1;
-      }
-      if (lost > 0) this.#onError(err, lost);
+      refuseBatch(batch, cause, this.#onError);
       return;
     }
     for (const item of batch) item.resolve?.();
@@ -173,8 +171,4 @@ async function readHead(client: PostgresClient): Promise<ChainHead> {
 /** The recorded head row alone (verify compares the records with it). */
 export async function readRecordedHead(client: Pick<PostgresClient, 'query'>): Promise<ChainHead | null> {
   return (await client.query<ChainHead>('SELECT seq, hash FROM audit_head WHERE id = 1')).rows[0] ?? null;
-}
-
-function unavailable(message: string, cause?: unknown): KubegateError {
-  return new KubegateError('KG_AUDIT_UNAVAILABLE', message, cause === undefined ? undefined : { cause });
 }

@@ -3,11 +3,11 @@
 // reader. Opens the file read-only, so it runs beside a live gateway and never takes its write
 // lock. Must never write, never create a trail that is not there, and never read a file from a
 // newer kubegate.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import type { ChainAnchor, StoredAuditRecord } from '../../audit/chain.js';
-import type { AuditReader, AuditVerifyReport } from '../../audit/store.js';
+import type { StoredAuditRecord } from '../../audit/chain.js';
+import type { AuditReader } from '../../audit/store.js';
 import { KubegateError } from '../../errors.js';
+import { auditUnavailable } from '../audit-append.js';
+import { verifyInChild, workerPath } from '../verify-child.js';
 import { queryEntries } from './audit-query.js';
 import { readRecordedHead } from './audit-trail.js';
 import { verifySqliteTrail } from './audit-verify.js';
@@ -37,7 +37,7 @@ export function openSqliteAuditReader(path: string, options: SqliteAuditReaderOp
     verify: (against = []) =>
       options.verify === 'inline'
         ? settle(() => verifySqliteTrail(db, against))
-        : verifyInChild(path, against),
+        : verifyInChild(WORKER, [path], against),
     head: () => settle(() => readRecordedHead(db)),
     close: () => db.close(),
   };
@@ -49,11 +49,11 @@ function openReadConnection(path: string): SqliteDatabase {
     opened = openForReading(path, AUDIT_LAYOUT);
   } catch (cause) {
     if (cause instanceof KubegateError) throw cause;
-    throw unavailable(`${path} cannot be read as an audit trail`, cause);
+    throw auditUnavailable(`${path} cannot be read as an audit trail`, cause);
   }
   if (opened.db !== null) return opened.db;
-  if (opened.version === 0) throw unavailable(`no audit trail at ${path}`, opened.cause);
-  throw unavailable(
+  if (opened.version === 0) throw auditUnavailable(`no audit trail at ${path}`, opened.cause);
+  throw auditUnavailable(
     `${path} has audit layout ${opened.version}, older than this kubegate's (${AUDIT_LAYOUT.migrations.length}); start this kubegate's gateway once to bring it up to date`,
   );
 }
@@ -77,40 +77,4 @@ async function* records(path: string): AsyncGenerator<StoredAuditRecord> {
   }
 }
 
-// Built, the worker is audit-verify-worker.js beside this file; from source (under tsx) it is
-// .ts, and this process's own flags (tsx's loader) are passed on so that it can load it.
-const WORKER = fileURLToPath(
-  new URL(
-    import.meta.url.endsWith('.ts') ? './audit-verify-worker.ts' : './audit-verify-worker.js',
-    import.meta.url,
-  ),
-);
-
-/** The saved heads go on stdin: a log's worth of them would not fit the command line. */
-function verifyInChild(path: string, against: readonly ChainAnchor[]): Promise<AuditVerifyReport> {
-  return new Promise<AuditVerifyReport>((resolve, reject) => {
-    const child = execFile(
-      process.execPath,
-      [...process.execArgv, WORKER, path],
-      { maxBuffer: 1024 * 1024, timeout: 10 * 60_000 },
-      (err, stdout) => {
-        let message: { report?: AuditVerifyReport; error?: string };
-        try {
-          message = JSON.parse(stdout) as typeof message;
-        } catch {
-          reject(unavailable(err?.message ?? 'the check gave no answer'));
-          return;
-        }
-        if (message.report === undefined) reject(unavailable(message.error ?? 'the check sent no report'));
-        else resolve(message.report);
-      },
-    );
-    // A child that died before reading its input is reported by the callback above (no answer).
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(JSON.stringify(against));
-  });
-}
-
-function unavailable(message: string, cause?: unknown): KubegateError {
-  return new KubegateError('KG_AUDIT_UNAVAILABLE', message, cause === undefined ? undefined : { cause });
-}
+const WORKER = workerPath(import.meta.url, 'audit-verify-worker');

@@ -17,8 +17,14 @@ import { chainHash } from '../../audit/chain.js';
 import type { ChainHead } from '../../audit/chain.js';
 import type { AuditEvent, AuditTrail } from '../../audit/event.js';
 import { KubegateError } from '../../errors.js';
-import { further, prepareAuditEvent as prepare } from '../audit-append.js';
-import { AUDIT_COLUMN_NAMES, type AuditColumns } from '../audit-columns.js';
+import {
+  auditUnavailable,
+  further,
+  prepareAuditEvent as prepare,
+  refuseBatch,
+  type QueuedAuditEvent,
+} from '../audit-append.js';
+import { AUDIT_COLUMN_NAMES } from '../audit-columns.js';
 import { openForWriting, type SqliteDatabase } from './database.js';
 import { AUDIT_LAYOUT } from './layouts.js';
 
@@ -33,12 +39,7 @@ export interface SqliteAuditTrailOptions {
   readonly onError?: (err: KubegateError, lost: number) => void;
 }
 
-interface Queued {
-  readonly canonical: string;
-  readonly columns: AuditColumns;
-  readonly resolve?: () => void;
-  readonly reject?: (err: KubegateError) => void;
-}
+type Queued = QueuedAuditEvent;
 
 interface HeadRow {
   readonly seq: number;
@@ -100,7 +101,9 @@ export class SqliteAuditTrail implements AuditTrail {
       for (const { file, dev, ino } of files) {
         const now = identity(file);
         if (now.dev !== dev || now.ino !== ino) {
-          throw unavailable(`${file} was removed or replaced while kubegate had it open; restart kubegate`);
+          throw auditUnavailable(
+            `${file} was removed or replaced while kubegate had it open; restart kubegate`,
+          );
         }
       }
       return transaction.immediate(batch);
@@ -123,7 +126,7 @@ export class SqliteAuditTrail implements AuditTrail {
       }
     } catch (cause) {
       if (cause instanceof KubegateError && cause.code === 'KG_CONFIG_INVALID') return Promise.reject(cause);
-      return Promise.reject(unavailable(`cannot open the audit trail at ${path}`, cause));
+      return Promise.reject(auditUnavailable(`cannot open the audit trail at ${path}`, cause));
     }
   }
 
@@ -146,7 +149,7 @@ export class SqliteAuditTrail implements AuditTrail {
   append(event: AuditEvent): Promise<void> {
     // A throw inside the executor (closed, or an event that cannot be stored) rejects the promise.
     return new Promise<void>((resolve, reject) => {
-      if (this.#closed) throw unavailable('the audit trail is closed');
+      if (this.#closed) throw auditUnavailable('the audit trail is closed');
       this.#queue.push({ ...prepare(event), resolve, reject });
       this.#scheduleUrgent();
     });
@@ -155,10 +158,10 @@ export class SqliteAuditTrail implements AuditTrail {
   appendLater(event: AuditEvent): void {
     let prepared: Omit<Queued, 'resolve' | 'reject'>;
     try {
-      if (this.#closed) throw unavailable('the audit trail is closed');
+      if (this.#closed) throw auditUnavailable('the audit trail is closed');
       prepared = prepare(event);
     } catch (err) {
-      this.#onError(err instanceof KubegateError ? err : unavailable('audit event refused', err), 1);
+      this.#onError(err instanceof KubegateError ? err : auditUnavailable('audit event refused', err), 1);
       return;
     }
     this.#queue.push(prepared);
@@ -203,13 +206,7 @@ export class SqliteAuditTrail implements AuditTrail {
       this.#commits += 1;
       this.#records += batch.length;
     } catch (cause) {
-      const err = unavailable('the audit trail could not be written', cause);
-      let lost = 0;
-      for (const item of batch) {
-        if (item.reject) item.reject(err);
-        else lost += 1;
-      }
-      if (lost > 0) this.#onError(err, lost);
+      refuseBatch(batch, cause, this.#onError);
       return;
     }
     for (const item of batch) item.resolve?.();
@@ -233,8 +230,4 @@ export function readRecordedHead(db: SqliteDatabase): ChainHead | null {
 function identity(file: string): { readonly dev: number; readonly ino: number } {
   const stat = statSync(file, { throwIfNoEntry: false });
   return stat ? { dev: stat.dev, ino: stat.ino } : { dev: -1, ino: -1 };
-}
-
-function unavailable(message: string, cause?: unknown): KubegateError {
-  return new KubegateError('KG_AUDIT_UNAVAILABLE', message, cause === undefined ? undefined : { cause });
 }
