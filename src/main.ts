@@ -166,6 +166,8 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   const tokens = await TokenStore.open(config.dataDir);
   const store = await openStore(config.store, {
     onAuditError: (err, lost) => log.error({ err, lost }, 'audit events could not be written'),
+    onChangesError: (err) =>
+      log.warn({ err }, "other replicas' approval changes cannot be heard; reconnecting to the store"),
   });
   const audit = store.audit;
   // The chain's head, outside the database: a cut tail shows against a copy (audit/head.ts).

@@ -25,8 +25,13 @@
 // gave up, or the hold limit sent it away) the request turns deferred in the store, so its
 // approval yields a grant for the requester's re-run and nothing is sent on its own. A denial
 // answers the same request again at once for DENIAL_STICKS_MS (kubectl's transport fallback).
-// Several replicas will need the store to wake waiters on other replicas (PostgreSQL
-// LISTEN/NOTIFY); in this process an in-memory map of waiters does it.
+// Where the store writes a step and its record in one transaction (PostgreSQL), each step above
+// is that one write instead: applied with its record or not at all, even over a dropped
+// connection. Several replicas on one store hear each other's events through store.changes: a
+// remote decision wakes the clients held here, a remote creation arms its deadlines here too, and
+// subscribers (SSE, the UI) see every replica's events; notifications (webhooks) go out from the
+// replica that made the change only. Every replica arms every deadline; the compare-and-set lets
+// exactly one of them apply it and record it, and the others find it applied.
 import { randomBytes } from 'node:crypto';
 import { auditEvent, type AuditEvent, type AuditEventKind, type AuditTrail } from '../audit/event.js';
 import { requestTarget, summarize, type AuditRequestSummary } from '../audit/record.js';
@@ -34,7 +39,7 @@ import { KubegateError } from '../errors.js';
 import type { ApprovalRequirement } from '../policy/decision.js';
 import { fingerprintOf, isTransportFree } from './fingerprint.js';
 import { refusalMessage } from './messages.js';
-import type { ApprovalStore, StoredPending } from './store.js';
+import type { ApprovalChange, ApprovalStore, StoredPending } from './store.js';
 import {
   applyReview,
   createPending,
@@ -181,6 +186,7 @@ export class Approvals implements ApprovalService {
   readonly #timedOut = new Map<string, number>();
   readonly #background = new Set<Promise<void>>();
   #closed = false;
+  #unsubscribe: (() => void) | null = null;
 
   constructor(deps: ApprovalsDeps) {
     this.#deps = deps;
@@ -190,10 +196,14 @@ export class Approvals implements ApprovalService {
 
   /** Re-arms escalation and expiry for every pending request in the store (after a restart). */
   async start(): Promise<void> {
-    for (const stored of await this.#deps.store.list({ state: 'pending' })) {
-      const settled = await this.#settle(stored);
-      if (settled.pending.state === 'pending') this.#arm(settled.pending);
+    const changes = this.#deps.store.changes;
+    if (changes !== undefined && this.#unsubscribe === null) {
+      this.#unsubscribe = changes.subscribe(
+        (change) => this.#track(this.#remote(change)),
+        () => this.#track(this.#resync()),
+      );
     }
+    await this.#rearm();
   }
 
   async hold(input: HoldRequest): Promise<HoldOutcome> {
@@ -255,23 +265,19 @@ export class Approvals implements ApprovalService {
       );
       if (!applied.ok)
         return { ok: false, refusal: applied.refusal, message: refusalMessage(applied.refusal, id) };
-      const written = await this.#deps.store.put(applied.pending, stored.version);
-      if (written === null) continue;
       const { pending, review } = applied;
-      try {
-        await this.#deps.audit.append(
-          this.#event('reviewed', now, pending, {
-            actor: review.reviewer,
-            // The reviewer's verdict (the policy's was 'approve', recorded with approval-requested).
-            decision: review.decision,
-            comment: review.comment === '' ? null : review.comment,
-            breakGlass: review.breakGlass,
-          }),
-        );
-      } catch (err) {
-        await this.#putBack(stored.pending, written.version);
-        throw auditUnavailable(err);
-      }
+      const written = await this.#step(
+        stored,
+        pending,
+        this.#event('reviewed', now, pending, {
+          actor: review.reviewer,
+          // The reviewer's verdict (the policy's was 'approve', recorded with approval-requested).
+          decision: review.decision,
+          comment: review.comment === '' ? null : review.comment,
+          breakGlass: review.breakGlass,
+        }),
+      );
+      if (written === null) continue;
       this.#deps.log.info(
         {
           pendingId: id,
@@ -310,16 +316,12 @@ export class Approvals implements ApprovalService {
       const result = withdraw(stored.pending, requester, now);
       if (!result.ok)
         return { ok: false, refusal: result.refusal, message: refusalMessage(result.refusal, id) };
-      const written = await this.#deps.store.put(result.pending, stored.version);
+      const written = await this.#step(
+        stored,
+        result.pending,
+        this.#event('withdrawn', now, result.pending, { actor: requester.user }),
+      );
       if (written === null) continue;
-      try {
-        await this.#deps.audit.append(
-          this.#event('withdrawn', now, result.pending, { actor: requester.user }),
-        );
-      } catch (err) {
-        await this.#putBack(stored.pending, written.version);
-        throw auditUnavailable(err);
-      }
       this.#deps.log.info({ pendingId: id, user: requester.user }, 'request withdrawn by its requester');
       this.#decided(result.pending);
       return { ok: true, pending: result.pending };
@@ -335,6 +337,8 @@ export class Approvals implements ApprovalService {
   /** Stops the timers and answers held clients (waiting). The store and audit trail stay open: their owner closes them. */
   close(): Promise<void> {
     this.#closed = true;
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
     for (const cancel of this.#deadlines.values()) cancel();
     this.#deadlines.clear();
     for (const waiters of this.#waiters.values()) for (const wake of [...waiters]) wake(null);
@@ -377,20 +381,28 @@ export class Approvals implements ApprovalService {
   async #create(input: HoldRequest, fingerprint: string): Promise<PendingRequest> {
     const now = this.#deps.now();
     const pending = createPending(input, fingerprint, this.#newId(), now, this.#deps.pendingExpiryMs ?? null);
-    try {
-      await this.#deps.audit.append(
-        auditEvent('approval-requested', now, {
-          ...this.#who(pending),
-          requestId: input.requestId,
-          sourceAddress: input.sourceAddress,
-          request: summarize(input.request.method, requestTarget(input.request), input.request, input.body),
-          comment: input.decision.message ?? null,
-        }),
-      );
-    } catch (err) {
-      throw auditUnavailable(err);
+    const requested = auditEvent('approval-requested', now, {
+      ...this.#who(pending),
+      requestId: input.requestId,
+      sourceAddress: input.sourceAddress,
+      request: summarize(input.request.method, requestTarget(input.request), input.request, input.body),
+      comment: input.decision.message ?? null,
+    });
+    const { putWithRecord } = this.#deps.store;
+    let written: StoredPending | null;
+    if (putWithRecord !== undefined) {
+      written = await putWithRecord(pending, 0, requested).catch((err: unknown) => {
+        throw auditUnavailable(err);
+      });
+    } else {
+      try {
+        await this.#deps.audit.append(requested);
+      } catch (err) {
+        throw auditUnavailable(err);
+      }
+      written = await this.#deps.store.put(pending, 0);
     }
-    if ((await this.#deps.store.put(pending, 0)) === null) {
+    if (written === null) {
       throw new KubegateError('KG_INTERNAL', `pending request id ${pending.id} is taken; retry`);
     }
     this.#deps.log.info(
@@ -410,22 +422,18 @@ export class Approvals implements ApprovalService {
       const now = this.#deps.now();
       const used = useGrant(stored.pending, now);
       if (used === null) return null;
-      const written = await this.#deps.store.put(used, stored.version);
+      const written = await this.#step(
+        stored,
+        used,
+        this.#event('granted', now, used, {
+          requestId: input.requestId,
+          sourceAddress: input.sourceAddress,
+          request: summarize(input.request.method, requestTarget(input.request), input.request, input.body),
+        }),
+      );
       if (written === null) {
         stored = await this.#deps.store.get(read.pending.id);
         continue;
-      }
-      try {
-        await this.#deps.audit.append(
-          this.#event('granted', now, used, {
-            requestId: input.requestId,
-            sourceAddress: input.sourceAddress,
-            request: summarize(input.request.method, requestTarget(input.request), input.request, input.body),
-          }),
-        );
-      } catch (err) {
-        await this.#putBack(stored.pending, written.version);
-        throw auditUnavailable(err);
       }
       this.#deps.log.info({ pendingId: used.id, requestId: input.requestId }, 'approval grant used');
       this.#emit({ type: 'granted', pending: used });
@@ -563,22 +571,13 @@ export class Approvals implements ApprovalService {
       const expired = expire(stored.pending, now);
       const next = expired !== stored.pending ? expired : escalate(stored.pending, now);
       if (next === stored.pending) return stored;
-      const written = await this.#deps.store.put(next, stored.version);
+      const kind = next.state === 'expired' ? 'expired' : 'escalated';
+      const written = await this.#settleStep(stored, next, this.#event(kind, now, next));
       if (written === null) {
         const again = await this.#deps.store.get(read.pending.id);
         if (again === null) return stored;
         stored = again;
         continue;
-      }
-      const kind = next.state === 'expired' ? 'expired' : 'escalated';
-      try {
-        await this.#deps.audit.append(this.#event(kind, now, next));
-      } catch (err) {
-        // The deadline passed whatever the trail says; keep the new state and report the gap.
-        this.#deps.log.error(
-          { pendingId: next.id, kind, err },
-          'approval event not recorded in the audit trail',
-        );
       }
       this.#deps.log.info(
         { pendingId: next.id },
@@ -631,6 +630,20 @@ export class Approvals implements ApprovalService {
   }
 
   #emit(event: ApprovalEvent): void {
+    this.#tell(event);
+    this.#deps.store.changes?.publish({ type: event.type, id: event.pending.id });
+    try {
+      this.#deps.notify?.(event);
+    } catch (err) {
+      this.#deps.log.error(
+        { pendingId: event.pending.id, event: event.type, err },
+        'approval notifier failed',
+      );
+    }
+  }
+
+  /** The subscribers in this process (SSE, the UI's live queue). */
+  #tell(event: ApprovalEvent): void {
     for (const listener of [...this.#listeners]) {
       try {
         listener(event);
@@ -641,13 +654,41 @@ export class Approvals implements ApprovalService {
         );
       }
     }
-    try {
-      this.#deps.notify?.(event);
-    } catch (err) {
-      this.#deps.log.error(
-        { pendingId: event.pending.id, event: event.type, err },
-        'approval notifier failed',
-      );
+  }
+
+  // — other replicas —
+
+  /** Another replica changed a request: tell the subscribers here, wake or arm what waits here. */
+  async #remote(change: ApprovalChange): Promise<void> {
+    if (this.#closed) return;
+    const stored = await this.#deps.store.get(change.id);
+    if (stored === null) return;
+    const { pending } = stored;
+    if (change.type === 'reviewed') {
+      const review = pending.reviews.at(-1);
+      if (review !== undefined) this.#tell({ type: 'reviewed', pending, review });
+    } else {
+      this.#tell({ type: change.type, pending });
+    }
+    if (pending.state === 'pending') this.#arm(pending);
+    else this.#ended(pending);
+  }
+
+  /** The change feed (re)connected and may have missed changes: re-read what is held and armed here. */
+  async #resync(): Promise<void> {
+    if (this.#closed) return;
+    for (const id of [...this.#waiters.keys()]) {
+      const stored = await this.#deps.store.get(id);
+      if (stored !== null && stored.pending.state !== 'pending') this.#ended(stored.pending);
+    }
+    await this.#rearm();
+  }
+
+  /** Arms the deadlines of every pending request in the store, applying those already due. */
+  async #rearm(): Promise<void> {
+    for (const stored of await this.#deps.store.list({ state: 'pending' })) {
+      const settled = await this.#settle(stored);
+      if (settled.pending.state === 'pending') this.#arm(settled.pending);
     }
   }
 
@@ -708,6 +749,56 @@ export class Approvals implements ApprovalService {
     });
     this.#background.add(tracked);
     void tracked.finally(() => this.#background.delete(tracked));
+  }
+
+  /**
+   * Writes one approval step with its audit record: in one transaction where the store can,
+   * else the store first and the record after it, undone when the record cannot be written.
+   * Null when someone else wrote first; rejects with KG_AUDIT_UNAVAILABLE when the step is not
+   * recorded (and so not applied).
+   */
+  async #step(read: StoredPending, next: PendingRequest, event: AuditEvent): Promise<StoredPending | null> {
+    const { putWithRecord } = this.#deps.store;
+    if (putWithRecord !== undefined) {
+      try {
+        return await putWithRecord(next, read.version, event);
+      } catch (err) {
+        throw auditUnavailable(err);
+      }
+    }
+    const written = await this.#deps.store.put(next, read.version);
+    if (written === null) return null;
+    try {
+      await this.#deps.audit.append(event);
+    } catch (err) {
+      await this.#putBack(read.pending, written.version);
+      throw auditUnavailable(err);
+    }
+    return written;
+  }
+
+  /**
+   * A deadline's step (expiry, escalation). The deadline passed whatever the trail says: without
+   * a transaction the new state is kept and the gap reported; with one, a failed write leaves the
+   * request as it was, to be settled by the next read or the resync.
+   */
+  async #settleStep(
+    read: StoredPending,
+    next: PendingRequest,
+    event: AuditEvent,
+  ): Promise<StoredPending | null> {
+    if (this.#deps.store.putWithRecord !== undefined) return this.#step(read, next, event);
+    const written = await this.#deps.store.put(next, read.version);
+    if (written === null) return null;
+    try {
+      await this.#deps.audit.append(event);
+    } catch (err) {
+      this.#deps.log.error(
+        { pendingId: next.id, kind: event.kind, err },
+        'approval event not recorded in the audit trail',
+      );
+    }
+    return written;
   }
 
   /** Restores `previous` over the version we just wrote (the audit trail refused the step). */

@@ -31,6 +31,8 @@ export interface Store extends ReadOnlyStore {
 export interface StoreOptions {
   /** Batched audit events that could not be written (the error, and how many were lost). */
   readonly onAuditError?: (err: KubegateError, lost: number) => void;
+  /** Several replicas on one store: hearing the others failed (it retries on its own). */
+  readonly onChangesError?: (err: unknown) => void;
   readonly readOnly?: false;
 }
 

@@ -4,9 +4,14 @@
 // never lose an update: every write is one compare-and-set statement on the version the writer
 // read (`UPDATE … WHERE id = $1 AND version = $2`), which PostgreSQL applies atomically whichever
 // replica sends it. A write is durable when put() resolves (synchronous_commit on, database.ts).
-import type { ApprovalStore, StoredPending } from '../../approvals/store.js';
+// putWithRecord writes a step and its audit record in one transaction (the chain's lock taken as
+// the trail takes it), so a connection lost halfway leaves both or neither. The changes are the
+// other replicas' (changes.ts).
+import type { ApprovalChanges, ApprovalStore, StoredPending } from '../../approvals/store.js';
 import type { PendingRequest } from '../../approvals/types.js';
-import type { PostgresPool } from './database.js';
+import { prepareAuditEvent } from '../audit-append.js';
+import { appendInTransaction } from './audit-trail.js';
+import { inTransaction, type PostgresClient, type PostgresPool } from './database.js';
 
 interface Row {
   readonly version: number;
@@ -19,8 +24,17 @@ function fromRow(row: Row): StoredPending {
 
 const SELECT = 'SELECT version, data FROM pending_requests';
 
-export function postgresApprovalStore(pool: PostgresPool): ApprovalStore {
-  const columns = (p: PendingRequest) => [
+const INSERT = `INSERT INTO pending_requests
+     (id, version, fingerprint, state, created_at, decided_at, grant_expires_at, grant_used, data)
+   VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)
+   ON CONFLICT (id) DO NOTHING`;
+const UPDATE = `UPDATE pending_requests
+    SET version = version + 1, fingerprint = $2, state = $3, created_at = $4, decided_at = $5,
+        grant_expires_at = $6, grant_used = $7, data = $8
+  WHERE id = $1 AND version = $9`;
+
+function columns(p: PendingRequest): unknown[] {
+  return [
     p.id,
     p.fingerprint,
     p.state,
@@ -30,28 +44,35 @@ export function postgresApprovalStore(pool: PostgresPool): ApprovalStore {
     p.grantUsed,
     JSON.stringify(p),
   ];
+}
+
+/** The compare-and-set: true when this write landed. */
+async function write(
+  db: Pick<PostgresClient, 'query'>,
+  pending: PendingRequest,
+  expected: number,
+): Promise<boolean> {
+  const result =
+    expected === 0
+      ? await db.query(INSERT, columns(pending))
+      : await db.query(UPDATE, [...columns(pending), expected]);
+  return result.rowCount === 1;
+}
+
+export function postgresApprovalStore(pool: PostgresPool, changes?: ApprovalChanges): ApprovalStore {
   const rows = async (text: string, values: unknown[] = []) =>
     (await pool.query<Row>(text, values)).rows.map(fromRow);
 
   return {
-    put: async (pending, expected) => {
-      const result =
-        expected === 0
-          ? await pool.query(
-              `INSERT INTO pending_requests
-                 (id, version, fingerprint, state, created_at, decided_at, grant_expires_at, grant_used, data)
-               VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)
-               ON CONFLICT (id) DO NOTHING`,
-              columns(pending),
-            )
-          : await pool.query(
-              `UPDATE pending_requests
-                  SET version = version + 1, fingerprint = $2, state = $3, created_at = $4, decided_at = $5,
-                      grant_expires_at = $6, grant_used = $7, data = $8
-                WHERE id = $1 AND version = $9`,
-              [...columns(pending), expected],
-            );
-      return result.rowCount === 1 ? { pending, version: expected + 1 } : null;
+    put: async (pending, expected) =>
+      (await write(pool, pending, expected)) ? { pending, version: expected + 1 } : null,
+    putWithRecord: async (pending, expected, event) => {
+      const prepared = prepareAuditEvent(event);
+      return inTransaction(pool, async (client) => {
+        if (!(await write(client, pending, expected))) return null;
+        await appendInTransaction(client, [prepared]);
+        return { pending, version: expected + 1 };
+      });
     },
     get: async (id) => (await rows(`${SELECT} WHERE id = $1`, [id]))[0] ?? null,
     list: (filter) =>
@@ -73,5 +94,6 @@ export function postgresApprovalStore(pool: PostgresPool): ApprovalStore {
           ORDER BY decided_at DESC, id`,
         [fingerprint, since.toISOString()],
       ),
+    ...(changes === undefined ? {} : { changes }),
   };
 }

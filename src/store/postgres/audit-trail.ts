@@ -120,7 +120,7 @@ export class PostgresAuditTrail implements AuditTrail {
 
   async #write(batch: readonly Queued[]): Promise<void> {
     try {
-      this.#head = await inTransaction(this.#pool, (client) => commit(client, batch));
+      this.#head = await inTransaction(this.#pool, (client) => appendInTransaction(client, batch));
       this.#commits += 1;
       this.#records += batch.length;
     } catch (cause) {
@@ -131,8 +131,14 @@ export class PostgresAuditTrail implements AuditTrail {
   }
 }
 
-/** One batch, inside its transaction: lock, read the head, insert, move the head. */
-async function commit(client: PostgresClient, batch: readonly Queued[]): Promise<ChainHead> {
+/**
+ * One batch, inside the caller's transaction: lock, read the head, insert, move the head. The
+ * trail's own batches, and an approval step written with its record (approvals.ts).
+ */
+export async function appendInTransaction(
+  client: PostgresClient,
+  batch: readonly PreparedAuditEvent[],
+): Promise<ChainHead> {
   // Held until COMMIT: another replica's batch reads the head only after this one is in.
   await client.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.audit]);
   let { seq, hash } = await readHead(client);

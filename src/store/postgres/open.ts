@@ -1,5 +1,6 @@
 // The PostgreSQL store: kubegate's state in one database that several replicas share (pending
-// requests, grants, web sessions, the audit trail), migrated at start under a lock (migrate.ts).
+// requests, grants, web sessions, the audit trail), migrated at start under a lock (migrate.ts),
+// and the replicas' approval changes heard through it (changes.ts).
 // Input: the store's config (url or urlFile, pool size). Output: the domains' interfaces over one
 // pool. Must never print the URL (it holds the password), and never leave a pool open when
 // opening fails halfway.
@@ -7,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { KubegateError } from '../../errors.js';
 import type { ReadOnlyStore, Store, StoreOptions } from '../open.js';
 import { postgresApprovalStore } from './approvals.js';
+import { postgresChanges } from './changes.js';
 import { postgresAuditReader } from './audit-reader.js';
 import { PostgresAuditTrail } from './audit-trail.js';
 import { openPool, type PostgresPool } from './database.js';
@@ -29,12 +31,16 @@ export async function openPostgresStore(
     pool,
     options.onAuditError === undefined ? {} : { onError: options.onAuditError },
   );
+  const changes = postgresChanges(url, pool, {
+    onError: (err) => options.onChangesError?.(err),
+  });
   return {
-    approvals: postgresApprovalStore(pool),
+    approvals: postgresApprovalStore(pool, changes),
     sessions: postgresSessionStore(pool),
     audit,
     auditReader: postgresAuditReader(pool, { verify: 'child', url }),
     close: async () => {
+      await changes.close();
       await audit.close();
       await pool.end();
     },
