@@ -11,6 +11,7 @@ import { registerPolicy } from './policy.js';
 import { registerAudit } from './audit.js';
 import { registerRequests } from './requests.js';
 import { registerLogin } from './login.js';
+import { registerStore } from './store.js';
 
 const pkg = JSON.parse(readFileSync(join(packageRoot(import.meta.dirname), 'package.json'), 'utf8')) as {
   version: string;
@@ -31,6 +32,7 @@ registerPolicy(program);
 registerAudit(program);
 registerRequests(program);
 registerLogin(program);
+registerStore(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`kubegate: ${err instanceof Error ? err.message : String(err)}`);
