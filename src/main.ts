@@ -165,7 +165,12 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   const upstream = createUpstream(await upstreamTarget(config), config.timeouts);
   const tokens = await TokenStore.open(config.dataDir);
   const store = await openStore(config.store, {
-    onAuditError: (err, lost) => log.error({ err, lost }, 'audit events could not be written'),
+    // Kept in the log, so a record the store could not take is never lost silently.
+    onAuditError: (err, lost, events) =>
+      log.error(
+        { err, lost, unrecordedAuditEvents: events.map((text) => JSON.parse(text) as unknown) },
+        'audit events could not be written to the store; they are kept in this log line',
+      ),
     onChangesError: (err) =>
       log.warn({ err }, "other replicas' approval changes cannot be heard; reconnecting to the store"),
   });

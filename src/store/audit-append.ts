@@ -48,13 +48,20 @@ export function auditUnavailable(message: string, cause?: unknown): KubegateErro
 }
 
 /**
+ * Told when events could not be stored: how many of them nobody waited for (batched, so lost to
+ * the trail), and every event of the failed write as its canonical text, for the log to keep.
+ */
+export type AuditErrorHandler = (err: KubegateError, lost: number, events: readonly string[]) => void;
+
+/**
  * A batch the store could not write: each durable append is refused with the error; the batched
- * ones (appendLater) have nobody waiting, so they are reported once, counted, through onError.
+ * ones (appendLater) have nobody waiting, so they are reported once, counted, through onError,
+ * which gets the whole batch's events so that nothing is lost silently.
  */
 export function refuseBatch(
   batch: readonly QueuedAuditEvent[],
   cause: unknown,
-  onError: (err: KubegateError, lost: number) => void,
+  onError: AuditErrorHandler,
 ): void {
   const err = auditUnavailable('the audit trail could not be written', cause);
   let lost = 0;
@@ -62,5 +69,9 @@ export function refuseBatch(
     if (item.reject) item.reject(err);
     else lost += 1;
   }
-  if (lost > 0) onError(err, lost);
+  onError(
+    err,
+    lost,
+    batch.map((item) => item.canonical),
+  );
 }

@@ -8,8 +8,8 @@ import type { ApprovalStore } from '../approvals/store.js';
 import type { AuditTrail } from '../audit/event.js';
 import type { AuditReader } from '../audit/store.js';
 import type { Config } from '../config/schema.js';
-import type { KubegateError } from '../errors.js';
 import type { SessionStore } from '../identity/sessions.js';
+import type { AuditErrorHandler } from './audit-append.js';
 import { openPostgresReadOnlyStore, openPostgresStore } from './postgres/open.js';
 import { openSqliteReadOnlyStore, openSqliteStore } from './sqlite/open.js';
 
@@ -29,8 +29,8 @@ export interface Store extends ReadOnlyStore {
 }
 
 export interface StoreOptions {
-  /** Batched audit events that could not be written (the error, and how many were lost). */
-  readonly onAuditError?: (err: KubegateError, lost: number) => void;
+  /** Audit events that could not be written (the error, how many were lost, the events). */
+  readonly onAuditError?: AuditErrorHandler;
   /** Several replicas on one store: hearing the others failed (it retries on its own). */
   readonly onChangesError?: (err: unknown) => void;
   readonly readOnly?: false;

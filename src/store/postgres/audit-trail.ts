@@ -20,6 +20,7 @@ import {
   further,
   prepareAuditEvent,
   refuseBatch,
+  type AuditErrorHandler,
   type PreparedAuditEvent,
   type QueuedAuditEvent,
 } from '../audit-append.js';
@@ -31,7 +32,7 @@ export interface PostgresAuditTrailOptions {
   /** How long batched (appendLater) events wait at most; default 20 ms. */
   readonly laterBatchMs?: number;
   /** Batched events that could not be written (the error, and how many were lost). */
-  readonly onError?: (err: KubegateError, lost: number) => void;
+  readonly onError?: AuditErrorHandler;
 }
 
 type Queued = QueuedAuditEvent;
@@ -43,7 +44,7 @@ const ROWS_PER_INSERT = Math.floor(60_000 / COLUMNS.length);
 export class PostgresAuditTrail implements AuditTrail {
   readonly #pool: PostgresPool;
   readonly #laterBatchMs: number;
-  readonly #onError: (err: KubegateError, lost: number) => void;
+  readonly #onError: AuditErrorHandler;
   #queue: Queued[] = [];
   #urgent: NodeJS.Immediate | null = null;
   #later: NodeJS.Timeout | null = null;
@@ -85,7 +86,7 @@ export class PostgresAuditTrail implements AuditTrail {
       if (this.#closed) throw auditUnavailable('the audit trail is closed');
       prepared = prepareAuditEvent(event);
     } catch (err) {
-      this.#onError(err instanceof KubegateError ? err : auditUnavailable('audit event refused', err), 1);
+      this.#onError(err instanceof KubegateError ? err : auditUnavailable('audit event refused', err), 1, []);
       return;
     }
     this.#queue.push(prepared);

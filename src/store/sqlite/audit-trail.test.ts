@@ -170,12 +170,17 @@ test('two trails on one file continue one chain instead of forking it', async ()
   assert.equal(await verified(path), 3);
 });
 
-test('an append rejects with KG_AUDIT_UNAVAILABLE when the write fails, and lost batched events are reported', async () => {
+test('an append rejects with KG_AUDIT_UNAVAILABLE when the write fails, and the unwritten events are reported', async () => {
   const path = freshPath();
-  const reported: [string, number][] = [];
+  const reported: [string, number, string[]][] = [];
   const trail = await SqliteAuditTrail.open(path, {
     busyTimeoutMs: 0,
-    onError: (err, lost) => reported.push([err.code, lost]),
+    onError: (err, lost, events) =>
+      reported.push([
+        err.code,
+        lost,
+        events.map((text) => (JSON.parse(text) as { requestId: string }).requestId),
+      ]),
   });
   await trail.append(event(1));
   // Another writer holds the file's write lock: the commit cannot happen.
@@ -183,7 +188,8 @@ test('an append rejects with KG_AUDIT_UNAVAILABLE when the write fails, and lost
   other.exec('BEGIN IMMEDIATE');
   trail.appendLater(event(2));
   await rejectsWith(trail.append(event(3)), 'KG_AUDIT_UNAVAILABLE');
-  assert.deepEqual(reported, [['KG_AUDIT_UNAVAILABLE', 1]]);
+  // One lost (batched, nobody waiting), and both events handed over for the log to keep.
+  assert.deepEqual(reported, [['KG_AUDIT_UNAVAILABLE', 1, ['req-2', 'req-3']]]);
   other.exec('ROLLBACK');
   other.close();
   // The failed batch left nothing behind: the next record follows seq 1.

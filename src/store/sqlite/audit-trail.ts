@@ -22,6 +22,7 @@ import {
   further,
   prepareAuditEvent as prepare,
   refuseBatch,
+  type AuditErrorHandler,
   type QueuedAuditEvent,
 } from '../audit-append.js';
 import { AUDIT_COLUMN_NAMES } from '../audit-columns.js';
@@ -36,7 +37,7 @@ export interface SqliteAuditTrailOptions {
   /** How long a commit waits for another writer's lock before failing; default 2,000 ms. */
   readonly busyTimeoutMs?: number;
   /** Batched events that could not be written (the error, and how many were lost). */
-  readonly onError?: (err: KubegateError, lost: number) => void;
+  readonly onError?: AuditErrorHandler;
 }
 
 type Queued = QueuedAuditEvent;
@@ -52,7 +53,7 @@ export class SqliteAuditTrail implements AuditTrail {
   readonly #commit: (batch: readonly Queued[]) => ChainHead;
   readonly #batchMs: number;
   readonly #laterBatchMs: number;
-  readonly #onError: (err: KubegateError, lost: number) => void;
+  readonly #onError: AuditErrorHandler;
   #queue: Queued[] = [];
   /** Cancels the scheduled flush for durable appends; null when none is scheduled. */
   #urgent: (() => void) | null = null;
@@ -161,7 +162,7 @@ export class SqliteAuditTrail implements AuditTrail {
       if (this.#closed) throw auditUnavailable('the audit trail is closed');
       prepared = prepare(event);
     } catch (err) {
-      this.#onError(err instanceof KubegateError ? err : auditUnavailable('audit event refused', err), 1);
+      this.#onError(err instanceof KubegateError ? err : auditUnavailable('audit event refused', err), 1, []);
       return;
     }
     this.#queue.push(prepared);
