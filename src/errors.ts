@@ -55,6 +55,7 @@ export const ERROR_CODES = {
   KG_UPSTREAM_UNAVAILABLE: { status: 503, reason: 'ServiceUnavailable' },
   KG_UPSTREAM_TIMEOUT: { status: 504, reason: 'Timeout' },
   KG_AUDIT_UNAVAILABLE: { status: 503, reason: 'ServiceUnavailable' },
+  KG_STORE_UNAVAILABLE: { status: 503, reason: 'ServiceUnavailable' },
   KG_AUDIT_NOT_A_READER: { status: 403, reason: 'Forbidden', cause: 'not-an-audit-reader' },
   KG_POLICY_NOT_CONFIGURED: { status: 409, reason: 'Conflict' },
   KG_REVIEW_NOT_FOUND: { status: 404, reason: 'NotFound', cause: 'not-found' },

@@ -11,7 +11,7 @@ import type { ApprovalChanges, ApprovalStore, StoredPending } from '../../approv
 import type { PendingRequest } from '../../approvals/types.js';
 import { prepareAuditEvent } from '../audit-append.js';
 import { appendInTransaction } from './audit-trail.js';
-import { inTransaction, type PostgresClient, type PostgresPool } from './database.js';
+import { inTransaction, unavailableAsStatus, type PostgresClient, type PostgresPool } from './database.js';
 
 interface Row {
   readonly version: number;
@@ -63,7 +63,7 @@ export function postgresApprovalStore(pool: PostgresPool, changes?: ApprovalChan
   const rows = async (text: string, values: unknown[] = []) =>
     (await pool.query<Row>(text, values)).rows.map(fromRow);
 
-  return {
+  const store = unavailableAsStatus({
     put: async (pending, expected) =>
       (await write(pool, pending, expected)) ? { pending, version: expected + 1 } : null,
     putWithRecord: async (pending, expected, event) => {
@@ -94,6 +94,6 @@ export function postgresApprovalStore(pool: PostgresPool, changes?: ApprovalChan
           ORDER BY decided_at DESC, id`,
         [fingerprint, since.toISOString()],
       ),
-    ...(changes === undefined ? {} : { changes }),
-  };
+  } satisfies ApprovalStore);
+  return changes === undefined ? store : { ...store, changes };
 }

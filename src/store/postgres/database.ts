@@ -5,6 +5,7 @@
 // pool size. Output: a pg Pool, which never leaves store/postgres/. Must never print the URL (it
 // holds the password).
 import pg from 'pg';
+import { KubegateError } from '../../errors.js';
 
 export type PostgresPool = pg.Pool;
 export type PostgresClient = pg.PoolClient;
@@ -31,6 +32,32 @@ export function openPool(url: string, max: number): PostgresPool {
   // An idle connection the server dropped: the pool replaces it; the next query reports trouble.
   pool.on('error', () => {});
   return pool;
+}
+
+/**
+ * The store's methods, each answering a failure to reach the database as KG_STORE_UNAVAILABLE (a
+ * clear Status for kubectl and the UI) instead of the driver's error. KubegateErrors pass as they are.
+ */
+export function unavailableAsStatus<T extends object>(methods: T): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(methods)) {
+    wrapped[name] =
+      typeof method === 'function'
+        ? async (...args: unknown[]) => {
+            try {
+              return await (method as (...a: unknown[]) => Promise<unknown>)(...args);
+            } catch (cause) {
+              if (cause instanceof KubegateError) throw cause;
+              throw new KubegateError(
+                'KG_STORE_UNAVAILABLE',
+                'kubegate cannot reach its database (the PostgreSQL store), so this was not done and nothing was forwarded. Retry shortly; if it persists, tell the kubegate operators.',
+                { cause },
+              );
+            }
+          }
+        : method;
+  }
+  return wrapped as T;
 }
 
 /** Runs `work` in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws. */

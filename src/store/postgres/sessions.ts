@@ -6,7 +6,7 @@
 // count the same rows.
 import type { SessionStore } from '../../identity/sessions.js';
 import type { OidcSubject } from '../../identity/types.js';
-import { inTransaction, type PostgresPool } from './database.js';
+import { inTransaction, unavailableAsStatus, type PostgresPool } from './database.js';
 import { LOCKS } from './migrate.js';
 
 interface Row {
@@ -23,7 +23,7 @@ const COLUMNS =
   '"user", groups, token_digest AS "tokenDigest", oidc, csrf_token AS "csrfToken", created_at AS "createdAt", expires_at AS "expiresAt"';
 
 export function postgresSessionStore(pool: PostgresPool): SessionStore {
-  return {
+  return unavailableAsStatus({
     add: (key, s, { now, max }) =>
       inTransaction(pool, async (client) => {
         await client.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.sessions]);
@@ -67,5 +67,5 @@ export function postgresSessionStore(pool: PostgresPool): SessionStore {
     delete: async (key) => {
       await pool.query('DELETE FROM web_sessions WHERE id_digest = $1', [key]);
     },
-  };
+  } satisfies SessionStore);
 }

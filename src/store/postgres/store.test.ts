@@ -11,6 +11,7 @@ import type { Session } from '../../identity/sessions.js';
 import type { ApproveDecision } from '../../policy/decision.js';
 import { withBody } from '../../request/body.js';
 import { parseRequest } from '../../request/parse.js';
+import { KubegateError } from '../../errors.js';
 import { openStore, type Store } from '../open.js';
 import { MIGRATIONS } from './migrate.js';
 import { postgresStoreConfig, startTestPostgres, type TestPostgres } from './test-server.js';
@@ -251,4 +252,19 @@ test('an unreachable database is a clear error that does not print the password'
     assert.equal(err.message.includes('s3cret'), false);
     return true;
   });
+});
+
+test('a database that cannot be reached is answered as KG_STORE_UNAVAILABLE, for approvals and sessions', async () => {
+  const url = await server.createDatabase();
+  const store = await openStore(postgresStoreConfig(url));
+  await store.close();
+  const unavailable = (err: unknown): boolean => {
+    assert.ok(err instanceof KubegateError, String(err));
+    assert.equal(err.code, 'KG_STORE_UNAVAILABLE');
+    assert.match(err.message, /cannot reach its database.*Retry/u);
+    return true;
+  };
+  await assert.rejects(store.approvals.get('kg-x'), unavailable);
+  await assert.rejects(store.approvals.findActive('fp', T0), unavailable);
+  await assert.rejects(store.sessions.get('k'), unavailable);
 });
