@@ -214,6 +214,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
           publicUrl,
           verify: (idToken) => oidc.verify(idToken),
           sessions,
+          ...(store.signInFlows === undefined ? {} : { flows: store.signInFlows }),
           log,
         });
   const ownApi = createOwnApi({

@@ -9,6 +9,7 @@ import type { AuditTrail } from '../audit/event.js';
 import type { AuditReader } from '../audit/store.js';
 import type { Config } from '../config/schema.js';
 import type { SessionStore } from '../identity/sessions.js';
+import type { SignInFlowStore } from '../identity/sign-in-flows.js';
 import type { AuditErrorHandler } from './audit-append.js';
 import { openPostgresReadOnlyStore, openPostgresStore } from './postgres/open.js';
 import { openSqliteReadOnlyStore, openSqliteStore } from './sqlite/open.js';
@@ -26,6 +27,8 @@ export interface Store extends ReadOnlyStore {
   readonly approvals: ApprovalStore;
   readonly audit: AuditTrail;
   readonly sessions: SessionStore;
+  /** The web UI's sign-ins in progress, where replicas share them; absent: the process keeps them. */
+  readonly signInFlows?: SignInFlowStore;
 }
 
 export interface StoreOptions {

@@ -1,6 +1,7 @@
 // The sign-in's pure part: a sign-in in progress is answered once, by its own browser, within its
 // time; the provider's answer is checked (duplicates, state before anything it says, error, code);
 // the landing page never leaves the UI; the failure page shows the message escaped, no script.
+import { memorySignInFlows, type PendingSignIn } from '../identity/sign-in-flows.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KubegateError } from '../errors.js';
@@ -16,7 +17,6 @@ import {
   PendingSignIns,
   providerName,
   safeNext,
-  type PendingSignIn,
 } from './oidc-sign-in-flow.js';
 
 const flow = (over: Partial<PendingSignIn> = {}): Omit<PendingSignIn, 'startedAt'> => ({
@@ -47,28 +47,44 @@ const message = (fn: () => unknown): string => {
   assert.fail('no error');
 };
 
-test('a sign-in is found by its id once: a second answer finds nothing', () => {
+test('a sign-in is found by its id once: a second answer finds nothing', async () => {
   const flows = new PendingSignIns({ now: () => 1_000 });
-  const id = flows.begin(flow());
+  const id = await flows.begin(flow());
   assert.match(id, /^[A-Za-z0-9_-]{43}$/u);
-  const first = flows.take(id);
+  const first = await flows.take(id);
   assert.equal(first.kind, 'found');
   assert.equal(first.kind === 'found' && first.flow.startedAt, 1_000);
-  assert.deepEqual(flows.take(id), { kind: 'none' });
-  assert.deepEqual(flows.take(null), { kind: 'none' });
-  assert.deepEqual(flows.take('x'.repeat(43)), { kind: 'none' });
+  assert.deepEqual(await flows.take(id), { kind: 'none' });
+  assert.deepEqual(await flows.take(null), { kind: 'none' });
+  assert.deepEqual(await flows.take('x'.repeat(43)), { kind: 'none' });
 });
 
-test('a sign-in answered after FLOW_TTL_MS is expired, and gone', () => {
+test('the store never sees a sign-in id, only its digest', async () => {
+  const store = memorySignInFlows();
+  const keys: string[] = [];
+  const flows = new PendingSignIns({
+    now: () => 1_000,
+    store: {
+      add: (key, f, limits) => (keys.push(key), store.add(key, f, limits)),
+      take: (key) => store.take(key),
+    },
+  });
+  const id = await flows.begin(flow());
+  assert.equal(keys.length, 1);
+  assert.notEqual(keys[0], id);
+  assert.equal((await flows.take(id)).kind, 'found');
+});
+
+test('a sign-in answered after FLOW_TTL_MS is expired, and gone', async () => {
   let now = 0;
   const flows = new PendingSignIns({ now: () => now });
-  const id = flows.begin(flow());
+  const id = await flows.begin(flow());
   now = FLOW_TTL_MS - 1;
-  const again = flows.begin(flow());
+  const again = await flows.begin(flow());
   now = FLOW_TTL_MS;
-  assert.equal(flows.take(id).kind, 'expired');
-  assert.equal(flows.take(id).kind, 'none');
-  assert.equal(flows.take(again).kind, 'found');
+  assert.equal((await flows.take(id)).kind, 'expired');
+  assert.equal((await flows.take(id)).kind, 'none');
+  assert.equal((await flows.take(again)).kind, 'found');
   assert.equal(
     code(() => flowOrRefusal({ kind: 'expired', flow: { ...flow(), startedAt: 0 } })),
     'KG_AUTHN_SIGN_IN_FAILED',
@@ -83,18 +99,19 @@ test('a sign-in answered after FLOW_TTL_MS is expired, and gone', () => {
   );
 });
 
-test('starting sign-ins never keeps more than the bound, nor expired ones: the oldest go first', () => {
+test('starting sign-ins never keeps more than the bound, nor expired ones: the oldest go first', async () => {
   let now = 0;
-  const flows = new PendingSignIns({ now: () => now, max: 3, ttlMs: 100 });
-  const ids = [flows.begin(flow()), flows.begin(flow()), flows.begin(flow())];
-  const fourth = flows.begin(flow());
-  assert.equal(flows.size, 3);
-  assert.equal(flows.take(ids[0]!).kind, 'none');
-  assert.equal(flows.take(ids[1]!).kind, 'found');
+  const store = memorySignInFlows();
+  const flows = new PendingSignIns({ now: () => now, max: 3, ttlMs: 100, store });
+  const ids = [await flows.begin(flow()), await flows.begin(flow()), await flows.begin(flow())];
+  const fourth = await flows.begin(flow());
+  assert.equal(store.size, 3);
+  assert.equal((await flows.take(ids[0]!)).kind, 'none');
+  assert.equal((await flows.take(ids[1]!)).kind, 'found');
   now = 100;
-  flows.begin(flow());
-  assert.equal(flows.size, 1, 'the expired ones went');
-  assert.equal(flows.take(fourth).kind, 'none');
+  await flows.begin(flow());
+  assert.equal(store.size, 1, 'the expired ones went');
+  assert.equal((await flows.take(fourth)).kind, 'none');
 });
 
 test('the flow cookie is __Host-, HttpOnly, Secure and SameSite=Lax (sent on the provider’s redirect back)', () => {

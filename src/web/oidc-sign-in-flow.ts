@@ -7,14 +7,16 @@
 // page could make kubegate's origin show text of its choosing), and never send the person anywhere
 // but a page of the UI afterwards (no open redirect).
 //
-// A sign-in in progress is kept in this process's memory, keyed by a random id that only its
-// browser holds (the flow cookie): its state, nonce and PKCE verifier never leave the server. The
-// cookie is HttpOnly, Secure, `__Host-` and SameSite=Lax: Lax so that the browser sends it on the
-// provider's redirect back (a top-level GET from another site), which Strict would not. With
-// several kubegate replicas behind one address, the answer must reach the replica that started the
-// sign-in (sticky sessions); otherwise the person is told to start again.
-import { randomBytes } from 'node:crypto';
+// A sign-in in progress is kept server-side, keyed by a random id that only its browser holds (the
+// flow cookie): its state, nonce and PKCE verifier never leave the server. The cookie is HttpOnly,
+// Secure, `__Host-` and SameSite=Lax: Lax so that the browser sends it on the provider's redirect
+// back (a top-level GET from another site), which Strict would not. Where it is kept is a
+// SignInFlowStore (identity/sign-in-flows.ts): this process's memory for one replica, the shared database for several (the
+// provider's answer may reach any replica; take() lets exactly one of them have it). The store
+// sees only the SHA-256 of the id.
+import { createHash, randomBytes } from 'node:crypto';
 import { KubegateError } from '../errors.js';
+import { memorySignInFlows, type PendingSignIn, type SignInFlowStore } from '../identity/sign-in-flows.js';
 import { secretCookie, secretsEqual } from './session.js';
 
 export const FLOW_COOKIE = '__Host-kubegate-oidc-flow';
@@ -26,59 +28,43 @@ export const MAX_FLOWS = 10_000;
 const UI_HOME = '/ui/';
 const SIGN_IN_PAGE = '/ui/sign-in';
 
-/** One sign-in in progress: what the answer is checked against. */
-export interface PendingSignIn {
-  /** Index of the issuer in identity.oidc. */
-  readonly issuer: number;
-  readonly state: string;
-  readonly nonce: string;
-  readonly codeVerifier: string;
-  /** The UI page to land on afterwards (safeNext). */
-  readonly next: string;
-  readonly startedAt: number;
-}
-
 export type TakenSignIn =
   | { readonly kind: 'found'; readonly flow: PendingSignIn }
   | { readonly kind: 'none' }
   | { readonly kind: 'expired'; readonly flow: PendingSignIn };
 
-/** The sign-ins in progress of this process. */
+const keyOf = (id: string): string => createHash('sha256').update(id).digest('base64url');
+
+/** The sign-ins in progress, in their store. */
 export class PendingSignIns {
-  readonly #flows = new Map<string, PendingSignIn>();
+  readonly #store: SignInFlowStore;
   readonly #now: () => number;
   readonly #ttlMs: number;
   readonly #max: number;
 
-  constructor(options: { now: () => number; ttlMs?: number; max?: number }) {
+  constructor(options: { now: () => number; ttlMs?: number; max?: number; store?: SignInFlowStore }) {
+    this.#store = options.store ?? memorySignInFlows();
     this.#now = options.now;
     this.#ttlMs = options.ttlMs ?? FLOW_TTL_MS;
     this.#max = options.max ?? MAX_FLOWS;
   }
 
-  get size(): number {
-    return this.#flows.size;
-  }
-
   /** Keeps a new sign-in; returns the id its browser's cookie holds. */
-  begin(flow: Omit<PendingSignIn, 'startedAt'>): string {
-    const now = this.#now();
-    // A Map keeps insertion order: the first entries are the oldest.
-    for (const [id, old] of this.#flows) {
-      if (old.startedAt + this.#ttlMs > now && this.#flows.size < this.#max) break;
-      this.#flows.delete(id);
-    }
+  async begin(flow: Omit<PendingSignIn, 'startedAt'>): Promise<string> {
     const id = randomBytes(32).toString('base64url');
-    this.#flows.set(id, { ...flow, startedAt: now });
+    await this.#store.add(
+      keyOf(id),
+      { ...flow, startedAt: this.#now() },
+      { ttlMs: this.#ttlMs, max: this.#max },
+    );
     return id;
   }
 
   /** The sign-in the cookie names, removed: each is answered once, whatever the outcome. */
-  take(id: string | null): TakenSignIn {
+  async take(id: string | null): Promise<TakenSignIn> {
     if (id === null) return { kind: 'none' };
-    const flow = this.#flows.get(id);
-    if (flow === undefined) return { kind: 'none' };
-    this.#flows.delete(id);
+    const flow = await this.#store.take(keyOf(id));
+    if (flow === null) return { kind: 'none' };
     if (flow.startedAt + this.#ttlMs <= this.#now()) return { kind: 'expired', flow };
     return { kind: 'found', flow };
   }

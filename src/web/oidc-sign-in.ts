@@ -25,6 +25,7 @@
 // This file alone talks to the provider for the sign-in (discovery and the token endpoint, through
 // oidc-sign-in-fetch.ts with the issuer's CA when caFile is set); the ID token's keys are the
 // authenticator's.
+import type { SignInFlowStore } from '../identity/sign-in-flows.js';
 import { readFile } from 'node:fs/promises';
 import * as client from 'openid-client';
 import { describeFailure, ERROR_CODE_HEADER, KubegateError } from '../errors.js';
@@ -71,6 +72,8 @@ export interface OidcSignInDeps {
   readonly sessions: Pick<Sessions, 'create'>;
   readonly log: Pick<Logger, 'info' | 'warn' | 'error'>;
   readonly now?: () => number;
+  /** Where sign-ins in progress are kept: the shared store with several replicas; memory by default. */
+  readonly flows?: SignInFlowStore;
 }
 
 export interface OidcSignIn {
@@ -133,7 +136,7 @@ interface Provider {
 
 export function createOidcSignIn(issuers: readonly OidcSignInIssuer[], deps: OidcSignInDeps): OidcSignIn {
   const now = deps.now ?? Date.now;
-  const flows = new PendingSignIns({ now });
+  const flows = new PendingSignIns({ now, ...(deps.flows === undefined ? {} : { store: deps.flows }) });
   const publicUrl = deps.publicUrl?.replace(/\/+$/u, '') ?? null;
   const redirectUri = publicUrl === null ? null : `${publicUrl}${CALLBACK_PATH}`;
   const providers: Provider[] = issuers.map((issuer) => ({
@@ -216,7 +219,7 @@ export function createOidcSignIn(issuers: readonly OidcSignInIssuer[], deps: Oid
       const state = client.randomState();
       const nonce = client.randomNonce();
       const codeVerifier = client.randomPKCECodeVerifier();
-      const id = flows.begin({ issuer: index, state, nonce, codeVerifier, next });
+      const id = await flows.begin({ issuer: index, state, nonce, codeVerifier, next });
       const supported = configuration.serverMetadata().scopes_supported;
       const scopes = OPTIONAL_SCOPES.filter((s) =>
         supported === undefined ? s !== 'groups' : supported.includes(s),
@@ -242,9 +245,9 @@ export function createOidcSignIn(issuers: readonly OidcSignInIssuer[], deps: Oid
   }
 
   async function callback(req: ClientRequest, res: ApiResponse, query: URLSearchParams): Promise<void> {
-    const taken = flows.take(flowIdOf(req.headers.cookie));
     let retry: string | null = null;
     try {
+      const taken = await flows.take(flowIdOf(req.headers.cookie));
       const flow = flowOrRefusal(taken);
       retry = `${startUrl(flow.issuer)}&next=${encodeURIComponent(flow.next)}`;
       const answer = checkAnswer(query, flow);

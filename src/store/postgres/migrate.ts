@@ -11,7 +11,12 @@ import { KubegateError } from '../../errors.js';
 import { inTransaction, type PostgresClient, type PostgresPool } from './database.js';
 
 /** pg_advisory_xact_lock keys: arbitrary, fixed, kubegate's own. */
-export const LOCKS = { migrate: 0x6b67_0001, audit: 0x6b67_0002, sessions: 0x6b67_0003 } as const;
+export const LOCKS = {
+  migrate: 0x6b67_0001,
+  audit: 0x6b67_0002,
+  sessions: 0x6b67_0003,
+  signInFlows: 0x6b67_0004,
+} as const;
 
 export const MIGRATIONS: readonly string[] = [
   // 1: the SQLite store's tables (store/sqlite/layouts.ts at approvals.db 3, audit.db 1), with
@@ -74,6 +79,14 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX audit_events_request_id ON audit_events (request_id);
    CREATE INDEX audit_events_pending_id ON audit_events (pending_id);
    CREATE INDEX audit_events_decision ON audit_events (decision, kind);`,
+  // 2: the web UI's sign-ins in progress, so that the provider's answer may reach any replica.
+  // `data` is the PendingSignIn as JSON; the key is the SHA-256 of the id its browser holds.
+  `CREATE TABLE web_sign_in_flows (
+     id_digest text PRIMARY KEY,
+     n bigserial NOT NULL,
+     started_at bigint NOT NULL,
+     data text NOT NULL
+   );`,
 ];
 
 const SCHEMA_TABLE = `CREATE TABLE IF NOT EXISTS kubegate_schema (

@@ -14,6 +14,7 @@ import { PostgresAuditTrail } from './audit-trail.js';
 import { openPool, type PostgresPool } from './database.js';
 import { checkVersion, migrate } from './migrate.js';
 import { postgresSessionStore } from './sessions.js';
+import { postgresSignInFlows } from './sign-in-flows.js';
 
 export interface PostgresStoreConfig {
   readonly url?: string | undefined;
@@ -37,6 +38,7 @@ export async function openPostgresStore(
   return {
     approvals: postgresApprovalStore(pool, changes),
     sessions: postgresSessionStore(pool),
+    signInFlows: postgresSignInFlows(pool),
     audit,
     auditReader: postgresAuditReader(pool, { verify: 'child', url }),
     close: async () => {

@@ -12,6 +12,7 @@ import type { ApproveDecision } from '../../policy/decision.js';
 import { withBody } from '../../request/body.js';
 import { parseRequest } from '../../request/parse.js';
 import { KubegateError } from '../../errors.js';
+import { PendingSignIns } from '../../web/oidc-sign-in-flow.js';
 import { openStore, type Store } from '../open.js';
 import { MIGRATIONS } from './migrate.js';
 import { postgresStoreConfig, startTestPostgres, type TestPostgres } from './test-server.js';
@@ -268,3 +269,31 @@ test('a database that cannot be reached is answered as KG_STORE_UNAVAILABLE, for
   await assert.rejects(store.approvals.findActive('fp', T0), unavailable);
   await assert.rejects(store.sessions.get('k'), unavailable);
 });
+
+test('web sign-ins in progress: one replica starts it, another takes it, once; expired and excess ones go', () =>
+  withStore(async (a, url) => {
+    const b = await openStore(postgresStoreConfig(url));
+    try {
+      const flowsA = new PendingSignIns({ now: () => now, ttlMs: 100, max: 2, store: a.signInFlows! });
+      const flowsB = new PendingSignIns({ now: () => now, ttlMs: 100, max: 2, store: b.signInFlows! });
+      let now = 1_000;
+      const flow = { issuer: 0, state: 's', nonce: 'n', codeVerifier: 'v', next: '/ui/' };
+      const first = await flowsA.begin(flow);
+      const [one, two] = await Promise.all([flowsB.take(first), flowsA.take(first)]);
+      assert.deepEqual([one.kind, two.kind].sort(), ['found', 'none'], 'exactly one replica gets it');
+      const found = one.kind === 'found' ? one : two;
+      assert.deepEqual(found.kind === 'found' && found.flow, { ...flow, startedAt: 1_000 });
+      // At the bound the oldest goes; after the TTL every old one goes.
+      const ids = [await flowsA.begin(flow), await flowsB.begin(flow), await flowsA.begin(flow)];
+      assert.equal((await flowsB.take(ids[0]!)).kind, 'none');
+      assert.equal((await flowsB.take(ids[1]!)).kind, 'found');
+      now = 1_100;
+      await flowsB.begin(flow);
+      assert.equal((await flowsA.take(ids[2]!)).kind, 'none');
+      const rows = await server.sql(url, 'SELECT id_digest FROM web_sign_in_flows');
+      assert.equal(rows.rows.length, 1);
+      assert.ok(!ids.includes((rows.rows[0] as { id_digest: string }).id_digest), 'only digests are stored');
+    } finally {
+      await b.close();
+    }
+  }));
