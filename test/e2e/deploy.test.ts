@@ -20,17 +20,20 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, resolve } from 'node:path';
 import ts from 'typescript';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
 import { useTestbed } from '../fixtures/testbed.js';
 import { kubectl, type KubectlResult, type KubectlVersion } from '../fixtures/kubectl.js';
 import { kubegate } from '../fixtures/gateway.js';
 import { loadConfig } from '../../src/config/load.js';
 import { freePort } from '../../src/demo/ports.js';
 import { stopPid } from '../../src/demo/processes.js';
+import { startTestPostgres } from '../../src/store/postgres/test-server.js';
 import type { TestbedState } from '../../src/demo/control-plane.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -598,6 +601,500 @@ async function waitFor(ready: () => boolean, failed: () => boolean, log: () => s
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+// --- deploy/kubernetes-ha: several replicas on PostgreSQL --------------------------------------
+
+const haDir = join(root, 'deploy/kubernetes-ha');
+
+const HA_MANIFESTS = readdirSync(haDir)
+  .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+  .sort();
+
+interface PodSpec {
+  readonly serviceAccountName: string;
+  readonly securityContext: Readonly<Record<string, unknown>>;
+  readonly affinity?: {
+    readonly podAntiAffinity?: {
+      readonly preferredDuringSchedulingIgnoredDuringExecution?: readonly {
+        readonly weight: number;
+        readonly podAffinityTerm: {
+          readonly topologyKey: string;
+          readonly labelSelector: { readonly matchLabels: Readonly<Record<string, string>> };
+        };
+      }[];
+      readonly requiredDuringSchedulingIgnoredDuringExecution?: readonly unknown[];
+    };
+  };
+  readonly topologySpreadConstraints?: readonly {
+    readonly topologyKey: string;
+    readonly whenUnsatisfiable: string;
+    readonly labelSelector: { readonly matchLabels: Readonly<Record<string, string>> };
+  }[];
+  readonly containers: readonly Container[];
+  readonly volumes: readonly {
+    readonly name: string;
+    readonly configMap?: { readonly name: string };
+    readonly secret?: {
+      readonly secretName: string;
+      readonly items?: readonly unknown[];
+      readonly defaultMode?: number;
+    };
+    readonly projected?: {
+      readonly defaultMode?: number;
+      readonly sources: readonly {
+        readonly secret?: {
+          readonly name: string;
+          readonly optional?: boolean;
+          readonly items?: readonly { readonly key: string; readonly path: string }[];
+        };
+      }[];
+    };
+    readonly emptyDir?: unknown;
+    readonly persistentVolumeClaim?: unknown;
+  }[];
+}
+
+interface Deployment extends KubeObject {
+  readonly spec: {
+    readonly replicas: number;
+    readonly selector: { readonly matchLabels: Readonly<Record<string, string>> };
+    readonly strategy: {
+      readonly type: string;
+      readonly rollingUpdate: {
+        readonly maxUnavailable: number | string;
+        readonly maxSurge: number | string;
+      };
+    };
+    readonly template: {
+      readonly metadata: { readonly labels: Readonly<Record<string, string>> };
+      readonly spec: PodSpec;
+    };
+  };
+}
+
+interface PodDisruptionBudget extends KubeObject {
+  readonly spec: {
+    readonly minAvailable?: number | string;
+    readonly maxUnavailable?: number | string;
+    readonly selector: { readonly matchLabels: Readonly<Record<string, string>> };
+  };
+}
+
+async function haObjectsIn(file: string): Promise<KubeObject[]> {
+  return parseObjects(await readFile(join(haDir, file), 'utf8'), `kubernetes-ha/${file}`);
+}
+
+async function haKustomization(): Promise<{
+  resources: string[];
+  patches: { path?: string; patch?: string }[];
+}> {
+  const [k] = parseObjects(await readFile(join(haDir, 'kustomization.yaml'), 'utf8'), 'kustomization');
+  return k as unknown as { resources: string[]; patches: { path?: string; patch?: string }[] };
+}
+
+async function haDeployment(): Promise<Deployment> {
+  return find<Deployment>(await haObjectsIn('deployment.yaml'), 'Deployment', 'kubegate');
+}
+
+async function haConfigText(): Promise<string> {
+  const cm = find<ConfigMap>(await haObjectsIn('configmap-config.yaml'), 'ConfigMap', 'kubegate-config');
+  const text = cm.data['kubegate.yaml'];
+  assert.ok(text !== undefined, 'the HA kubegate-config has no kubegate.yaml');
+  return text;
+}
+
+function podMount(pod: PodSpec, volume: string): { mountPath: string; subPath?: string; readOnly?: boolean } {
+  const mount = pod.containers[0]!.volumeMounts?.find((m) => m.name === volume);
+  assert.ok(mount, `no volumeMount of ${volume}`);
+  return mount;
+}
+
+/** Every file under `dir` with its content and mtime: what a run changed shows as a difference. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = join(entry.parentPath, entry.name);
+    const { mtimeMs } = await stat(file);
+    out[file.slice(dir.length + 1)] = `${mtimeMs}:${await readFile(file, 'utf8')}`;
+  }
+  return out;
+}
+
+test('deploy/kubernetes-ha builds on deploy/kubernetes and lists each of its own manifests', async () => {
+  const k = await haKustomization();
+  assert.ok(k.resources.includes('../kubernetes'), 'the single-replica deployment is the base');
+  const own = [
+    ...k.resources.filter((r) => r !== '../kubernetes'),
+    ...k.patches.flatMap((p) => p.path ?? []),
+  ];
+  assert.deepEqual(own.sort(), HA_MANIFESTS);
+});
+
+for (const file of HA_MANIFESTS) {
+  test(`kubernetes-ha/${file} passes kubectl apply --dry-run=server`, async () => {
+    const r = await admin(['apply', '--dry-run=server', '-f', join(haDir, file)]);
+    assertServerDryRun(r, await haObjectsIn(file));
+  });
+}
+
+test('the kubernetes-ha kustomization swaps the StatefulSet for a Deployment and a PDB, keeps the base otherwise, and passes a server dry run', async () => {
+  const rendered = await admin(['kustomize', haDir]);
+  assert.equal(rendered.code, 0, rendered.stderr);
+  const objects = parseObjects(rendered.stdout, 'kubectl kustomize deploy/kubernetes-ha');
+  const ids = (list: readonly KubeObject[]) =>
+    list.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort();
+  const want = [
+    ...(await allObjects()).filter((o) => o.kind !== 'StatefulSet'),
+    ...(await haObjectsIn('deployment.yaml')),
+    ...(await haObjectsIn('pod-disruption-budget.yaml')),
+  ];
+  assert.deepEqual(ids(objects), ids(want));
+  assert.deepEqual(
+    find<ConfigMap>(objects, 'ConfigMap', 'kubegate-config').data,
+    find<ConfigMap>(await haObjectsIn('configmap-config.yaml'), 'ConfigMap', 'kubegate-config').data,
+  );
+  assert.deepEqual(
+    find<ConfigMap>(objects, 'ConfigMap', 'kubegate-policy').data,
+    find<ConfigMap>(await objectsIn('configmap-policy.yaml'), 'ConfigMap', 'kubegate-policy').data,
+  );
+  for (const name of ['kubegate-impersonator', 'kubegate-object-reader']) {
+    assert.deepEqual(find<Binding>(objects, 'ClusterRoleBinding', name).subjects, [
+      { kind: 'ServiceAccount', name: 'kubegate', namespace: NAMESPACE },
+    ]);
+  }
+  const old = await admin(['kustomize', haDir], undefined, '1.27');
+  assert.equal(old.code, 0, old.stderr);
+  assert.deepEqual(parseObjects(old.stdout, 'kubectl 1.27 kustomize deploy/kubernetes-ha'), objects);
+
+  const r = await admin(['apply', '--dry-run=server', '-f', '-'], rendered.stdout);
+  assertServerDryRun(r, objects);
+});
+
+test("the HA kubegate.yaml passes kubegate's config loader with the postgres store's urlFile, and the Deployment mounts what it names", async () => {
+  const text = await haConfigText();
+  // The URL holds the database password: it belongs in the Secret, never in the ConfigMap.
+  assert.doesNotMatch(text, /postgres(ql)?:\/\//);
+  const dir = await scratchDir();
+  const config = await loadConfig({ file: await writeTemp(dir, 'kubegate.yaml', text) });
+  assert.equal(config.store.type, 'postgres');
+  assert.ok(config.store.type === 'postgres');
+  assert.equal(config.store.url, undefined);
+  assert.ok(config.store.urlFile !== undefined);
+  assert.equal(config.upstream.inCluster, true);
+  assert.deepEqual(config.listen, { host: '0.0.0.0', port: 8443 });
+  assert.equal(config.tls.certFile, undefined, "kubegate's own serving certificate, from kubegate-pki");
+  // Everything but the store is the single replica's, so that the two cannot drift apart unnoticed.
+  const base = await loadConfig({ file: await writeTemp(dir, 'base.yaml', await configMapText()) });
+  assert.deepEqual({ ...config, store: base.store }, base);
+
+  const deployment = await haDeployment();
+  const pod = deployment.spec.template.spec;
+  const container = pod.containers[0]!;
+  // The Secret kubegate-db at the folder of store.urlFile, its key `url` the file.
+  const db = pod.volumes.find((v) => v.secret?.secretName === 'kubegate-db');
+  assert.ok(db, 'no volume mounts the Secret kubegate-db');
+  assert.equal(db.secret?.items, undefined, 'every key of kubegate-db is a file');
+  const dbMount = podMount(pod, db.name);
+  assert.equal(dbMount.mountPath, dirname(config.store.urlFile));
+  assert.equal(basename(config.store.urlFile), 'url');
+  assert.equal(dbMount.readOnly, true);
+  // The files are readable by kubegate's group (fsGroup) only: the password, and below the CA key.
+  assert.equal(pod.securityContext['fsGroup'], 65532);
+  assert.equal(db.secret?.defaultMode, 0o440);
+  // dataDir: the Secrets kubegate-pki (the files gateway-pki.ts reads in <dataDir>/pki) and
+  // kubegate-tokens (<dataDir>/tokens.json), read-only and the same in every pod.
+  const dataMount = podMount(pod, 'data');
+  assert.equal(dataMount.mountPath, config.dataDir);
+  assert.equal(dataMount.readOnly, true);
+  const data = pod.volumes.find((v) => v.name === 'data');
+  assert.ok(data?.projected, 'the data directory is a projection of Secrets');
+  assert.equal(data.persistentVolumeClaim, undefined);
+  assert.equal(data.projected.defaultMode, 0o440);
+  const files = data.projected.sources.map((s) => [
+    s.secret?.name,
+    s.secret?.items?.map((i) => [i.key, i.path]),
+  ]);
+  assert.deepEqual(files, [
+    [
+      'kubegate-pki',
+      [
+        ['ca.crt', 'pki/ca.crt'],
+        ['ca.key', 'pki/ca.key'],
+        ['server.crt', 'pki/server.crt'],
+        ['server.key', 'pki/server.key'],
+      ],
+    ],
+    ['kubegate-tokens', [['tokens.json', 'tokens.json']]],
+  ]);
+  // The config where the image's CMD looks for it, the policy as a folder (hot reload), the port.
+  const image = await containerfile();
+  assert.deepEqual(container.args, image.cmd);
+  const configVolume = pod.volumes.find((v) => v.configMap?.name === 'kubegate-config');
+  assert.ok(configVolume);
+  assert.deepEqual(podMount(pod, configVolume.name).mountPath, image.cmd.at(-1));
+  const policyVolume = pod.volumes.find((v) => v.configMap?.name === 'kubegate-policy');
+  assert.ok(policyVolume && config.policy.file !== undefined);
+  const policyMount = podMount(pod, policyVolume.name);
+  assert.equal(policyMount.subPath, undefined);
+  assert.equal(dirname(config.policy.file), policyMount.mountPath);
+  assert.deepEqual(
+    container.ports?.map((p) => p.containerPort),
+    [config.listen.port],
+  );
+});
+
+test('the HA config loader refuses a postgres store with both url and urlFile', async () => {
+  const text = (await haConfigText()).replace(
+    'urlFile: /etc/kubegate/db/url',
+    'urlFile: /etc/kubegate/db/url\n  url: postgres://kubegate@db/kubegate',
+  );
+  assert.notEqual(text, await haConfigText());
+  const file = await writeTemp(await scratchDir(), 'kubegate.yaml', text);
+  await assert.rejects(loadConfig({ file }), { code: 'KG_CONFIG_INVALID' });
+});
+
+test('the Deployment runs several replicas, spread over nodes and zones, rolls without losing one, and the PDB guards the same pods', async () => {
+  const deployment = await haDeployment();
+  const { spec } = deployment;
+  assert.ok(spec.replicas >= 2, `replicas ${spec.replicas}`);
+  assert.equal(spec.replicas, 3);
+  assert.deepEqual(spec.strategy, {
+    type: 'RollingUpdate',
+    rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+  });
+  const selector = spec.selector.matchLabels;
+  for (const [k, v] of Object.entries(selector)) assert.equal(spec.template.metadata.labels[k], v);
+  const pdb = find<PodDisruptionBudget>(
+    await haObjectsIn('pod-disruption-budget.yaml'),
+    'PodDisruptionBudget',
+    'kubegate',
+  );
+  assert.deepEqual(pdb.spec.selector.matchLabels, selector);
+  // One pod at a time may be evicted: a drain goes on, and two replicas keep serving.
+  assert.deepEqual([pdb.spec.maxUnavailable, pdb.spec.minAvailable], [1, undefined]);
+  const service = find<Service & { spec: { selector: Record<string, string> } }>(
+    await objectsIn('service.yaml'),
+    'Service',
+    'kubegate',
+  );
+  assert.deepEqual(service.spec.selector, selector);
+
+  const pod = spec.template.spec;
+  const anti = pod.affinity?.podAntiAffinity;
+  assert.equal(anti?.requiredDuringSchedulingIgnoredDuringExecution, undefined, 'preferred, not required');
+  assert.deepEqual(
+    anti?.preferredDuringSchedulingIgnoredDuringExecution?.map((t) => [
+      t.podAffinityTerm.topologyKey,
+      t.podAffinityTerm.labelSelector.matchLabels,
+    ]),
+    [['kubernetes.io/hostname', selector]],
+  );
+  const spread = pod.topologySpreadConstraints ?? [];
+  assert.deepEqual(spread.map((c) => c.topologyKey).sort(), [
+    'kubernetes.io/hostname',
+    'topology.kubernetes.io/zone',
+  ]);
+  for (const c of spread) {
+    assert.equal(c.whenUnsatisfiable, 'ScheduleAnyway');
+    assert.deepEqual(c.labelSelector.matchLabels, selector);
+  }
+  // The same image, identity and lock-down as the single replica, and no volume of its own.
+  const sts = await statefulSet();
+  const single = sts.spec.template.spec;
+  assert.equal(pod.serviceAccountName, single.serviceAccountName);
+  // fsGroupChangePolicy is about the single replica's PersistentVolume, which the Deployment has not.
+  const { fsGroupChangePolicy, ...singlePod } = single.securityContext as Record<string, unknown>;
+  assert.equal(fsGroupChangePolicy, 'OnRootMismatch');
+  assert.deepEqual(pod.securityContext, singlePod);
+  const [container, ...others] = pod.containers;
+  assert.deepEqual(others, []);
+  assert.equal(container!.image, single.containers[0]!.image);
+  assert.deepEqual(container!.securityContext, single.containers[0]!.securityContext);
+  assert.deepEqual(
+    pod.volumes.filter((v) => v.persistentVolumeClaim !== undefined),
+    [],
+  );
+});
+
+const HA_BROKEN: readonly {
+  readonly name: string;
+  readonly file: string;
+  readonly edit: (text: string) => string;
+  readonly want: RegExp;
+  readonly refused: boolean;
+}[] = [
+  {
+    name: 'a misspelt rollingUpdate field in deployment.yaml is refused',
+    file: 'deployment.yaml',
+    edit: (s) => s.replace('maxUnavailable: 0', 'maxUnavailible: 0'),
+    want: /strict decoding error: unknown field "spec\.strategy\.rollingUpdate\.maxUnavailible"/,
+    refused: true,
+  },
+  {
+    name: 'a Deployment whose pods may run as root draws the Pod Security "restricted" warning',
+    file: 'deployment.yaml',
+    edit: (s) => s.replaceAll('runAsNonRoot: true', 'runAsNonRoot: false'),
+    want: /would violate PodSecurity "restricted:latest": runAsNonRoot != true/,
+    refused: false,
+  },
+  {
+    name: 'a PodDisruptionBudget with both minAvailable and maxUnavailable is refused',
+    file: 'pod-disruption-budget.yaml',
+    edit: (s) => s.replace('maxUnavailable: 1', 'maxUnavailable: 1\n  minAvailable: 2'),
+    want: /minAvailable and maxUnavailable cannot be both set/,
+    refused: true,
+  },
+];
+
+for (const row of HA_BROKEN) {
+  test(`a broken copy of kubernetes-ha/${row.file}: ${row.name}`, async () => {
+    const original = await readFile(join(haDir, row.file), 'utf8');
+    const broken = row.edit(original);
+    assert.notEqual(broken, original, 'the edit changed nothing');
+    const r = await admin(['apply', '--dry-run=server', '-f', '-'], broken);
+    assert.equal(r.code, row.refused ? 1 : 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, row.want);
+  });
+}
+
+/** Starts `kubegate serve` on `config`; resolves once it listens. */
+async function startServe(configFile: string): Promise<{ stop: () => Promise<void>; output: () => string }> {
+  let output = '';
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'serve', '--config', configFile],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const exited = once(child, 'exit').then(([code, signal]) => String(signal ?? code));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const stop = async () => {
+    if (child.pid !== undefined && child.exitCode === null) await stopPid(child.pid, exited);
+  };
+  try {
+    await waitFor(
+      () => output.includes('kubegate listening on'),
+      () => child.exitCode !== null,
+      () => output,
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { stop, output: () => output };
+}
+
+function servedCertificate(port: number, caPem: string): Promise<string> {
+  return new Promise((resolvePem, reject) => {
+    const socket = tlsConnect(
+      { host: '127.0.0.1', port, servername: 'kubegate.kubegate.svc', ca: caPem },
+      () => {
+        resolvePem(socket.getPeerX509Certificate()?.fingerprint256 ?? '');
+        socket.end();
+      },
+    );
+    socket.on('error', reject);
+  });
+}
+
+test('kubegate-pki made as docs/DEPLOY.md says: two replicas on one PostgreSQL serve its certificate, accept one token file, and write nothing in the data directory', async () => {
+  const dir = await scratchDir();
+  const haConfig = await writeTemp(dir, 'kubegate.yaml', await haConfigText());
+  const dataDir = join(dir, 'kubegate-ha');
+  // The documented step: kubegate makes its CA and serving certificate before it looks for the
+  // cluster, then stops, as it runs outside a pod.
+  await assert.rejects(
+    kubegate(['serve', '--config', haConfig, '--data-dir', dataDir]),
+    (err: { code?: number; stderr?: string }) => {
+      assert.equal(err.code, 1);
+      assert.match(err.stderr ?? '', /not running in a Kubernetes pod/);
+      return true;
+    },
+  );
+  const pkiFiles = readdirSync(join(dataDir, 'pki')).sort();
+  assert.deepEqual(pkiFiles, ['ca.crt', 'ca.key', 'server.crt', 'server.key']);
+  const serverCert = new X509Certificate(await readFile(join(dataDir, 'pki', 'server.crt'), 'utf8'));
+  assert.match(serverCert.subjectAltName ?? '', /DNS:kubegate\.kubegate\.svc\b/);
+  const caPem = await readFile(join(dataDir, 'pki', 'ca.crt'), 'utf8');
+  // A token added locally, as kubegate-tokens is made.
+  const kubeconfig = join(dir, 'bob.kubeconfig');
+  await kubegate([
+    'user',
+    'add',
+    'bob',
+    '--group',
+    'sre',
+    '--token',
+    '--data-dir',
+    dataDir,
+    '--out',
+    kubeconfig,
+    '--server',
+    'https://kubegate.kubegate.svc',
+  ]);
+  assert.ok(existsSync(join(dataDir, 'tokens.json')));
+
+  const pg = await startTestPostgres();
+  const replicas: { stop: () => Promise<void>; output: () => string }[] = [];
+  try {
+    await mkdir(join(dir, 'db'));
+    const urlFile = await writeTemp(join(dir, 'db'), 'url', `${await pg.createDatabase()}\n`);
+    const policyCm = find<ConfigMap>(
+      await objectsIn('configmap-policy.yaml'),
+      'ConfigMap',
+      'kubegate-policy',
+    );
+    const policyFile = await writeTemp(dir, 'policy.yaml', policyCm.data['policy.yaml']!);
+    const before = await snapshot(dataDir);
+    const ha = parseYaml(await haConfigText()) as Record<string, unknown>;
+    const ports = [await freePort(), await freePort()];
+    // The ConfigMap's config, with the test bed for the pod's ServiceAccount and local paths for
+    // the mounts.
+    const configFor = (port: number, hosts?: readonly string[]) =>
+      stringify({
+        ...ha,
+        dataDir,
+        listen: { host: '0.0.0.0', port },
+        upstream: { kubeconfig: tb.upstreamKubeconfig },
+        policy: { file: policyFile },
+        store: { ...(ha['store'] as object), urlFile },
+        ...(hosts === undefined ? {} : { tls: { hosts } }),
+        log: { level: 'warn' },
+      });
+    for (const port of ports) {
+      replicas.push(await startServe(await writeTemp(dir, `replica-${port}.yaml`, configFor(port))));
+    }
+    for (const port of ports) {
+      assert.equal(await servedCertificate(port, caPem), serverCert.fingerprint256);
+      const r = await kubectl(['--server', `https://127.0.0.1:${port}`, 'get', '--raw', '/version'], {
+        kubeconfig,
+      });
+      assert.equal(r.code, 0, `${r.stderr}\n${replicas.map((x) => x.output()).join('\n')}`);
+    }
+    assert.deepEqual(
+      await snapshot(dataDir),
+      before,
+      'a replica wrote into the data directory (read-only in a pod)',
+    );
+    for (const replica of replicas.splice(0)) await replica.stop();
+
+    // The check can fail: tls.hosts other than the certificate's make kubegate reissue it, a write
+    // that the read-only mount in a pod refuses.
+    const other = await freePort();
+    replicas.push(
+      await startServe(await writeTemp(dir, 'other.yaml', configFor(other, ['kubegate.example.com']))),
+    );
+    const after = await snapshot(dataDir);
+    assert.notEqual(after['pki/server.crt'], before['pki/server.crt']);
+  } finally {
+    for (const replica of replicas) await replica.stop();
+    await pg.stop();
+  }
+});
 
 // --- the Containerfile, statically -------------------------------------------------------------
 
