@@ -128,3 +128,16 @@ test('secretsEqual compares values, whatever their lengths', () => {
   assert.equal(secretsEqual('short', 'much longer value'), false);
   assert.equal(secretsEqual('', ''), true);
 });
+
+test("a sign-out on another replica ends this replica's open streams within recheckMs", async () => {
+  // Two replicas: two Sessions over one store.
+  const here = new Sessions(store.sessions, { ttlMs: 60_000, recheckMs: 20 });
+  const there = new Sessions(store.sessions, { ttlMs: 60_000, recheckMs: 20 });
+  const { id, session } = await here.create(alice, 'd'.repeat(64));
+  assert.equal(here.stillLive(id, session), true, 'an open stream asks');
+  await there.delete(id);
+  assert.equal(await here.get(id), null, 'the next request sees it at once');
+  const deadline = Date.now() + 2_000;
+  while (here.stillLive(id, session) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(here.stillLive(id, session), false, 'the open stream sees it too');
+});

@@ -27,6 +27,8 @@ export interface SessionsOptions {
   readonly now?: () => number;
   /** Past this many live sessions the oldest is dropped (a flood of sign-ins cannot fill the disk). */
   readonly maxSessions?: number;
+  /** How often the sessions of open event streams are re-read from the store; default 2 s. */
+  readonly recheckMs?: number;
 }
 
 /** The sessions' life: new ids, expiry, sign-out, and whether a session still holds right now. */
@@ -41,12 +43,21 @@ export class Sessions {
    * session would have expired anyway.
    */
   readonly #ended = new Map<string, number>();
+  /**
+   * Sessions stillLive() was asked about lately (open event streams), by key, with when: re-read
+   * from the store every recheckMs, so a sign-out on another replica sharing the store ends this
+   * replica's streams too, within recheckMs.
+   */
+  readonly #watched = new Map<string, number>();
+  readonly #recheckMs: number;
+  #recheck: NodeJS.Timeout | null = null;
 
   constructor(store: SessionStore, options: SessionsOptions) {
     this.#store = store;
     this.#ttlMs = options.ttlMs;
     this.#now = options.now ?? Date.now;
     this.#max = options.maxSessions ?? 10_000;
+    this.#recheckMs = options.recheckMs ?? 2_000;
   }
 
   /**
@@ -109,10 +120,39 @@ export class Sessions {
   /**
    * Whether the session `get` returned for `id` still holds, from memory alone (a live event
    * stream asks between events): not ended by this process and not expired. A session ended by
-   * another replica sharing the store is noticed by the next get(), not here.
+   * another replica sharing the store is noticed by the next get(), and here within recheckMs.
    */
   stillLive(id: string, session: Pick<Session, 'expiresAt'>): boolean {
-    return session.expiresAt > this.#now() && !this.#ended.has(digest(id));
+    const key = digest(id);
+    if (session.expiresAt <= this.#now() || this.#ended.has(key)) return false;
+    this.#watched.set(key, this.#now());
+    if (this.#recheck === null) {
+      this.#recheck = setInterval(() => void this.#reread(), this.#recheckMs);
+      this.#recheck.unref();
+    }
+    return true;
+  }
+
+  /** Re-reads the watched sessions: one gone from the store (signed out elsewhere) is ended here. */
+  async #reread(): Promise<void> {
+    const now = this.#now();
+    for (const [key, askedAt] of this.#watched) {
+      // Nobody asked for a while: its stream closed.
+      if (now - askedAt > 30 * this.#recheckMs) {
+        this.#watched.delete(key);
+        continue;
+      }
+      // An unreachable store ends nothing: the stream's next request would be refused anyway.
+      const stored = await this.#store.get(key).catch(() => undefined);
+      if (stored === null) {
+        this.#ended.set(key, now + this.#ttlMs);
+        this.#watched.delete(key);
+      }
+    }
+    if (this.#watched.size === 0 && this.#recheck !== null) {
+      clearInterval(this.#recheck);
+      this.#recheck = null;
+    }
   }
 
   #forgetExpired(now: number): void {
