@@ -11,10 +11,16 @@
 //   - With the ConfigMap's listen address the generated serving certificate does not name the
 //     address clients dial; a kubeconfig with tls-server-name: localhost reaches kubegate
 //     (docs/DEPLOY.md, TLS).
+//   - deploy/kubernetes-ha (several replicas on PostgreSQL) gets the same dry runs and broken
+//     copies; its kubegate.yaml loads with the postgres store's urlFile and the Deployment mounts
+//     the Secrets where the config looks; replicas, rollout, anti-affinity, spread and the PDB are
+//     checked, and so is the store-copy Job. Two real kubegate processes start from one data dir
+//     made as docs/DEPLOY.md says, on one private PostgreSQL, serve its certificate, accept its
+//     token, and write nothing into it (in a pod it is a read-only projection of Secrets).
 //   - No container engine runs here, so the Containerfile is checked statically: its COPY sources
 //     exist or are built, its ENTRYPOINT is what `npm run build` emits, it runs as a non-root uid.
 // The namespace kubegate is created for real (a server dry run of namespaced objects needs it) and
-// deleted afterwards; nothing else is persisted.
+// deleted afterwards; nothing else is persisted in the cluster.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -957,6 +963,58 @@ for (const row of HA_BROKEN) {
     assert.match(r.stderr, row.want);
   });
 }
+
+test('the store-copy Job passes a server dry run, reads the single replica store from its volume and writes the replicas store', async () => {
+  const file = join(haDir, 'store-copy/store-copy.yaml');
+  const objects = parseObjects(await readFile(file, 'utf8'), 'store-copy.yaml');
+  const r = await admin(['apply', '--dry-run=server', '-f', file]);
+  assertServerDryRun(r, objects);
+
+  const cm = find<ConfigMap>(objects, 'ConfigMap', 'kubegate-store-copy');
+  const job = find<
+    KubeObject & { spec: { template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } }
+  >(objects, 'Job', 'kubegate-store-copy');
+  const pod = job.spec.template.spec;
+  const container = pod.containers[0]!;
+  const configMount = podMount(
+    pod,
+    pod.volumes.find((v) => v.configMap?.name === 'kubegate-store-copy')!.name,
+  );
+  assert.deepEqual(container.args, [
+    'store',
+    'copy',
+    '--from-config',
+    join(configMount.mountPath, 'from.yaml'),
+    '--config',
+    join(configMount.mountPath, 'to.yaml'),
+  ]);
+  const dir = await scratchDir();
+  const from = await loadConfig({ file: await writeTemp(dir, 'from.yaml', cm.data['from.yaml']!) });
+  const to = await loadConfig({ file: await writeTemp(dir, 'to.yaml', cm.data['to.yaml']!) });
+  // The stores the two deployments run with.
+  const single = await loadConfig({ file: await writeTemp(dir, 'single.yaml', await configMapText()) });
+  const ha = await loadConfig({ file: await writeTemp(dir, 'ha.yaml', await haConfigText()) });
+  assert.deepEqual(from.store, single.store);
+  // A postgres store also carries dataDir's paths, which it never uses: to.yaml needs no dataDir.
+  const { dir: _toDir, auditFile: _toAudit, ...toStore } = to.store;
+  const { dir: _haDir, auditFile: _haAudit, ...haStore } = ha.store;
+  assert.equal(to.store.type, 'postgres');
+  assert.deepEqual(toStore, haStore);
+  // The single replica's volume where its config says, and the database URL where the HA config says.
+  const data = pod.volumes.find((v) => v.name === 'data') as {
+    persistentVolumeClaim?: { claimName: string };
+  };
+  const sts = await statefulSet();
+  assert.deepEqual(data.persistentVolumeClaim, {
+    claimName: `${sts.spec.volumeClaimTemplates[0]!.metadata.name}-${sts.metadata.name}-0`,
+  });
+  assert.equal(podMount(pod, 'data').mountPath, single.dataDir);
+  const db = pod.volumes.find((v) => v.secret?.secretName === 'kubegate-db');
+  assert.ok(db && ha.store.type === 'postgres' && ha.store.urlFile !== undefined);
+  assert.equal(podMount(pod, db.name).mountPath, dirname(ha.store.urlFile));
+  // The Service does not select the Job's pod.
+  assert.notEqual(job.spec.template.metadata.labels['app.kubernetes.io/name'], 'kubegate');
+});
 
 /** Starts `kubegate serve` on `config`; resolves once it listens. */
 async function startServe(configFile: string): Promise<{ stop: () => Promise<void>; output: () => string }> {
