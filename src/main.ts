@@ -34,6 +34,9 @@ import { createOidcSignIn, readSignInIssuers } from './web/oidc-sign-in.js';
 import { createOwnApi } from './web/own-api.js';
 import { Sessions } from './web/session.js';
 import { openStore } from './store/open.js';
+import { storeProbe } from './store/probe.js';
+import { passedWithin, Readiness } from './health/readiness.js';
+import { probeUpstream } from './upstream/probe.js';
 import { SIGN_IN_AGAIN, sessionAuthenticator } from './web/session-authenticator.js';
 import { packageRoot } from './package-root.js';
 import { holdRefusal } from './approvals/messages.js';
@@ -54,11 +57,15 @@ const ALLOW_ALL: Decision = { kind: 'allow', rules: [], byDefault: true };
 const LIVE_OBJECT_TTL_MS = 60_000;
 /** How long decide waits for a live object before judging without it (the strict outcome). */
 const LIVE_OBJECT_TIMEOUT_MS = 3_000;
+/** A readiness check that takes longer than this fails (the probe itself answers at once). */
+const HEALTH_CHECK_TIMEOUT_MS = 3_000;
 
 interface PolicyDecide {
   readonly decide: GatewayDeps['decide'];
   /** The store behind it, for the policy view; null without a policy file. */
   readonly source: PolicySource | null;
+  /** Readiness: null once a policy is in force, else why not. */
+  loaded(): Promise<string | null>;
   reload(): Promise<void>;
   close(): Promise<void>;
 }
@@ -75,6 +82,7 @@ async function policyDecide(config: Config, objects: LiveObjects, log: Logger): 
     return {
       decide: () => ALLOW_ALL,
       source: null,
+      loaded: () => Promise.resolve(null),
       reload: () => Promise.resolve(),
       close: () => Promise.resolve(),
     };
@@ -103,6 +111,10 @@ async function policyDecide(config: Config, objects: LiveObjects, log: Logger): 
   return {
     decide,
     source: store,
+    loaded: () =>
+      Promise.resolve(
+        store.stats().failClosed ? `the policy ${file} has not loaded: every request is refused` : null,
+      ),
     reload: async () => {
       await store.reload();
     },
@@ -217,6 +229,19 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
           ...(store.signInFlows === undefined ? {} : { flows: store.signInFlows }),
           log,
         });
+  // Probes: what must hold for this replica to take requests (/kubegate/readyz).
+  const readiness = new Readiness(
+    [
+      { name: 'policy', run: () => policy.loaded() },
+      { name: 'store', run: storeProbe(config.store, HEALTH_CHECK_TIMEOUT_MS) },
+      passedWithin(config.health.upstreamGraceMs, {
+        name: 'upstream',
+        run: () => probeUpstream(upstream, HEALTH_CHECK_TIMEOUT_MS),
+      }),
+    ],
+    { intervalMs: config.health.intervalMs, timeoutMs: HEALTH_CHECK_TIMEOUT_MS },
+  );
+  await readiness.start();
   const ownApi = createOwnApi({
     identify: createIdentify([...authenticators, sessionAuthenticator(sessions, tokens, oidcIssuers)], {
       missing: `no client certificate, bearer token or web session. ${SIGN_IN_AGAIN}`,
@@ -233,6 +258,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     policy: createPolicyApi({ policy: policy.source, now: () => new Date() }),
     oidcSignIn,
     assets: createUiAssets(join(packageRoot(import.meta.dirname), 'dist', 'ui')),
+    health: readiness,
     log,
   });
   const deps: GatewayDeps = {
@@ -268,6 +294,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     reloadPolicy: () => policy.reload(),
     async close() {
       ownApi.close(); // open watches would hold the listener open
+      readiness.close();
       await gateway.close();
       await approvals.close();
       await notify.close();

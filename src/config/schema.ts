@@ -308,6 +308,13 @@ const PolicySchema = z.strictObject({
   file: filePath.optional(),
 });
 
+const HealthSchema = z.strictObject({
+  /** How often readiness re-runs its checks (policy, store, API server). */
+  intervalMs: wholeNumber('a number of milliseconds', 100).default(5_000),
+  /** The API server counts as reachable for this long after it last answered /readyz. */
+  upstreamGraceMs: wholeNumber('a number of milliseconds', 0).default(15_000),
+});
+
 const LogSchema = z.strictObject({
   level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
 });
@@ -329,6 +336,7 @@ export const ConfigSchema = z
     notifications: NotificationsSchema.prefault({}),
     /** The address people use to reach kubegate (links in messages and notifications). */
     publicUrl: z.url({ error: 'expected an https URL' }).optional(),
+    health: HealthSchema.prefault({}),
     log: LogSchema.prefault({}),
   })
   .transform((config) => {

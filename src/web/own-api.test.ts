@@ -668,3 +668,43 @@ test('a watch whose credential stays valid goes on', { timeout: 20_000 }, async 
     reviewer.close();
   }
 });
+
+test('/kubegate/livez and /kubegate/readyz answer anyone with ok or not, and list the checks only to a signed-in caller', async () => {
+  let ready = false;
+  const results = () => [
+    { name: 'policy', ok: true, reason: null, checkedAt: '2026-12-04T00:00:00.000Z' },
+    { name: 'store', ok: ready, reason: ready ? null : 'cannot reach kubegate’s database', checkedAt: null },
+  ];
+  api = ownApi({
+    health: {
+      get ready() {
+        return ready;
+      },
+      results,
+    },
+  });
+  assert.deepEqual(
+    [(await call('GET', '/kubegate/livez')).status, (await call('GET', '/kubegate/livez')).text],
+    [200, 'ok\n'],
+  );
+  const notReady = await call('GET', '/kubegate/readyz');
+  assert.deepEqual([notReady.status, notReady.text], [503, 'not ready\n']);
+  assert.doesNotMatch(notReady.text, /database/u, 'nothing said to the unauthenticated');
+  const anonymousVerbose = await call('GET', '/kubegate/readyz?verbose');
+  assert.equal(anonymousVerbose.status, 401);
+  assert.doesNotMatch(anonymousVerbose.text, /database/u);
+  const verbose = await call('GET', '/kubegate/readyz?verbose', {
+    headers: { authorization: `Bearer ${aliceToken}` },
+  });
+  assert.equal(verbose.status, 503);
+  assert.match(
+    verbose.text,
+    /\[\+\]policy ok\n\[-\]store failed: cannot reach kubegate’s database\nreadyz check failed\n/u,
+  );
+  ready = true;
+  assert.deepEqual(
+    [(await call('GET', '/kubegate/readyz')).status, (await call('GET', '/kubegate/readyz')).text],
+    [200, 'ok\n'],
+  );
+  assert.equal((await call('POST', '/kubegate/readyz')).status, 405);
+});

@@ -20,6 +20,7 @@
 // upstream, never accept a session cookie on the Kubernetes API (the pipeline never asks this
 // module), and never act on a session for a changing request without its CSRF token and a
 // same-origin Origin: the browser sends the cookie to kubegate whoever's page asks it to.
+import type { Readiness } from '../health/readiness.js';
 import type { Logger } from 'pino';
 import { KubegateError } from '../errors.js';
 import type { ClientRequest } from '../gateway/read-body.js';
@@ -69,6 +70,8 @@ export interface OwnApiDeps {
   /** Sign-in through identity.oidc's providers; null when none is configured. */
   readonly oidcSignIn?: OidcSignIn | null;
   readonly assets: UiAssets;
+  /** /kubegate/livez and /kubegate/readyz; absent: not offered. */
+  readonly health?: Pick<Readiness, 'ready' | 'results'>;
   readonly log: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
 }
 
@@ -80,6 +83,13 @@ export interface OwnApi {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
+export const LIVEZ = '/kubegate/livez';
+export const READYZ = '/kubegate/readyz';
+
+const pathQuery = (target: string): string => {
+  const q = target.indexOf('?');
+  return q === -1 ? '' : target.slice(q + 1);
+};
 
 const pathOf = (target: string): string => {
   const q = target.indexOf('?');
@@ -148,10 +158,49 @@ export function createOwnApi(deps: OwnApiDeps): OwnApi {
     );
   }
 
+  /**
+   * The probes: no credential needed, and nothing said beyond ok / not ready to whoever asks;
+   * `?verbose` lists each check with its reason, for an authenticated caller only.
+   */
+  async function health(
+    req: ClientRequest,
+    res: ApiResponse,
+    credentials: ClientCredentials,
+    path: string,
+    readiness: Pick<Readiness, 'ready' | 'results'>,
+  ): Promise<void> {
+    allowMethods(req.method ?? '', ['GET']);
+    const ok = path === LIVEZ || readiness.ready;
+    const verbose = new URLSearchParams(pathQuery(req.url ?? '')).has('verbose');
+    if (!verbose) {
+      res.writeHead(ok ? 200 : 503, {
+        'content-type': 'text/plain; charset=utf-8',
+        'cache-control': 'no-store',
+      });
+      res.end(ok ? 'ok\n' : 'not ready\n');
+      return;
+    }
+    await authenticate(req, credentials);
+    const checks = path === LIVEZ ? [] : readiness.results();
+    const lines = checks.map(
+      (c) => `[${c.ok ? '+' : '-'}]${c.name} ${c.ok ? 'ok' : `failed: ${c.reason ?? ''}`}`,
+    );
+    res.writeHead(ok ? 200 : 503, {
+      'content-type': 'text/plain; charset=utf-8',
+      'cache-control': 'no-store',
+    });
+    res.end(
+      `${[...lines, ok ? `${path.slice('/kubegate/'.length)} check passed` : 'readyz check failed'].join('\n')}\n`,
+    );
+  }
+
   async function route(req: ClientRequest, res: ApiResponse, credentials: ClientCredentials): Promise<void> {
     const target = req.url ?? '';
     const path = pathOf(target);
     if (isUiPath(path)) return deps.assets.serve(req.method ?? '', path, res);
+    if ((path === LIVEZ || path === READYZ) && deps.health !== undefined) {
+      return health(req, res, credentials, path, deps.health);
+    }
     const parsed = apiTarget(target);
     const first = parsed.parts[0];
     if (first === 'session' && parsed.parts.length === 1) return session(req, res, credentials);

@@ -75,7 +75,7 @@ async function connect(
   }
 }
 
-async function urlOf(config: PostgresStoreConfig): Promise<string> {
+export async function urlOf(config: PostgresStoreConfig): Promise<string> {
   if (config.url !== undefined) return config.url;
   if (config.urlFile === undefined) {
     throw new KubegateError('KG_CONFIG_INVALID', 'store: a postgres store needs url or urlFile');
