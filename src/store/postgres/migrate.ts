@@ -89,7 +89,7 @@ export const MIGRATIONS: readonly string[] = [
    );`,
 ];
 
-const SCHEMA_TABLE = `CREATE TABLE IF NOT EXISTS kubegate_schema (
+const SCHEMA_TABLE = `CREATE TABLE kubegate_schema (
   id integer PRIMARY KEY CHECK (id = 1),
   version integer NOT NULL
 )`;
@@ -99,7 +99,9 @@ export async function migrate(pool: PostgresPool, latest = MIGRATIONS.length): P
   await inTransaction(pool, async (client) => {
     // Held until COMMIT: a second replica starting now waits here, then finds the work done.
     await client.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.migrate]);
-    await client.query(SCHEMA_TABLE);
+    // Created only when missing: a database at the latest version needs no CREATE privilege, so
+    // the replicas may run as a user that only reads and writes the tables an owner migrated.
+    if (!(await schemaTableExists(client))) await client.query(SCHEMA_TABLE);
     const current = await versionOf(client);
     refuseNewer(current, latest);
     for (let v = current; v < latest; v++) await client.query(MIGRATIONS[v] as string);
@@ -119,8 +121,7 @@ export async function migrate(pool: PostgresPool, latest = MIGRATIONS.length): P
 export async function checkVersion(pool: PostgresPool): Promise<void> {
   const client = await pool.connect();
   try {
-    const exists = await client.query<{ t: string | null }>("SELECT to_regclass('kubegate_schema') AS t");
-    const current = exists.rows[0]?.t == null ? 0 : await versionOf(client);
+    const current = (await schemaTableExists(client)) ? await versionOf(client) : 0;
     refuseNewer(current, MIGRATIONS.length);
     if (current < MIGRATIONS.length) {
       throw new KubegateError(
@@ -133,6 +134,11 @@ export async function checkVersion(pool: PostgresPool): Promise<void> {
   } finally {
     client.release();
   }
+}
+
+async function schemaTableExists(client: PostgresClient): Promise<boolean> {
+  const { rows } = await client.query<{ t: string | null }>("SELECT to_regclass('kubegate_schema') AS t");
+  return rows[0]?.t != null;
 }
 
 async function versionOf(client: PostgresClient): Promise<number> {

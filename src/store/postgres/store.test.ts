@@ -11,6 +11,7 @@ import type { Session } from '../../identity/sessions.js';
 import type { ApproveDecision } from '../../policy/decision.js';
 import { withBody } from '../../request/body.js';
 import { parseRequest } from '../../request/parse.js';
+import { auditEvent } from '../../audit/event.js';
 import { KubegateError } from '../../errors.js';
 import { PendingSignIns } from '../../web/oidc-sign-in-flow.js';
 import { openStore, type Store } from '../open.js';
@@ -297,3 +298,36 @@ test('web sign-ins in progress: one replica starts it, another takes it, once; e
       await b.close();
     }
   }));
+
+test('once an owner migrated the database, replicas run as a user without CREATE: reads, writes, the chain', async () => {
+  const url = await server.createDatabase();
+  await (await openStore(postgresStoreConfig(url))).close(); // the owner's first start migrates
+  const name = new URL(url).pathname.slice(1);
+  const role = `app_${name}`;
+  await server.sql(
+    url,
+    `CREATE ROLE ${role} LOGIN;
+     REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+     GRANT USAGE ON SCHEMA public TO ${role};
+     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role};
+     GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${role};`,
+  );
+  const app = new URL(url);
+  app.username = role;
+  assert.equal(
+    (
+      (await server.sql(app.toString(), "SELECT has_schema_privilege('public', 'CREATE') AS c")).rows[0] as {
+        c: boolean;
+      }
+    ).c,
+    false,
+  );
+  const store = await openStore(postgresStoreConfig(app.toString()));
+  try {
+    assert.ok(await store.approvals.put(pending('kg-bbbbbbbbbb'), 0));
+    await store.audit.append(auditEvent('decided', T0, { requestId: 'req-app' }));
+    assert.equal((await store.auditReader.verify()).ok, true);
+  } finally {
+    await store.close();
+  }
+});
