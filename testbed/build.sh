@@ -7,9 +7,12 @@
 #     kube-scheduler,etcd,kwok} and kwok-stages/*.yaml.
 #   hydra: the OpenID provider of the sign-in tests (github.com/ory/hydra/v2 at HYDRA_VERSION), into
 #     $KUBEGATE_HYDRA_CACHE (default ~/.cache/kubegate/hydra/<version>): bin/hydra.
-# Usage: build.sh [control-plane|hydra]...   (no argument: both)
+#   helm: Helm, for the chart's tests (helm.sh/helm/v4 at HELM_VERSION), into $KUBEGATE_HELM_CACHE
+#     (default ~/.cache/kubegate/helm/<version>): bin/helm.
+# Usage: build.sh [control-plane|hydra|helm]...   (no argument: all three)
 #        build.sh --print-dir     the control plane's cache folder
 #        build.sh --print-hydra   the hydra binary's path
+#        build.sh --print-helm    the helm binary's path
 # Idempotent: each part's finished build leaves its own .complete marker and later runs skip it.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,16 +22,18 @@ source "$here/versions.env"
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/kubegate
 cache=${KUBEGATE_TESTBED_CACHE:-$cache_root/testbed/${K8S_VERSION}-etcd${ETCD_VERSION}-kwok${KWOK_VERSION}}
 hydra_cache=${KUBEGATE_HYDRA_CACHE:-$cache_root/hydra/${HYDRA_VERSION}}
+helm_cache=${KUBEGATE_HELM_CACHE:-$cache_root/helm/${HELM_VERSION}}
 case "${1:-}" in
   --print-dir) echo "$cache"; exit 0 ;;
   --print-hydra) echo "$hydra_cache/bin/hydra"; exit 0 ;;
+  --print-helm) echo "$helm_cache/bin/helm"; exit 0 ;;
 esac
 targets=("$@")
-((${#targets[@]})) || targets=(control-plane hydra)
+((${#targets[@]})) || targets=(control-plane hydra helm)
 for t in "${targets[@]}"; do
   case "$t" in
-    control-plane | hydra) ;;
-    *) echo "testbed: unknown part '$t' (expected control-plane or hydra)" >&2; exit 2 ;;
+    control-plane | hydra | helm) ;;
+    *) echo "testbed: unknown part '$t' (expected control-plane, hydra or helm)" >&2; exit 2 ;;
   esac
 done
 
@@ -149,6 +154,19 @@ GOMOD
   mv "$hydra_cache/bin/hydra.tmp" "$hydra_cache/bin/hydra"
 }
 
+# --- Helm (the chart's tests) ----------------------------------------------------------------
+# Helm's own module installs as it is (no replace directives); the version is stamped as Helm's
+# Makefile does, so that `helm version` names it.
+build_helm() {
+  mkdir -p "$helm_cache/bin"
+  log "building helm $HELM_VERSION"
+  GOBIN="$helm_cache/bin.tmp" go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+  mv "$helm_cache/bin.tmp/helm" "$helm_cache/bin/helm"
+  rmdir "$helm_cache/bin.tmp"
+}
+
 need_go() { command -v go >/dev/null || { echo "testbed: the Go toolchain is required (go not found on PATH)" >&2; exit 1; }; }
 
 for t in "${targets[@]}"; do
@@ -175,6 +193,20 @@ for t in "${targets[@]}"; do
       build_hydra
       echo "HYDRA_VERSION=$HYDRA_VERSION built_in_seconds=$(( $(date +%s) - hydra_start ))" > "$hydra_cache/.complete"
       log "done: hydra in $hydra_cache/bin"
+      exec 9>&-
+      ;;
+    helm)
+      if [[ -f "$helm_cache/.complete" ]]; then echo "testbed: helm cached in $helm_cache"; continue; fi
+      need_go
+      # As for hydra: parallel test files may each ask; one builds, the others wait.
+      mkdir -p "$helm_cache"
+      exec 9> "$helm_cache/.lock"
+      flock 9
+      if [[ -f "$helm_cache/.complete" ]]; then echo "testbed: helm cached in $helm_cache"; exec 9>&-; continue; fi
+      helm_start=$(date +%s)
+      build_helm
+      echo "HELM_VERSION=$HELM_VERSION built_in_seconds=$(( $(date +%s) - helm_start ))" > "$helm_cache/.complete"
+      log "done: helm in $helm_cache/bin"
       exec 9>&-
       ;;
   esac
