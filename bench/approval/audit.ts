@@ -11,9 +11,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { auditEvent } from '../../src/audit/event.js';
-import type { AuditEvent } from '../../src/audit/event.js';
 import { SqliteAuditTrail } from '../../src/store/sqlite/audit-trail.js';
+import { durable, event, quantile } from './measure.js';
 
 const LATER_RECORDS = 200_000;
 const LATER_PER_TURN = 200; // about what a busy gateway's event loop turn would produce
@@ -21,37 +20,6 @@ const SINGLE_APPENDS = 3_000;
 const CONCURRENT = 32;
 const APPENDS_PER_WORKER = 300;
 const WARMUP = 200;
-
-let id = 0;
-function event(kind: AuditEvent['kind'], verb: string): AuditEvent {
-  id += 1;
-  return auditEvent(kind, new Date(), {
-    requestId: `0f9c2a7e-${id}`,
-    user: 'alice@example.com',
-    groups: ['dev', 'sre', 'system:authenticated'],
-    sourceAddress: '10.0.12.34',
-    request: {
-      method: verb === 'list' ? 'GET' : 'PATCH',
-      target: '/apis/apps/v1/namespaces/payments/statefulsets/ledger?fieldManager=kubectl-client-side-apply',
-      verb,
-      apiGroup: 'apps',
-      apiVersion: 'v1',
-      resource: 'statefulsets',
-      subresource: null,
-      namespace: 'payments',
-      name: 'ledger',
-      labelSelector: null,
-      fieldSelector: null,
-      upgrade: null,
-      bodyDigest: 'sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae',
-      kubectlCommand: 'kubectl apply',
-    },
-    decision: 'allow',
-    rules: ['payments-team-writes'],
-    status: kind === 'forwarded' ? 200 : null,
-    latencyMs: kind === 'forwarded' ? 4 : null,
-  });
-}
 
 interface Row {
   readonly scenario: string;
@@ -61,9 +29,6 @@ interface Row {
   readonly p99: number | null;
   readonly perCommit: number;
 }
-
-const quantile = (sorted: Float64Array, q: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 
 async function withTrail<T>(
   dir: string,
@@ -76,21 +41,6 @@ async function withTrail<T>(
   } finally {
     await trail.close();
   }
-}
-
-/** Timed durable appends from `workers` loops, each awaiting its own append before the next. */
-async function durable(trail: SqliteAuditTrail, workers: number, perWorker: number): Promise<Float64Array> {
-  const samples = new Float64Array(workers * perWorker);
-  let k = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = 0; i < perWorker; i++) {
-      const t0 = process.hrtime.bigint();
-      await trail.append(event('decided', 'patch'));
-      samples[k++] = Number(process.hrtime.bigint() - t0) / 1000;
-    }
-  };
-  await Promise.all(Array.from({ length: workers }, worker));
-  return samples.sort();
 }
 
 async function durableRow(dir: string, scenario: string, workers: number, perWorker: number): Promise<Row> {
