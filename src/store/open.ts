@@ -6,6 +6,7 @@
 // several replicas) is one more case here and one more folder beside store/sqlite/.
 import type { ApprovalStore } from '../approvals/store.js';
 import type { AuditTrail } from '../audit/event.js';
+import type { AuditCommitHandler } from '../audit/sinks/committed.js';
 import type { AuditReader } from '../audit/store.js';
 import type { Config } from '../config/schema.js';
 import type { SessionStore } from '../identity/sessions.js';
@@ -34,6 +35,8 @@ export interface Store extends ReadOnlyStore {
 export interface StoreOptions {
   /** Audit events that could not be written (the error, how many were lost, the events). */
   readonly onAuditError?: AuditErrorHandler;
+  /** Audit records this process committed, batch by batch in seq order (audit/sinks/). */
+  readonly onAuditCommitted?: AuditCommitHandler;
   /** Several replicas on one store: hearing the others failed (it retries on its own). */
   readonly onChangesError?: (err: unknown) => void;
   readonly readOnly?: false;

@@ -9,6 +9,7 @@
 // other replicas' (changes.ts).
 import type { ApprovalChanges, ApprovalStore, StoredPending } from '../../approvals/store.js';
 import type { PendingRequest } from '../../approvals/types.js';
+import { reportCommitted, type AuditCommitHandler } from '../../audit/sinks/committed.js';
 import { prepareAuditEvent } from '../audit-append.js';
 import { appendInTransaction } from './audit-trail.js';
 import { inTransaction, unavailableAsStatus, type PostgresClient, type PostgresPool } from './database.js';
@@ -59,7 +60,12 @@ async function write(
   return result.rowCount === 1;
 }
 
-export function postgresApprovalStore(pool: PostgresPool, changes?: ApprovalChanges): ApprovalStore {
+export function postgresApprovalStore(
+  pool: PostgresPool,
+  changes?: ApprovalChanges,
+  /** The step's audit record once its transaction committed (the trail's onCommitted). */
+  onAuditCommitted?: AuditCommitHandler,
+): ApprovalStore {
   const rows = async (text: string, values: unknown[] = []) =>
     (await pool.query<Row>(text, values)).rows.map(fromRow);
 
@@ -68,11 +74,13 @@ export function postgresApprovalStore(pool: PostgresPool, changes?: ApprovalChan
       (await write(pool, pending, expected)) ? { pending, version: expected + 1 } : null,
     putWithRecord: async (pending, expected, event) => {
       const prepared = prepareAuditEvent(event);
-      return inTransaction(pool, async (client) => {
+      const written = await inTransaction(pool, async (client) => {
         if (!(await write(client, pending, expected))) return null;
-        await appendInTransaction(client, [prepared]);
-        return { pending, version: expected + 1 };
+        return { records: await appendInTransaction(client, [prepared]), version: expected + 1 };
       });
+      if (written === null) return null;
+      reportCommitted(onAuditCommitted, written.records);
+      return { pending, version: written.version };
     },
     get: async (id) => (await rows(`${SELECT} WHERE id = $1`, [id]))[0] ?? null,
     list: (filter) =>

@@ -12,8 +12,9 @@
 // Group commit, as the SQLite trail: every event queued while a batch is being written (or before
 // the next setImmediate / laterBatchMs) goes into the next transaction, so concurrent mutations
 // share one round of lock, insert and WAL flush.
-import { chainHash, type ChainHead } from '../../audit/chain.js';
+import { chainHash, type ChainHead, type StoredAuditRecord } from '../../audit/chain.js';
 import type { AuditEvent, AuditTrail } from '../../audit/event.js';
+import { reportCommitted, type AuditCommitHandler } from '../../audit/sinks/committed.js';
 import { KubegateError } from '../../errors.js';
 import {
   auditUnavailable,
@@ -33,6 +34,11 @@ export interface PostgresAuditTrailOptions {
   readonly laterBatchMs?: number;
   /** Batched events that could not be written (the error, and how many were lost). */
   readonly onError?: AuditErrorHandler;
+  /**
+   * Each batch this trail committed, in seq order (audit/sinks/). Another replica's batches, and
+   * approval steps written with their record (approvals.ts reports those), are not among them.
+   */
+  readonly onCommitted?: AuditCommitHandler;
 }
 
 type Queued = QueuedAuditEvent;
@@ -45,6 +51,7 @@ export class PostgresAuditTrail implements AuditTrail {
   readonly #pool: PostgresPool;
   readonly #laterBatchMs: number;
   readonly #onError: AuditErrorHandler;
+  readonly #onCommitted: AuditCommitHandler | null;
   #queue: Queued[] = [];
   #urgent: NodeJS.Immediate | null = null;
   #later: NodeJS.Timeout | null = null;
@@ -60,6 +67,7 @@ export class PostgresAuditTrail implements AuditTrail {
     this.#pool = pool;
     this.#laterBatchMs = options.laterBatchMs ?? 20;
     this.#onError = options.onError ?? ((err) => process.emitWarning(err));
+    this.#onCommitted = options.onCommitted ?? null;
   }
 
   /** Transactions and records committed since open: records / commits is the group-commit effect. */
@@ -120,8 +128,11 @@ export class PostgresAuditTrail implements AuditTrail {
   }
 
   async #write(batch: readonly Queued[]): Promise<void> {
+    let records: StoredAuditRecord[];
     try {
-      this.#head = await inTransaction(this.#pool, (client) => appendInTransaction(client, batch));
+      records = await inTransaction(this.#pool, (client) => appendInTransaction(client, batch));
+      const last = records[records.length - 1];
+      if (last !== undefined) this.#head = { seq: last.seq, hash: last.hash };
       this.#commits += 1;
       this.#records += batch.length;
     } catch (cause) {
@@ -129,25 +140,29 @@ export class PostgresAuditTrail implements AuditTrail {
       return;
     }
     for (const item of batch) item.resolve?.();
+    reportCommitted(this.#onCommitted, records);
   }
 }
 
 /**
  * One batch, inside the caller's transaction: lock, read the head, insert, move the head. The
- * trail's own batches, and an approval step written with its record (approvals.ts).
+ * trail's own batches, and an approval step written with its record (approvals.ts). Returns the
+ * records written, in seq order; they count as committed only once the caller's transaction is.
  */
 export async function appendInTransaction(
   client: PostgresClient,
   batch: readonly PreparedAuditEvent[],
-): Promise<ChainHead> {
+): Promise<StoredAuditRecord[]> {
   // Held until COMMIT: another replica's batch reads the head only after this one is in.
   await client.query('SELECT pg_advisory_xact_lock($1)', [LOCKS.audit]);
   let { seq, hash } = await readHead(client);
   const rows: unknown[][] = [];
+  const records: StoredAuditRecord[] = [];
   for (const item of batch) {
     seq += 1;
     const next = chainHash(hash, seq, item.canonical);
     rows.push([seq, ...AUDIT_COLUMN_NAMES.map((name) => item.columns[name]), item.canonical, hash, next]);
+    records.push({ seq, canonical: item.canonical, prevHash: hash, hash: next });
     hash = next;
   }
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
@@ -165,7 +180,7 @@ export async function appendInTransaction(
     'INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
     [seq, hash],
   );
-  return { seq, hash };
+  return records;
 }
 
 async function readHead(client: PostgresClient): Promise<ChainHead> {

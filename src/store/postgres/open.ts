@@ -28,15 +28,15 @@ export async function openPostgresStore(
 ): Promise<Store> {
   const url = await urlOf(config);
   const pool = await connect(url, config.pool.max, migrate);
-  const audit = new PostgresAuditTrail(
-    pool,
-    options.onAuditError === undefined ? {} : { onError: options.onAuditError },
-  );
+  const audit = new PostgresAuditTrail(pool, {
+    ...(options.onAuditError === undefined ? {} : { onError: options.onAuditError }),
+    ...(options.onAuditCommitted === undefined ? {} : { onCommitted: options.onAuditCommitted }),
+  });
   const changes = postgresChanges(url, pool, {
     onError: (err) => options.onChangesError?.(err),
   });
   return {
-    approvals: postgresApprovalStore(pool, changes),
+    approvals: postgresApprovalStore(pool, changes, options.onAuditCommitted),
     sessions: postgresSessionStore(pool),
     signInFlows: postgresSignInFlows(pool),
     audit,

@@ -14,8 +14,9 @@
 // queue for the next batch.
 import { statSync } from 'node:fs';
 import { chainHash } from '../../audit/chain.js';
-import type { ChainHead } from '../../audit/chain.js';
+import type { ChainHead, StoredAuditRecord } from '../../audit/chain.js';
 import type { AuditEvent, AuditTrail } from '../../audit/event.js';
+import { reportCommitted, type AuditCommitHandler } from '../../audit/sinks/committed.js';
 import { KubegateError } from '../../errors.js';
 import {
   auditUnavailable,
@@ -38,6 +39,8 @@ export interface SqliteAuditTrailOptions {
   readonly busyTimeoutMs?: number;
   /** Batched events that could not be written (the error, and how many were lost). */
   readonly onError?: AuditErrorHandler;
+  /** Each batch's records once committed, in seq order (audit/sinks/ ship them elsewhere). */
+  readonly onCommitted?: AuditCommitHandler;
 }
 
 type Queued = QueuedAuditEvent;
@@ -50,10 +53,11 @@ interface HeadRow {
 export class SqliteAuditTrail implements AuditTrail {
   readonly path: string;
   readonly #db: SqliteDatabase;
-  readonly #commit: (batch: readonly Queued[]) => ChainHead;
+  readonly #commit: (batch: readonly Queued[]) => StoredAuditRecord[];
   readonly #batchMs: number;
   readonly #laterBatchMs: number;
   readonly #onError: AuditErrorHandler;
+  readonly #onCommitted: AuditCommitHandler | null;
   #queue: Queued[] = [];
   /** Cancels the scheduled flush for durable appends; null when none is scheduled. */
   #urgent: (() => void) | null = null;
@@ -69,6 +73,7 @@ export class SqliteAuditTrail implements AuditTrail {
     this.#batchMs = options.batchMs ?? 0;
     this.#laterBatchMs = options.laterBatchMs ?? 20;
     this.#onError = options.onError ?? ((err) => process.emitWarning(err));
+    this.#onCommitted = options.onCommitted ?? null;
     this.#head = readHead(db);
     const headRow = db.prepare<[], HeadRow>(HEAD_ROW);
     const lastRow = db.prepare<[], HeadRow>(LAST_ROW);
@@ -80,18 +85,20 @@ export class SqliteAuditTrail implements AuditTrail {
     const setHead = db.prepare<[number, string]>(
       'INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
     );
-    const transaction = db.transaction((batch: readonly Queued[]): ChainHead => {
+    const transaction = db.transaction((batch: readonly Queued[]): StoredAuditRecord[] => {
       // Read the head inside the write lock: a second writer on the same file continues the
       // chain instead of forking it.
       let { seq, hash } = further(headRow.get(), lastRow.get());
+      const records: StoredAuditRecord[] = [];
       for (const item of batch) {
         seq += 1;
         const next = chainHash(hash, seq, item.canonical);
         insert.run(seq, ...AUDIT_COLUMN_NAMES.map((name) => item.columns[name]), item.canonical, hash, next);
+        records.push({ seq, canonical: item.canonical, prevHash: hash, hash: next });
         hash = next;
       }
       setHead.run(seq, hash);
-      return { seq, hash };
+      return records;
     });
     // The files as opened. A file removed (or replaced) under an open connection still takes
     // writes, into an inode nobody will read again: every append would resolve and every record
@@ -202,8 +209,11 @@ export class SqliteAuditTrail implements AuditTrail {
     const batch = this.#queue;
     this.#queue = [];
     if (batch.length === 0) return;
+    let records: StoredAuditRecord[];
     try {
-      this.#head = this.#commit(batch);
+      records = this.#commit(batch);
+      const last = records[records.length - 1];
+      if (last !== undefined) this.#head = { seq: last.seq, hash: last.hash };
       this.#commits += 1;
       this.#records += batch.length;
     } catch (cause) {
@@ -211,6 +221,7 @@ export class SqliteAuditTrail implements AuditTrail {
       return;
     }
     for (const item of batch) item.resolve?.();
+    reportCommitted(this.#onCommitted, records);
   }
 }
 

@@ -25,10 +25,10 @@ export interface SqliteStoreConfig {
 const APPROVALS_BUSY_TIMEOUT_MS = 5000;
 
 export async function openSqliteStore(config: SqliteStoreConfig, options: StoreOptions = {}): Promise<Store> {
-  const audit = await SqliteAuditTrail.open(
-    config.auditFile,
-    options.onAuditError === undefined ? {} : { onError: options.onAuditError },
-  );
+  const audit = await SqliteAuditTrail.open(config.auditFile, {
+    ...(options.onAuditError === undefined ? {} : { onError: options.onAuditError }),
+    ...(options.onAuditCommitted === undefined ? {} : { onCommitted: options.onAuditCommitted }),
+  });
   let state: SqliteDatabase | null = null;
   try {
     state = openApprovalsDb(config.dir);
