@@ -28,6 +28,7 @@ import { createAuditApi } from './web/audit-api.js';
 import { createChainVerifier } from './audit/verifier.js';
 import { HEAD_LOG_FIELD, HEAD_LOG_MESSAGE } from './audit/head.js';
 import { startHeadPublisher } from './audit/head-publisher.js';
+import { openAuditSinks } from './audit/sinks/open-sinks.js';
 import { createPolicyApi, type PolicySource } from './web/policy-api.js';
 import { createUiAssets } from './web/assets.js';
 import { createOidcSignIn, readSignInIssuers } from './web/oidc-sign-in.js';
@@ -176,7 +177,10 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   const tls = await servingTls(config);
   const upstream = createUpstream(await upstreamTarget(config), config.timeouts);
   const tokens = await TokenStore.open(config.dataDir);
+  // Copies of the trail as it is committed (audit.sinks); opened first, so a bad path stops the start.
+  const sinks = openAuditSinks(config.audit.sinks, log);
   const store = await openStore(config.store, {
+    ...(sinks.onCommitted === null ? {} : { onAuditCommitted: sinks.onCommitted }),
     // Kept in the log, so a record the store could not take is never lost silently.
     onAuditError: (err, lost, events) =>
       log.error(
@@ -305,6 +309,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
       await audit.close(); // writes the last batch, so that the last head published covers it
       await heads.stop();
       await store.close();
+      await sinks.close(); // after the store: its last batch was handed to the sinks
       log.flush();
     },
   };

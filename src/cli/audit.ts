@@ -2,7 +2,8 @@
 // (audit/store.ts, opened read-only by openStore), audit/export.ts and audit/head.ts. Which
 // trail: the one the gateway's config names (--config: store and audit.file, as `kubegate serve`
 // reads them), or <dir>/audit.db (--data-dir alone). Input: the command line (and for verify
-// --against, a file of saved heads). Output: a table or JSON lines (query), a verdict and exit
+// --against, a file of saved heads; for verify --jsonl, a copy a sink or export wrote, checked
+// by audit/sinks/check-copy.ts alone or against the trail). Output: a table or JSON lines (query), a verdict and exit
 // code 0/1 (verify), JSON lines (export) on stdout or in a file, one JSON line (head).
 // Opens the trail read-only, so it runs beside a live gateway; must never write to the trail and
 // never judge a record itself: verify's verdict is verifyChain's.
@@ -16,6 +17,7 @@ import type { ChainAnchor } from '../audit/chain.js';
 import type { AuditEvent } from '../audit/event.js';
 import { exportJsonl } from '../audit/export.js';
 import { publishedHead, readSavedLine } from '../audit/head.js';
+import { checkCopy } from '../audit/sinks/check-copy.js';
 import type { AuditQuery, AuditReader } from '../audit/store.js';
 import { loadConfig } from '../config/load.js';
 import { DEFAULT_DATA_DIR, storeIn } from '../config/schema.js';
@@ -102,7 +104,16 @@ export function registerAudit(program: Command): void {
       '--against <file>',
       "heads saved outside the database (lines `audit head` printed, or kubegate's JSON log): the chain must still hold each, which alone it cannot show after its last records were cut",
     )
-    .action(async (flags: TrailFlags & { against?: string }) => {
+    .option(
+      '--jsonl <file>',
+      "check a copy instead (a JSON-lines sink's file, or export's): each record's hash, the links between consecutive records, and with --config or --data-dir that the trail still holds every record of it",
+    )
+    .option('--partial', "with --jsonl: the copy may have gaps (one replica's sink beside others)")
+    .action(async (flags: TrailFlags & { against?: string; jsonl?: string; partial?: boolean }) => {
+      if (flags.jsonl !== undefined) {
+        await verifyCopy(flags.jsonl, flags);
+        return;
+      }
       const against = flags.against === undefined ? undefined : await savedHeads(flags.against);
       await withTrail(flags, async (reader) => {
         const report = await reader.verify(against);
@@ -163,6 +174,31 @@ export function registerAudit(program: Command): void {
         }
       });
     });
+}
+
+/** `verify --jsonl`: the copy alone, or against the trail when one is named. */
+async function verifyCopy(file: string, flags: TrailFlags & { partial?: boolean }): Promise<void> {
+  const check = async (reader: AuditReader | null): Promise<void> => {
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    const result = await checkCopy(lines, {
+      partial: flags.partial === true,
+      ...(reader === null ? {} : { store: reader.records() }),
+    });
+    if (!result.ok) {
+      const where = result.seq === null ? `line ${result.line}` : `line ${result.line} (seq ${result.seq})`;
+      console.error(`audit copy ${file} broken at ${where}: ${result.problem}: ${result.detail}`);
+      console.error(`${plural(result.count, 'record')} before it verified`);
+      process.exitCode = 1;
+      return;
+    }
+    const span = result.last === null ? '' : `, seqs ${result.first ?? ''}–${result.last.seq}`;
+    const gaps = result.missing === 0 ? '' : `, ${plural(result.missing, 'seq')} absent (a partial copy)`;
+    const stored =
+      reader === null ? '' : `; each is the trail's record (${plural(result.compared, 'record')} compared)`;
+    console.log(`audit copy verified: ${plural(result.count, 'record')}${span}${gaps}${stored}`);
+  };
+  if (flags.config === undefined && flags.dataDir === undefined) await check(null);
+  else await withTrail(flags, check);
 }
 
 /**

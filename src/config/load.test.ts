@@ -131,6 +131,16 @@ const invalid: readonly InvalidRow[] = [
     want: [`${F}:4:9: audit.file: must not be empty`],
   },
   {
+    name: 'a JSON-lines audit sink at a relative path is refused: a forwarder tails an absolute one',
+    input: { text: `${UPSTREAM}audit:\n  sinks:\n    - {type: jsonl, path: audit.jsonl}\n` },
+    want: [`${F}:5:27: audit.sinks[0].path: expected '-' (stdout) or an absolute file path`],
+  },
+  {
+    name: 'an audit sink kubegate does not have is refused',
+    input: { text: `${UPSTREAM}audit:\n  sinks:\n    - {type: kafka}\n` },
+    want: [`${F}:5:14: audit.sinks[0].type: expected type jsonl or webhook`],
+  },
+  {
     name: 'a store kubegate does not have is refused',
     input: { text: `${UPSTREAM}store:\n  type: mysql\n` },
     want: [`${F}:4:9: store.type: expected type sqlite or postgres`],
@@ -262,7 +272,12 @@ const defaults = (d: string) => ({
   limits: { maxBodyBytes: 3145728 },
   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 },
   store: { type: 'sqlite' as const },
-  audit: { file: join(d, 'etc', '.kubegate', 'audit.db'), readers: NO_READERS, headIntervalMs: 60_000 },
+  audit: {
+    file: join(d, 'etc', '.kubegate', 'audit.db'),
+    readers: NO_READERS,
+    headIntervalMs: 60_000,
+    sinks: [],
+  },
   policy: {},
   approvals: { holdTimeoutMs: 300000, contextTimeoutMs: 10000, pendingExpiryMs: 86400000 },
   web: { sessionTtlMs: 28_800_000 },
@@ -299,7 +314,7 @@ const valid: readonly ValidRow[] = [
         clientCAFile: '/etc/ca.crt',
         hosts: [],
       },
-      audit: { file: '/var/lib/kubegate/audit.db', readers: NO_READERS, headIntervalMs: 60_000 },
+      audit: { file: '/var/lib/kubegate/audit.db', readers: NO_READERS, headIntervalMs: 60_000, sinks: [] },
       policy: { file: join(d, 'etc', 'policy.yaml') },
     }),
   },
@@ -313,7 +328,7 @@ const valid: readonly ValidRow[] = [
       ...defaults(d),
       dataDir: join(d, 'state'),
       listen: { host: '0.0.0.0', port: 10443 },
-      audit: { file: join(d, 'state', 'audit.db'), readers: NO_READERS, headIntervalMs: 60_000 },
+      audit: { file: join(d, 'state', 'audit.db'), readers: NO_READERS, headIntervalMs: 60_000, sinks: [] },
       log: { level: 'debug' },
     }),
   },
@@ -328,7 +343,12 @@ const valid: readonly ValidRow[] = [
     want: (d) => ({
       ...defaults(d),
       upstream: { inCluster: true },
-      audit: { file: join(d, 'etc', 'logs', 'audit.db'), readers: NO_READERS, headIntervalMs: 60_000 },
+      audit: {
+        file: join(d, 'etc', 'logs', 'audit.db'),
+        readers: NO_READERS,
+        headIntervalMs: 60_000,
+        sinks: [],
+      },
     }),
   },
   {
@@ -338,7 +358,12 @@ const valid: readonly ValidRow[] = [
       ...defaults(d),
       dataDir: join(d, '.kubegate'),
       upstream: { inCluster: true },
-      audit: { file: join(d, '.kubegate', 'audit.db'), readers: NO_READERS, headIntervalMs: 60_000 },
+      audit: {
+        file: join(d, '.kubegate', 'audit.db'),
+        readers: NO_READERS,
+        headIntervalMs: 60_000,
+        sinks: [],
+      },
     }),
   },
   {
@@ -394,6 +419,26 @@ const valid: readonly ValidRow[] = [
     }),
   },
 ];
+
+test('audit sinks: stdout, a file, and a webhook with its defaults', async () => {
+  const config = await load(
+    `${UPSTREAM}audit:\n  sinks:\n    - {type: jsonl, path: '-'}\n    - {type: jsonl, path: /var/log/kubegate/audit.jsonl}\n    - {type: webhook, url: 'https://siem.example/in', headers: {authorization: Bearer x}}\n`,
+  );
+  assert.deepEqual(config.audit.sinks, [
+    { type: 'jsonl', path: '-' },
+    { type: 'jsonl', path: '/var/log/kubegate/audit.jsonl' },
+    {
+      type: 'webhook',
+      url: 'https://siem.example/in',
+      headers: { authorization: 'Bearer x' },
+      batchMaxRecords: 500,
+      batchMaxMs: 1000,
+      maxQueueRecords: 100_000,
+      timeoutMs: 10_000,
+      retry: { maxAttempts: 8, initialDelayMs: 1000, maxDelayMs: 30_000 },
+    },
+  ]);
+});
 
 for (const row of valid) {
   test(row.name, async () => {

@@ -14,12 +14,13 @@
 //   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 }
 //   store:    { type: sqlite }                      approvals.db in dataDir, the trail at audit.file
 //             | { type: postgres, url | urlFile, pool: { max: 10 } }   several replicas, one database
-//   audit:    { file: <dataDir>/audit.db, readers: { users: [], groups: [] }, headIntervalMs: 60000 }
+//   audit:    { file: <dataDir>/audit.db, readers: { users: [], groups: [] }, headIntervalMs: 60000,
+//               sinks: [] }                   [{ type: jsonl, path: '-' | /file } | { type: webhook, url, … }]
 //   web:      { sessionTtlMs: 28800000 }
 //   policy:   { file }
 //   log:      { level: info }
 
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 
 /** Where kubegate keeps its state when the config does not say. */
@@ -262,6 +263,44 @@ const StoreSchema = z.preprocess(
   }),
 );
 
+/**
+ * Where committed audit records are copied as they are written (audit/sinks/), in `kubegate
+ * audit export`'s line shape. jsonl: '-' (stdout; the log is on stderr) or an absolute file,
+ * appended to. webhook: JSON arrays POSTed in order, retried, with a bounded queue.
+ */
+const AuditSinkSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({
+      type: z.literal('jsonl'),
+      path: z
+        .string({ error: "expected '-' (stdout) or an absolute file path" })
+        .refine((path) => path === '-' || isAbsolute(path), {
+          error: "expected '-' (stdout) or an absolute file path",
+        }),
+    }),
+    z.strictObject({
+      type: z.literal('webhook'),
+      url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+      /** Sent with every POST, e.g. the collector's Authorization header. */
+      headers: z.record(z.string(), z.string({ error: 'expected a header value' })).default({}),
+      batchMaxRecords: wholeNumber('a number of records', 1, 10_000).default(500),
+      batchMaxMs: wholeNumber('a number of milliseconds', 1).default(1000),
+      /** Records waiting before the oldest are dropped (logged with counts). */
+      maxQueueRecords: wholeNumber('a number of records', 1).default(100_000),
+      timeoutMs: wholeNumber('a number of milliseconds', 1).default(10_000),
+      retry: z
+        .strictObject({
+          maxAttempts: wholeNumber('a number of attempts', 1).default(8),
+          initialDelayMs: wholeNumber('a number of milliseconds', 1).default(1000),
+          maxDelayMs: wholeNumber('a number of milliseconds', 1).default(30_000),
+        })
+        .prefault({}),
+    }),
+  ],
+  { error: 'expected type jsonl or webhook' },
+);
+
 const AuditSchema = z.strictObject({
   /** The hash-chained audit trail (SQLite); omitted → <dataDir>/audit.db. */
   file: filePath.optional(),
@@ -273,6 +312,7 @@ const AuditSchema = z.strictObject({
    * the last logged head goes unseen: this bounds that window.
    */
   headIntervalMs: wholeNumber('a number of milliseconds', 1000).default(60_000),
+  sinks: z.array(AuditSinkSchema).default([]),
 });
 
 const WebSchema = z.strictObject({
