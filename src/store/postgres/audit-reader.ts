@@ -9,7 +9,7 @@ import type { AuditEntry, AuditQuery, AuditReader, AuditVerifyReport } from '../
 import { verifyInChild, workerPath } from '../verify-child.js';
 import { AUDIT_COLUMN_NAMES, columnsDisagree, type AuditColumns } from '../audit-columns.js';
 import { readRecordedHead } from './audit-trail.js';
-import { inTransaction, type PostgresPool } from './database.js';
+import { borrow, inTransaction, type PostgresPool } from './database.js';
 
 /** One snapshot for the whole read: rows committed meanwhile are left for the next one. */
 const SNAPSHOT = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
@@ -88,7 +88,8 @@ async function queryEntries(pool: PostgresPool, query: AuditQuery): Promise<Audi
 
 /** Every record in seq order, a page at a time, from one snapshot on a connection of its own. */
 async function* records(pool: PostgresPool): AsyncGenerator<StoredAuditRecord> {
-  const client = await pool.connect();
+  const { client, release } = await borrow(pool);
+  let broken: unknown;
   try {
     await client.query(SNAPSHOT);
     let after = 0;
@@ -102,8 +103,11 @@ async function* records(pool: PostgresPool): AsyncGenerator<StoredAuditRecord> {
       after = (rows[rows.length - 1] as StoredAuditRecord).seq;
     }
     await client.query('COMMIT');
+  } catch (err) {
+    broken = err;
+    throw err;
   } finally {
-    client.release();
+    release(broken);
   }
 }
 

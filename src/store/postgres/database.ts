@@ -60,13 +60,48 @@ export function unavailableAsStatus<T extends object>(methods: T): T {
   return wrapped as T;
 }
 
+/** A connection taken from the pool; give it back with release() once, whatever happened. */
+export interface Borrowed {
+  readonly client: PostgresClient;
+  /** Back to the pool, or closed when it broke while borrowed (or `broken` says so). */
+  readonly release: (broken?: unknown) => void;
+}
+
+/**
+ * Takes a connection out of the pool, listening for its errors while it is out: pg reports a
+ * connection lost mid-query twice, by failing the query and by an 'error' event, and an 'error'
+ * event nobody listens to ends the process (the pool listens only while it holds the connection).
+ */
+export async function borrow(pool: PostgresPool): Promise<Borrowed> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (err: Error): void => {
+    lost = err;
+  };
+  client.on('error', onError);
+  let released = false;
+  return {
+    client,
+    release: (broken?: unknown) => {
+      if (released) return;
+      released = true;
+      client.off('error', onError);
+      // Any error given makes the pool close the connection instead of handing it out again.
+      client.release(
+        lost ?? (broken === undefined ? undefined : new Error('the connection failed while borrowed')),
+      );
+    },
+  };
+}
+
 /** Runs `work` in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws. */
 export async function inTransaction<T>(
   pool: PostgresPool,
   work: (client: PostgresClient) => Promise<T>,
   begin = 'BEGIN',
 ): Promise<T> {
-  const client = await pool.connect();
+  const { client, release } = await borrow(pool);
+  let broken: unknown;
   try {
     await client.query(begin);
     try {
@@ -74,10 +109,13 @@ export async function inTransaction<T>(
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      // A connection that cannot roll back is not given to the next caller.
+      await client.query('ROLLBACK').catch((rollback: unknown) => {
+        broken = rollback;
+      });
       throw err;
     }
   } finally {
-    client.release();
+    release(broken);
   }
 }

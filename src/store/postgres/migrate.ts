@@ -8,7 +8,7 @@
 //
 // A migration is only ever appended: a released one is never edited.
 import { KubegateError } from '../../errors.js';
-import { inTransaction, type PostgresClient, type PostgresPool } from './database.js';
+import { borrow, inTransaction, type PostgresClient, type PostgresPool } from './database.js';
 
 /** pg_advisory_xact_lock keys: arbitrary, fixed, kubegate's own. */
 export const LOCKS = {
@@ -119,7 +119,7 @@ export async function migrate(pool: PostgresPool, latest = MIGRATIONS.length): P
  * KG_AUDIT_UNAVAILABLE for an older one, KG_CONFIG_INVALID for a newer one.
  */
 export async function checkVersion(pool: PostgresPool): Promise<void> {
-  const client = await pool.connect();
+  const { client, release } = await borrow(pool);
   try {
     const current = (await schemaTableExists(client)) ? await versionOf(client) : 0;
     refuseNewer(current, MIGRATIONS.length);
@@ -132,7 +132,7 @@ export async function checkVersion(pool: PostgresPool): Promise<void> {
       );
     }
   } finally {
-    client.release();
+    release();
   }
 }
 
