@@ -36,6 +36,9 @@ import { createOwnApi } from './web/own-api.js';
 import { Sessions } from './web/session.js';
 import { openStore } from './store/open.js';
 import { storeProbe } from './store/probe.js';
+import { observedTrail } from './metrics/audit-observer.js';
+import { Metrics } from './metrics/metrics.js';
+import { startMetricsServer } from './metrics/server.js';
 import { passedWithin, Readiness } from './health/readiness.js';
 import { probeUpstream } from './upstream/probe.js';
 import { SIGN_IN_AGAIN, sessionAuthenticator } from './web/session-authenticator.js';
@@ -76,7 +79,12 @@ interface PolicyDecide {
  * objects read as kubegate itself. A file that does not load at startup leaves the store's
  * fail-closed policy (every request refused) until it is fixed. No policy file: allow all.
  */
-async function policyDecide(config: Config, objects: LiveObjects, log: Logger): Promise<PolicyDecide> {
+async function policyDecide(
+  config: Config,
+  objects: LiveObjects,
+  log: Logger,
+  metrics: Metrics | null,
+): Promise<PolicyDecide> {
   const file = config.policy.file;
   if (file === undefined) {
     log.warn('no policy configured (policy.file): every request that RBAC allows goes through');
@@ -89,8 +97,12 @@ async function policyDecide(config: Config, objects: LiveObjects, log: Logger): 
     };
   }
   const store = new PolicyStore({ file });
-  store.on('loaded', (policy) => log.info({ file, rules: policy.rules.length }, 'policy loaded'));
+  store.on('loaded', (policy) => {
+    metrics?.policyReloads.inc({ result: 'loaded' });
+    log.info({ file, rules: policy.rules.length }, 'policy loaded');
+  });
   store.on('failed', (error) => {
+    metrics?.policyReloads.inc({ result: 'failed' });
     const { failures, failClosed } = store.stats();
     if (failClosed)
       log.error({ file, failures, issues: error.message }, 'policy failed to load; refusing every request');
@@ -142,7 +154,11 @@ async function upstreamTarget(config: Config): Promise<UpstreamTarget> {
  * files are read now (a missing one stops the start); the providers are asked in the background,
  * so kubegate starts while one is down and refuses its tokens until it answers.
  */
-async function oidcAuthentication(config: Config, log: Logger): Promise<Oidc | null> {
+async function oidcAuthentication(
+  config: Config,
+  log: Logger,
+  metrics: Metrics | null,
+): Promise<Oidc | null> {
   if (config.identity.oidc.length === 0) return null;
   const issuers = await Promise.all(
     config.identity.oidc.map(async (issuer, index) => {
@@ -158,7 +174,12 @@ async function oidcAuthentication(config: Config, log: Logger): Promise<Oidc | n
       }
     }),
   );
-  const oidc = createOidc(issuers, { log });
+  const oidc = createOidc(issuers, {
+    log,
+    ...(metrics === null
+      ? {}
+      : { onFetch: (ok: boolean) => metrics.oidcRefreshes.inc({ result: ok ? 'ok' : 'failed' }) }),
+  });
   oidc.start();
   return oidc;
 }
@@ -177,20 +198,28 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   const tls = await servingTls(config);
   const upstream = createUpstream(await upstreamTarget(config), config.timeouts);
   const tokens = await TokenStore.open(config.dataDir);
+  // Prometheus metrics (metrics.listen): what this replica does; the pending gauge reads the store.
+  const metrics =
+    config.metrics.listen === undefined
+      ? null
+      : new Metrics({ pendingNow: () => approvals.list({ state: 'pending' }) });
   // Copies of the trail as it is committed (audit.sinks); opened first, so a bad path stops the start.
   const sinks = openAuditSinks(config.audit.sinks, log);
   const store = await openStore(config.store, {
     ...(sinks.onCommitted === null ? {} : { onAuditCommitted: sinks.onCommitted }),
     // Kept in the log, so a record the store could not take is never lost silently.
-    onAuditError: (err, lost, events) =>
+    onAuditError: (err, lost, events) => {
+      if (lost > 0) metrics?.auditFailures.inc({ mode: 'batched' }, lost);
       log.error(
         { err, lost, unrecordedAuditEvents: events.map((text) => JSON.parse(text) as unknown) },
         'audit events could not be written to the store; they are kept in this log line',
-      ),
+      );
+    },
     onChangesError: (err) =>
       log.warn({ err }, "other replicas' approval changes cannot be heard; reconnecting to the store"),
   });
-  const audit = store.audit;
+  // Every record this replica writes counts in the metrics: the request counts are the trail's.
+  const audit = metrics === null ? store.audit : observedTrail(store.audit, metrics);
   // The chain's head, outside the database: a cut tail shows against a copy (audit/head.ts).
   const heads = startHeadPublisher({
     head: () => store.auditReader.head(),
@@ -200,9 +229,14 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     intervalMs: config.audit.headIntervalMs,
   });
   const objects = createLiveObjects(upstream, { ttlMs: LIVE_OBJECT_TTL_MS, now: Date.now, log });
-  const policy = await policyDecide(config, objects, log);
+  const policy = await policyDecide(config, objects, log, metrics);
   const publicUrl = config.publicUrl ?? null;
-  const notify = createNotifier({ webhooks: config.notifications.webhooks, publicUrl, log });
+  const notify = createNotifier({
+    webhooks: config.notifications.webhooks,
+    publicUrl,
+    log,
+    ...(metrics === null ? {} : { onDelivery: (result) => metrics.webhookDeliveries.inc({ result }) }),
+  });
   const approvals = await openApprovals({
     store: store.approvals,
     audit,
@@ -214,11 +248,18 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
         { upstream, liveObjects: objects, timeoutMs: config.approvals.contextTimeoutMs },
         input,
       ),
-    notify,
+    // Only this replica's own events (others' are heard, not made here): counted once in the group.
+    notify:
+      metrics === null
+        ? notify
+        : (event) => {
+            notify(event);
+            metrics.approval(event);
+          },
     log,
   });
   // One list of authenticators, and kubegate's own API's with the web session after it.
-  const oidc = await oidcAuthentication(config, log);
+  const oidc = await oidcAuthentication(config, log, metrics);
   const authenticators = gatewayAuthenticators(tokens, oidc?.authenticator ?? null);
   const sessions = new Sessions(store.sessions, { ttlMs: config.web.sessionTtlMs });
   const oidcIssuers = new Set(config.identity.oidc.map((issuer) => issuer.issuerUrl));
@@ -282,6 +323,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     log,
     maxBodyBytes: config.limits.maxBodyBytes,
     now: () => new Date(),
+    ...(metrics === null ? {} : { observe: metrics }),
   };
   const gateway = createGatewayServer(tls, deps);
   const server = gateway.server;
@@ -290,7 +332,11 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `https://${host}:${address.port}`;
-  log.info({ url, upstream: upstream.origin }, 'kubegate listening');
+  const metricsServer =
+    metrics === null || config.metrics.listen === undefined
+      ? null
+      : await startMetricsServer(metrics.registry, config.metrics.listen, log);
+  log.info({ url, upstream: upstream.origin, metrics: metricsServer?.url ?? null }, 'kubegate listening');
   return {
     url,
     server,
@@ -299,6 +345,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     async close() {
       ownApi.close(); // open watches would hold the listener open
       readiness.close();
+      await metricsServer?.close();
       await gateway.close();
       await approvals.close();
       await notify.close();

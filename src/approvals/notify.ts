@@ -37,6 +37,8 @@ export interface NotifierOptions {
   readonly publicUrl?: string | null;
   readonly log: NotifyLog;
   readonly fetch?: typeof globalThis.fetch;
+  /** Each notification's end: delivered, or given up (refused, out of attempts, shutdown). */
+  readonly onDelivery?: (result: 'delivered' | 'failed') => void;
   /** Attempts per notification, the first included (default 5). */
   readonly attempts?: number;
   /** Delay before the first retry, doubled for each next one (default 1 s). */
@@ -249,7 +251,10 @@ export function createNotifier(options: NotifierOptions): Notifier {
           redirect: 'error',
         });
         await res.arrayBuffer().catch(() => undefined);
-        if (res.ok) return;
+        if (res.ok) {
+          options.onDelivery?.('delivered');
+          return;
+        }
         // Other 4xx answers will not change on a retry (a bad payload, a revoked webhook).
         const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
         problem = { status: res.status };
@@ -258,6 +263,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
             { webhook: origin, status: res.status, attempt },
             'notification refused by the webhook',
           );
+          options.onDelivery?.('failed');
           return;
         }
       } catch (err) {
@@ -265,10 +271,12 @@ export function createNotifier(options: NotifierOptions): Notifier {
       }
       if (closed) {
         options.log.error({ webhook: origin, attempt, ...problem }, 'notification abandoned at shutdown');
+        options.onDelivery?.('failed');
         return;
       }
       if (attempt === attempts) {
         options.log.error({ webhook: origin, attempts, ...problem }, 'notification failed; giving up');
+        options.onDelivery?.('failed');
         return;
       }
       options.log.warn({ webhook: origin, attempt, ...problem }, 'notification failed; retrying');

@@ -68,7 +68,7 @@ const invalid: readonly InvalidRow[] = [
     name: 'an unknown top-level section is refused',
     input: { text: `${UPSTREAM}loging: {level: debug}\n` },
     want: [
-      `${F}:3:1: loging: unknown field (known: dataDir, listen, tls, identity, upstream, limits, timeouts, store, audit, policy, approvals, web, notifications, publicUrl, health, log)`,
+      `${F}:3:1: loging: unknown field (known: dataDir, listen, tls, identity, upstream, limits, timeouts, store, audit, policy, approvals, web, notifications, publicUrl, health, metrics, log)`,
     ],
   },
   {
@@ -283,6 +283,7 @@ const defaults = (d: string) => ({
   web: { sessionTtlMs: 28_800_000 },
   notifications: { webhooks: [] },
   health: { intervalMs: 5_000, upstreamGraceMs: 15_000 },
+  metrics: {},
   log: { level: 'info' as const },
 });
 

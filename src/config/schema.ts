@@ -348,6 +348,22 @@ const PolicySchema = z.strictObject({
   file: filePath.optional(),
 });
 
+const MetricsSchema = z.strictObject({
+  /**
+   * Where Prometheus scrapes GET /metrics (plain HTTP, no credential). Absent: no metrics
+   * listener. Keep it on loopback or a port only the scraper reaches (NetworkPolicy).
+   */
+  listen: z
+    .strictObject({
+      host: z
+        .string({ error: 'expected a host name or IP address' })
+        .min(1, { error: 'must not be empty' })
+        .default('127.0.0.1'),
+      port: wholeNumber('a number', 1, 65535),
+    })
+    .optional(),
+});
+
 const HealthSchema = z.strictObject({
   /** How often readiness re-runs its checks (policy, store, API server). */
   intervalMs: wholeNumber('a number of milliseconds', 100).default(5_000),
@@ -377,6 +393,7 @@ export const ConfigSchema = z
     /** The address people use to reach kubegate (links in messages and notifications). */
     publicUrl: z.url({ error: 'expected an https URL' }).optional(),
     health: HealthSchema.prefault({}),
+    metrics: MetricsSchema.prefault({}),
     log: LogSchema.prefault({}),
   })
   .transform((config) => {

@@ -57,6 +57,33 @@ export interface GatewayDeps {
   readonly log: Logger;
   readonly maxBodyBytes: number;
   readonly now: () => Date;
+  /** Timings and open streams, for the metrics; absent: not observed. */
+  readonly observe?: PipelineObserver;
+}
+
+/** What the request path reports besides its audit records (metrics/metrics.ts implements it). */
+export interface PipelineObserver {
+  /** Seconds spent in one of kubegate's own stages (holding for approval is not a stage). */
+  stage(stage: 'identify' | 'parse' | 'decide', seconds: number): void;
+  /** Seconds from forwarding to the API server's response head. */
+  upstream(verb: string, seconds: number): void;
+  /** A watch or an upgraded stream opened (+1) or ended (-1). */
+  stream(kind: 'watch' | 'upgrade', delta: 1 | -1): void;
+}
+
+/** Runs `work` and reports its seconds as `stage`. */
+async function timed<T>(
+  deps: GatewayDeps,
+  stage: 'identify' | 'parse' | 'decide',
+  work: () => T | Promise<T>,
+): Promise<T> {
+  if (deps.observe === undefined) return work();
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    deps.observe.stage(stage, (performance.now() - started) / 1000);
+  }
 }
 
 /**
@@ -201,18 +228,22 @@ async function admit(
   signal: AbortSignal,
 ): Promise<Buffer | null> {
   trace.decision = 'unauthenticated';
-  const { identity } = await deps.identify(credentials);
+  const { identity } = await timed(deps, 'identify', () => deps.identify(credentials));
   trace.identity = identity;
   trace.decision = 'reject';
+  let parsing = performance.now();
   const request = parseRequest(head);
   trace.request = request;
+  parsing -= performance.now(); // reading the body is the client's time, not parsing
   const bytes = await readBodyBytes();
+  parsing += performance.now();
   // A request without a body is completed too: a DELETE's options then come from its query.
   const body = withBody(request, bytes ?? NO_BYTES);
+  deps.observe?.stage('parse', (performance.now() - parsing) / 1000);
   trace.body = body;
   trace.decision = 'error';
   const input: DecideInput = { request, body, identity, requestId: trace.requestId };
-  const decision = await deps.decide(input);
+  const decision = await timed(deps, 'decide', () => deps.decide(input));
   trace.decision = decision.kind;
   trace.rules = decision.rules.map((r) => r.name);
   switch (decision.kind) {
@@ -307,6 +338,8 @@ export async function handleRequest(
     return;
   }
   const forwardStarted = performance.now();
+  const watch = trace.request!.verb === 'watch';
+  if (watch) deps.observe?.stream('watch', 1);
   try {
     const result = await forward(
       {
@@ -322,11 +355,14 @@ export async function handleRequest(
       abort.signal,
     );
     trace.latencyMs = forwardStarted - trace.started + result.headersMs;
+    deps.observe?.upstream(trace.request!.verb, result.headersMs / 1000);
     record(deps, trace, 'forwarded', result.status, null);
   } catch (err) {
     logFailure(deps, trace, err);
     const status = writeStatus(res, err, trace.requestId);
     record(deps, trace, 'refused', status, err);
+  } finally {
+    if (watch) deps.observe?.stream('watch', -1);
   }
 }
 
@@ -341,6 +377,7 @@ export async function handleUpgrade(
   const onClose = (): void => abort.abort();
   client.once('close', onClose);
   client.on('error', () => client.destroy());
+  let streaming = false;
   try {
     const socket = tlsSocketOf(req);
     socket.setTimeout(0); // exec and port-forward sessions may idle for long
@@ -359,6 +396,8 @@ export async function handleUpgrade(
       );
     }
     const forwardStarted = performance.now();
+    deps.observe?.stream('upgrade', 1);
+    streaming = true;
     const result = await forwardUpgrade(
       {
         request: trace.request!,
@@ -375,6 +414,7 @@ export async function handleUpgrade(
     );
     client.off('close', onClose);
     trace.latencyMs = forwardStarted - trace.started + result.headersMs;
+    deps.observe?.upstream(trace.request!.verb, result.headersMs / 1000);
     await result.closed;
     record(deps, trace, 'forwarded', result.status, null);
   } catch (err) {
@@ -382,6 +422,8 @@ export async function handleUpgrade(
     logFailure(deps, trace, err);
     const status = writeStatusToSocket(client, err, trace.requestId);
     record(deps, trace, 'refused', status, err);
+  } finally {
+    if (streaming) deps.observe?.stream('upgrade', -1);
   }
 }
 

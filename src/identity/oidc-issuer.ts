@@ -68,6 +68,8 @@ export interface OidcIssuerDeps {
   readonly now?: () => number;
   readonly retryMs?: number;
   readonly refreshMs?: number;
+  /** Each fetch of the discovery document or the keys, and whether it succeeded (metrics). */
+  readonly onFetch?: (ok: boolean) => void;
   /** Keys the provider stopped publishing: the tokens they verified must go. */
   readonly onKeysRemoved?: (issuer: string, kids: ReadonlySet<string> | 'all') => void;
 }
@@ -273,8 +275,10 @@ export class OidcIssuer {
       if (typeof value !== 'object' || value === null)
         throw this.#failed(`its ${what} (${url}) are not a JSON object`);
       this.#failure = null;
+      this.#deps.onFetch?.(true);
       return value;
     } catch (err) {
+      this.#deps.onFetch?.(false);
       const error =
         err instanceof KubegateError
           ? err

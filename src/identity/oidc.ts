@@ -35,6 +35,8 @@ export interface OidcDeps {
   readonly refreshMs?: number;
   /** Verified tokens kept (default 10,000). */
   readonly cacheSize?: number;
+  /** Each fetch of a provider's discovery document or keys, and whether it succeeded (metrics). */
+  readonly onFetch?: (ok: boolean) => void;
 }
 
 export interface Oidc {
@@ -63,6 +65,7 @@ export function createOidc(issuers: readonly OidcIssuerConfig[], deps: OidcDeps)
       now,
       ...(deps.retryMs === undefined ? {} : { retryMs: deps.retryMs }),
       ...(deps.refreshMs === undefined ? {} : { refreshMs: deps.refreshMs }),
+      ...(deps.onFetch === undefined ? {} : { onFetch: deps.onFetch }),
       onKeysRemoved: (iss, kids) => {
         const dropped = cache.forgetKeys(iss, kids);
         if (dropped > 0)
