@@ -338,13 +338,13 @@ test('a misspelt key in values.config reaches kubegate.yaml and the config loade
   await assert.rejects(loadRendered(objects), { code: 'KG_CONFIG_INVALID' });
 });
 
-test('probes.type httpGet probes /readyz and /livez over HTTPS on the gateway port, and passes a server dry run', async () => {
+test('probes.type httpGet (the default) probes /kubegate/readyz and /kubegate/livez over HTTPS on the gateway port, and passes a server dry run', async () => {
   const { text, objects } = await render({ set: ['probes.type=httpGet'] });
   const container = workloadOf(objects).spec.template.spec.containers[0]!;
   const action = (probe: Readonly<Record<string, unknown>> | undefined) => probe?.['httpGet'];
-  assert.deepEqual(action(container.readinessProbe), { path: '/readyz', port: 'https', scheme: 'HTTPS' });
-  assert.deepEqual(action(container.startupProbe), { path: '/readyz', port: 'https', scheme: 'HTTPS' });
-  assert.deepEqual(action(container.livenessProbe), { path: '/livez', port: 'https', scheme: 'HTTPS' });
+  assert.deepEqual(action(container.readinessProbe), { path: '/kubegate/readyz', port: 'https', scheme: 'HTTPS' });
+  assert.deepEqual(action(container.startupProbe), { path: '/kubegate/readyz', port: 'https', scheme: 'HTTPS' });
+  assert.deepEqual(action(container.livenessProbe), { path: '/kubegate/livez', port: 'https', scheme: 'HTTPS' });
   assert.equal(container.readinessProbe?.['tcpSocket'], undefined);
   assertServerDryRun(await admin(['apply', '--dry-run=server', '-f', '-'], text), objects);
 });

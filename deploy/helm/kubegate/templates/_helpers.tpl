@@ -238,15 +238,14 @@ spec:
         {{- end }}
       securityContext:
         {{- toYaml .Values.securityContext | nindent 8 }}
-      {{- /* tcpSocket until kubegate serves /livez and /readyz (probes.type httpGet). */}}
       startupProbe:
-        {{- include "kubegate.probeAction" (dict "root" . "path" "/readyz") | trim | nindent 8 }}
+        {{- include "kubegate.probeAction" (dict "root" . "path" "/kubegate/readyz") | trim | nindent 8 }}
         {{- toYaml .Values.probes.startup | nindent 8 }}
       readinessProbe:
-        {{- include "kubegate.probeAction" (dict "root" . "path" "/readyz") | trim | nindent 8 }}
+        {{- include "kubegate.probeAction" (dict "root" . "path" "/kubegate/readyz") | trim | nindent 8 }}
         {{- toYaml .Values.probes.readiness | nindent 8 }}
       livenessProbe:
-        {{- include "kubegate.probeAction" (dict "root" . "path" "/livez") | trim | nindent 8 }}
+        {{- include "kubegate.probeAction" (dict "root" . "path" "/kubegate/livez") | trim | nindent 8 }}
         {{- toYaml .Values.probes.liveness | nindent 8 }}
       resources:
         {{- toYaml .Values.resources | nindent 8 }}
