@@ -15,11 +15,12 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
-import { open, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
-import { useTestbed, type AuditEvent as UpstreamEvent } from '../fixtures/testbed.js';
+import { useTestbed } from '../fixtures/testbed.js';
+import { requestIdOf, upstreamMutations, type UpstreamEvent } from '../fixtures/upstream-mutations.js';
 import { kubectl, startKubectl, type RunningKubectl } from '../fixtures/kubectl.js';
 import { startGateway, kubegate, readAuditTrail, type GatewayHandle } from '../fixtures/gateway.js';
 import { reviewerOf, type Reviewer } from '../fixtures/reviewer.js';
@@ -31,7 +32,6 @@ const ROUNDS = 10;
 const WORKERS = 8;
 /** The load runs for a random time in this range before the kill, so the kill lands mid-load. */
 const KILL_AFTER_MS = [700, 1500] as const;
-const MUTATING_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 const root = resolve(import.meta.dirname, '../..');
 const ns = `crash-${randomBytes(3).toString('hex')}`;
@@ -129,38 +129,9 @@ async function killHard(running: Running): Promise<void> {
 
 // — the API server's audit log, read incrementally (the test bed's log is shared by all files) —
 
-const upstreamMutations = new Map<string, UpstreamEvent>();
-let upstreamOffset = 0;
-
-/** Reads the new complete lines of the API server's audit log; returns kubegate's mutations in ns. */
-async function readUpstreamMutations(): Promise<Map<string, UpstreamEvent>> {
-  const file = await open(tb.auditLog, 'r');
-  try {
-    const { size } = await file.stat();
-    if (size > upstreamOffset) {
-      const buf = Buffer.alloc(size - upstreamOffset);
-      const { bytesRead } = await file.read(buf, 0, buf.length, upstreamOffset);
-      const end = buf.subarray(0, bytesRead).lastIndexOf(10);
-      if (end >= 0) {
-        upstreamOffset += end + 1;
-        for (const line of buf.subarray(0, end).toString('utf8').split('\n')) {
-          if (line.length === 0) continue;
-          const e = JSON.parse(line) as UpstreamEvent;
-          if (e.user.username === 'kubegate' && e.objectRef?.namespace === ns && MUTATING_VERBS.has(e.verb))
-            upstreamMutations.set(e.auditID, e);
-        }
-      }
-    }
-  } finally {
-    await file.close();
-  }
-  return upstreamMutations;
-}
-
-const requestIdOf = (e: UpstreamEvent): string | undefined =>
-  (e.impersonatedUser as { extra?: Record<string, string[]> } | undefined)?.extra?.[
-    'kubegate.dev/request-id'
-  ]?.[0];
+let upstreamReader: (() => Promise<Map<string, UpstreamEvent>>) | null = null;
+const readUpstreamMutations = (): Promise<Map<string, UpstreamEvent>> =>
+  (upstreamReader ??= upstreamMutations(tb.auditLog, ns))();
 
 /** Request ids of the trail's `decided` records, and the trail's size. */
 async function decidedRequestIds(): Promise<{ ids: Set<string>; records: number }> {
