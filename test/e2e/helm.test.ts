@@ -342,9 +342,21 @@ test('probes.type httpGet (the default) probes /kubegate/readyz and /kubegate/li
   const { text, objects } = await render({ set: ['probes.type=httpGet'] });
   const container = workloadOf(objects).spec.template.spec.containers[0]!;
   const action = (probe: Readonly<Record<string, unknown>> | undefined) => probe?.['httpGet'];
-  assert.deepEqual(action(container.readinessProbe), { path: '/kubegate/readyz', port: 'https', scheme: 'HTTPS' });
-  assert.deepEqual(action(container.startupProbe), { path: '/kubegate/readyz', port: 'https', scheme: 'HTTPS' });
-  assert.deepEqual(action(container.livenessProbe), { path: '/kubegate/livez', port: 'https', scheme: 'HTTPS' });
+  assert.deepEqual(action(container.readinessProbe), {
+    path: '/kubegate/readyz',
+    port: 'https',
+    scheme: 'HTTPS',
+  });
+  assert.deepEqual(action(container.startupProbe), {
+    path: '/kubegate/readyz',
+    port: 'https',
+    scheme: 'HTTPS',
+  });
+  assert.deepEqual(action(container.livenessProbe), {
+    path: '/kubegate/livez',
+    port: 'https',
+    scheme: 'HTTPS',
+  });
   assert.equal(container.readinessProbe?.['tcpSocket'], undefined);
   assertServerDryRun(await admin(['apply', '--dry-run=server', '-f', '-'], text), objects);
 });
