@@ -87,6 +87,14 @@ export const MIGRATIONS: readonly string[] = [
      started_at bigint NOT NULL,
      data text NOT NULL
    );`,
+  // 3: `kubegate reason "…"`: one short-lived reason per requester, taken by (and then kept with)
+  // their next held request, whichever replica holds it. Times are epoch milliseconds.
+  `CREATE TABLE requester_reasons (
+     "user" text PRIMARY KEY,
+     reason text NOT NULL,
+     set_at bigint NOT NULL,
+     expires_at bigint NOT NULL
+   );`,
 ];
 
 const SCHEMA_TABLE = `CREATE TABLE kubegate_schema (

@@ -185,7 +185,7 @@ test('the database is in WAL mode, readable by its owner only, at the latest lay
   const db = new Database(join(dir, APPROVALS_DB), { readonly: true });
   try {
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.equal(db.pragma('user_version', { simple: true }), 3);
+    assert.equal(db.pragma('user_version', { simple: true }), 4);
   } finally {
     db.close();
   }

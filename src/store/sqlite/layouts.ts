@@ -2,7 +2,8 @@
 // table and index kubegate ever created, in order. Append only: a released migration never
 // changes. Version 1 of each file is the layout written before the store layer existed.
 //
-//   approvals.db   pending requests and their grants (1), web sessions (2), their OIDC origin (3)
+//   approvals.db   pending requests and their grants (1), web sessions (2), their OIDC origin (3),
+//                  requesters' reasons for their next held request (4)
 //   audit.db       the hash-chained audit trail (1)
 import type { SqliteLayout } from './migrate.js';
 
@@ -42,6 +43,14 @@ export const APPROVALS_LAYOUT: SqliteLayout = {
     // 3: web sessions opened through an OpenID provider keep the issuer and subject of the ID
     // token that named the reviewer (JSON {issuer, subject}); NULL for a kubegate token's.
     `ALTER TABLE web_sessions ADD COLUMN oidc TEXT;`,
+    // 4: `kubegate reason "…"`: one short-lived reason per requester, taken by (and then kept
+    // with) their next held request. Times are epoch milliseconds.
+    `CREATE TABLE requester_reasons (
+       user TEXT PRIMARY KEY,
+       reason TEXT NOT NULL,
+       set_at INTEGER NOT NULL,
+       expires_at INTEGER NOT NULL
+     ) STRICT;`,
   ],
 };
 

@@ -63,13 +63,13 @@ test('the v1 files are what the code before the store layer wrote (layout 1 of e
   assert.deepEqual(tablesOf(join(dir, APPROVALS_DB)), ['pending_requests']);
 });
 
-test('a v1 approvals.db is migrated in place: its requests and grants kept, web sessions added', async () => {
+test('a v1 approvals.db is migrated in place: its requests and grants kept, web sessions and requester reasons added', async () => {
   const dir = await v1DataDir();
   const store = await openStore(storeIn(dir));
   try {
     const file = join(dir, APPROVALS_DB);
     assert.equal(pragmaOf(file, 'user_version'), APPROVALS_LAYOUT.migrations.length);
-    assert.deepEqual(tablesOf(file), ['pending_requests', 'web_sessions']);
+    assert.deepEqual(tablesOf(file), ['pending_requests', 'requester_reasons', 'web_sessions']);
     const stored = await store.approvals.list();
     assert.deepEqual(
       stored.map((s) => [s.pending.id, s.pending.state, s.version]),
