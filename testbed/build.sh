@@ -9,10 +9,14 @@
 #     $KUBEGATE_HYDRA_CACHE (default ~/.cache/kubegate/hydra/<version>): bin/hydra.
 #   helm: Helm, for the chart's tests (helm.sh/helm/v4 at HELM_VERSION), into $KUBEGATE_HELM_CACHE
 #     (default ~/.cache/kubegate/helm/<version>): bin/helm.
-# Usage: build.sh [control-plane|hydra|helm]...   (no argument: all three)
+#   prometheus: the Prometheus server that scrapes /metrics in the metrics test
+#     (github.com/prometheus/prometheus at PROMETHEUS_VERSION, service discovery left out), into
+#     $KUBEGATE_PROMETHEUS_CACHE (default ~/.cache/kubegate/prometheus/<version>): bin/prometheus.
+# Usage: build.sh [control-plane|hydra|helm|prometheus]...   (no argument: all four)
 #        build.sh --print-dir     the control plane's cache folder
 #        build.sh --print-hydra   the hydra binary's path
 #        build.sh --print-helm    the helm binary's path
+#        build.sh --print-prometheus   the prometheus binary's path
 # Idempotent: each part's finished build leaves its own .complete marker and later runs skip it.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,17 +27,19 @@ cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/kubegate
 cache=${KUBEGATE_TESTBED_CACHE:-$cache_root/testbed/${K8S_VERSION}-etcd${ETCD_VERSION}-kwok${KWOK_VERSION}}
 hydra_cache=${KUBEGATE_HYDRA_CACHE:-$cache_root/hydra/${HYDRA_VERSION}}
 helm_cache=${KUBEGATE_HELM_CACHE:-$cache_root/helm/${HELM_VERSION}}
+prometheus_cache=${KUBEGATE_PROMETHEUS_CACHE:-$cache_root/prometheus/${PROMETHEUS_VERSION}}
 case "${1:-}" in
   --print-dir) echo "$cache"; exit 0 ;;
   --print-hydra) echo "$hydra_cache/bin/hydra"; exit 0 ;;
   --print-helm) echo "$helm_cache/bin/helm"; exit 0 ;;
+  --print-prometheus) echo "$prometheus_cache/bin/prometheus"; exit 0 ;;
 esac
 targets=("$@")
-((${#targets[@]})) || targets=(control-plane hydra helm)
+((${#targets[@]})) || targets=(control-plane hydra helm prometheus)
 for t in "${targets[@]}"; do
   case "$t" in
-    control-plane | hydra | helm) ;;
-    *) echo "testbed: unknown part '$t' (expected control-plane, hydra or helm)" >&2; exit 2 ;;
+    control-plane | hydra | helm | prometheus) ;;
+    *) echo "testbed: unknown part '$t' (expected control-plane, hydra, helm or prometheus)" >&2; exit 2 ;;
   esac
 done
 
@@ -167,6 +173,40 @@ build_helm() {
   rmdir "$helm_cache/bin.tmp"
 }
 
+# --- Prometheus (the metrics test's scraper) ---------------------------------------------------
+# Built inside its own module (go.mod and go.sum as released; its go.work names folders the
+# module zip lacks, hence GOWORK=off). remove_all_sd leaves out the cloud service discoveries
+# (static targets are all the test needs), which spares most of the dependencies; the UI's
+# assets are not embedded (no builtinassets tag): the test uses the HTTP API only.
+build_prometheus() {
+  local dir
+  dir=$(go mod download -json "github.com/prometheus/prometheus@$PROMETHEUS_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  [[ -n "$dir" && -f "$dir/go.mod" ]] || { echo "testbed: could not download prometheus@$PROMETHEUS_VERSION" >&2; return 1; }
+  mkdir -p "$prometheus_cache/bin"
+  log "building prometheus $PROMETHEUS_VERSION"
+  (cd "$dir" && GOWORK=off go build -trimpath -tags remove_all_sd \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION#v}" \
+    -o "$prometheus_cache/bin/prometheus.tmp" ./cmd/prometheus)
+  mv "$prometheus_cache/bin/prometheus.tmp" "$prometheus_cache/bin/prometheus"
+}
+
+# Builds a part once: parallel test files may each ask for it; one builds, the others wait on
+# the lock, then find the .complete marker. Usage: build_once NAME CACHE_DIR VERSION_LINE BUILD_FN
+build_once() {
+  local name=$1 dir=$2 version=$3 fn=$4 part_start
+  if [[ -f "$dir/.complete" ]]; then echo "testbed: $name cached in $dir"; return; fi
+  need_go
+  mkdir -p "$dir"
+  exec 9> "$dir/.lock"
+  flock 9
+  if [[ -f "$dir/.complete" ]]; then echo "testbed: $name cached in $dir"; exec 9>&-; return; fi
+  part_start=$(date +%s)
+  "$fn"
+  echo "$version built_in_seconds=$(( $(date +%s) - part_start ))" > "$dir/.complete"
+  log "done: $name in $dir/bin"
+  exec 9>&-
+}
+
 need_go() { command -v go >/dev/null || { echo "testbed: the Go toolchain is required (go not found on PATH)" >&2; exit 1; }; }
 
 for t in "${targets[@]}"; do
@@ -181,33 +221,8 @@ for t in "${targets[@]}"; do
       echo "K8S_VERSION=$K8S_VERSION ETCD_VERSION=$ETCD_VERSION KWOK_VERSION=$KWOK_VERSION built_in_seconds=$(( $(date +%s) - start ))" > "$cache/.complete"
       log "done: control plane in $cache/bin"
       ;;
-    hydra)
-      if [[ -f "$hydra_cache/.complete" ]]; then echo "testbed: hydra cached in $hydra_cache"; continue; fi
-      need_go
-      # Test files start in parallel and each may ask for the build: one builds, the others wait.
-      mkdir -p "$hydra_cache"
-      exec 9> "$hydra_cache/.lock"
-      flock 9
-      if [[ -f "$hydra_cache/.complete" ]]; then echo "testbed: hydra cached in $hydra_cache"; exec 9>&-; continue; fi
-      hydra_start=$(date +%s)
-      build_hydra
-      echo "HYDRA_VERSION=$HYDRA_VERSION built_in_seconds=$(( $(date +%s) - hydra_start ))" > "$hydra_cache/.complete"
-      log "done: hydra in $hydra_cache/bin"
-      exec 9>&-
-      ;;
-    helm)
-      if [[ -f "$helm_cache/.complete" ]]; then echo "testbed: helm cached in $helm_cache"; continue; fi
-      need_go
-      # As for hydra: parallel test files may each ask; one builds, the others wait.
-      mkdir -p "$helm_cache"
-      exec 9> "$helm_cache/.lock"
-      flock 9
-      if [[ -f "$helm_cache/.complete" ]]; then echo "testbed: helm cached in $helm_cache"; exec 9>&-; continue; fi
-      helm_start=$(date +%s)
-      build_helm
-      echo "HELM_VERSION=$HELM_VERSION built_in_seconds=$(( $(date +%s) - helm_start ))" > "$helm_cache/.complete"
-      log "done: helm in $helm_cache/bin"
-      exec 9>&-
-      ;;
+    hydra) build_once hydra "$hydra_cache" "HYDRA_VERSION=$HYDRA_VERSION" build_hydra ;;
+    helm) build_once helm "$helm_cache" "HELM_VERSION=$HELM_VERSION" build_helm ;;
+    prometheus) build_once prometheus "$prometheus_cache" "PROMETHEUS_VERSION=$PROMETHEUS_VERSION" build_prometheus ;;
   esac
 done

@@ -4,6 +4,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { auditEvent } from '../audit/event.js';
 import type { AuditRequestSummary } from '../audit/record.js';
+import { createPending } from '../approvals/state-machine.js';
+import type { ApproveDecision } from '../policy/decision.js';
+import { withBody } from '../request/body.js';
+import { parseRequest } from '../request/parse.js';
 import { MAX_RESOURCES, Metrics } from './metrics.js';
 
 const request = (verb: string, resource: string): AuditRequestSummary =>
@@ -32,4 +36,49 @@ test('request labels stay bounded: unknown verbs are "other", resources past the
   assert.doesNotMatch(text, /alice/u);
   const total = (await metrics.requests.get()).values.reduce((n, v) => n + v.value, 0);
   assert.equal(total, MAX_RESOURCES + 6, "'decided' is not an answer: not counted");
+});
+
+test('pending requests and approvals asked count the rules that need approval, not every rule that matched', async () => {
+  const request = parseRequest({
+    method: 'POST',
+    target: '/api/v1/namespaces/data/pods/vault/exec?command=sh',
+    headers: {},
+  });
+  const decision: ApproveDecision = {
+    kind: 'approve',
+    rules: [
+      { name: 'exec-is-allowed', action: 'allow' },
+      { name: 'sensitive-exec', action: 'approve' },
+    ],
+    byDefault: false,
+    approval: [
+      {
+        rule: 'sensitive-exec',
+        stages: [{ name: 'approval', approvers: [{ kind: 'group', name: 'security' }], count: 1 }],
+        escalateAfterMs: null,
+        escalateTo: [],
+        expiresAfterMs: 3_600_000,
+        mode: 'hold',
+        grantTtlMs: 600_000,
+        breakGlass: false,
+      },
+    ],
+  };
+  const p = createPending(
+    {
+      identity: { user: 'alice', groups: ['dev'], method: 'token' },
+      request,
+      body: withBody(request, Buffer.alloc(0)),
+      decision,
+    },
+    'fp',
+    'kg-aaaaaaaaaa',
+    new Date(),
+  );
+  const metrics = new Metrics({ pendingNow: () => Promise.resolve([p]) });
+  metrics.approval({ type: 'created', pending: p });
+  const text = await metrics.registry.metrics();
+  assert.match(text, /^kubegate_pending_requests\{rule="sensitive-exec"\} 1$/mu);
+  assert.match(text, /^kubegate_approvals_requested_total\{rule="sensitive-exec"\} 1$/mu);
+  assert.doesNotMatch(text, /exec-is-allowed/u);
 });

@@ -166,7 +166,7 @@ export class Metrics {
             async collect(this: Gauge<'rule'>) {
               const pending = await pendingNow();
               this.reset();
-              for (const p of pending) for (const rule of p.rules) this.inc({ rule: rule.name });
+              for (const p of pending) for (const rule of approvalRules(p)) this.inc({ rule });
             },
           }),
     });
@@ -190,7 +190,7 @@ export class Metrics {
     const p = event.pending;
     switch (event.type) {
       case 'created':
-        for (const rule of p.rules) this.approvalsRequested.inc({ rule: rule.name });
+        for (const rule of approvalRules(p)) this.approvalsRequested.inc({ rule });
         return;
       case 'reviewed':
         this.reviews.inc({ verdict: event.review.decision });
@@ -241,4 +241,13 @@ export class Metrics {
 function verbLabel(verb: string | null): string {
   if (verb === null) return 'none';
   return VERBS.has(verb) ? verb : 'other';
+}
+
+/**
+ * The rules a pending request waits on: those whose approval it needs, not every rule that
+ * matched (an exec into a sensitive pod matches an allow rule too, which asks nobody);
+ * "(defaults)" when no rule covers it and the policy's defaults ask for approval.
+ */
+function approvalRules(p: PendingRequest): Set<string> {
+  return new Set(p.requirements.map((r) => r.rule ?? '(defaults)'));
 }

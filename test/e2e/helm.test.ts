@@ -23,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
 import { useTestbed } from '../fixtures/testbed.js';
 import { kubectl, type KubectlResult } from '../fixtures/kubectl.js';
+import { ensureTool } from '../fixtures/testbed-tools.js';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigSchema, type Config } from '../../src/config/schema.js';
 import type { TestbedState } from '../../src/demo/control-plane.js';
@@ -30,7 +31,6 @@ import type { TestbedState } from '../../src/demo/control-plane.js';
 const root = resolve(import.meta.dirname, '../..');
 const chartDir = join(root, 'deploy/helm/kubegate');
 const examplesDir = join(chartDir, 'examples');
-const buildScript = join(root, 'testbed/build.sh');
 const NAMESPACE = 'kubegate-helm';
 
 let tb: TestbedState;
@@ -46,7 +46,7 @@ after(async () => {
 
 before(async () => {
   tb = await useTestbed();
-  helmBin = await ensureHelm();
+  helmBin = await ensureTool('helm');
   helmHome = await scratchDir();
   const existing = await admin(['get', 'namespace', NAMESPACE, '-o', 'name']);
   const namespace = parseYaml(await readFile(join(root, 'deploy/kubernetes/namespace.yaml'), 'utf8')) as {
@@ -57,20 +57,6 @@ before(async () => {
   assert.equal(r.code, 0, r.stderr);
   createdNamespace = existing.code !== 0;
 });
-
-/** Helm's binary: testbed/build.sh builds it on first use (minutes cold) and skips it when cached. */
-async function ensureHelm(): Promise<string> {
-  await new Promise<void>((resolvePromise, reject) => {
-    const child = spawn('bash', [buildScript, 'helm'], { stdio: ['ignore', 2, 'inherit'] });
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0
-        ? resolvePromise()
-        : reject(new Error(`testbed/build.sh helm failed with exit code ${code}`)),
-    );
-  });
-  return (await run('bash', [buildScript, '--print-helm'])).stdout.trim();
-}
 
 interface RunResult {
   readonly code: number | null;
