@@ -43,7 +43,7 @@ import { passedWithin, Readiness } from './health/readiness.js';
 import { probeUpstream } from './upstream/probe.js';
 import { SIGN_IN_AGAIN, sessionAuthenticator } from './web/session-authenticator.js';
 import { packageRoot } from './package-root.js';
-import { holdRefusal } from './approvals/messages.js';
+import { approvedWarning, holdRefusal, warningHeaderValue } from './approvals/messages.js';
 import { describeFailure, KubegateError } from './errors.js';
 
 export interface RunningGateway {
@@ -316,6 +316,10 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
         holdTimeoutMs: config.approvals.holdTimeoutMs,
       });
       if (refusal !== null) throw refusal;
+      // kubectl prints it: "Warning: approved by bob, carol after 2m13s (kg-…)".
+      return outcome.kind === 'proceed'
+        ? { warning: warningHeaderValue(approvedWarning(outcome.pending, outcome.viaGrant)) }
+        : { warning: null };
     },
     ownApi,
     upstream,

@@ -6,6 +6,7 @@ import { withBody } from '../request/body.js';
 import { parseRequest } from '../request/parse.js';
 import {
   approvalRequiredMessage,
+  approvedWarning,
   deniedMessage,
   expiredMessage,
   holdRefusal,
@@ -13,6 +14,7 @@ import {
   printable,
   refusalMessage,
   requestUrl,
+  warningHeaderValue,
 } from './messages.js';
 import { applyReview, createPending, expire, useGrant } from './state-machine.js';
 import type { PendingRequest } from './types.js';
@@ -273,3 +275,50 @@ test('the UI link is built from the public URL with or without a trailing slash'
   assert.equal(requestUrl('https://k.example/', ID), `https://k.example/ui/requests/${ID}`);
   assert.equal(requestUrl('https://k.example/base', ID), `https://k.example/base/ui/requests/${ID}`);
 });
+
+test('approvedWarning: who approved, how long the approval took, and the id', () => {
+  const held = pendingFor([requirement({ mode: 'hold' })]);
+  const approved = reviewed(reviewed(held, 'bob', 'approve'), 'carol', 'approve');
+  const late = { ...approved, decidedAt: at(133_000).toISOString() };
+  assert.equal(approvedWarning(late, false), `approved by bob, carol after 2m13s (${ID})`);
+  assert.equal(approvedWarning(approved, false), `approved by bob, carol after 1s (${ID})`);
+});
+
+test('approvedWarning: a deferred re-run says it used the approval; a denial or a comment is never in it', () => {
+  const deferred = pendingFor([requirement()]);
+  const approved = reviewed(reviewed(deferred, 'bob', 'approve', 'secret plan'), 'carol', 'approve');
+  assert.equal(
+    approvedWarning({ ...approved, decidedAt: at(5_000).toISOString() }, true),
+    `approved by bob, carol after 5s (${ID}); this re-run used the one-time approval`,
+  );
+  assert.doesNotMatch(approvedWarning(approved, true), /secret/u);
+});
+
+test('approvedWarning: a reviewer name cannot redraw the terminal', () => {
+  const p = pendingFor([requirement({ mode: 'hold' })]);
+  const approved = reviewed(reviewed(p, 'bob\u001b[2J', 'approve'), 'carol', 'approve');
+  assert.match(approvedWarning(approved, false), /^approved by bob\\u001b\[2J, carol/u);
+});
+
+const warningCases = [
+  {
+    name: 'plain text is quoted as it is',
+    input: 'approved by bob after 1s (kg-1)',
+    want: '299 - "approved by bob after 1s (kg-1)"',
+  },
+  { name: 'quotes and backslashes are escaped', input: 'a "b" \\c', want: '299 - "a \\"b\\" \\\\c"' },
+  {
+    name: 'non-ASCII is written as an escaped \\u sequence',
+    input: 'J\u00f6rg',
+    want: '299 - "J\\\\u00f6rg"',
+  },
+  { name: 'control characters are escaped, never sent', input: 'a\nb', want: '299 - "a\\\\u000ab"' },
+];
+for (const c of warningCases) {
+  test(`warningHeaderValue: ${c.name}`, () => {
+    const value = warningHeaderValue(c.input);
+    assert.equal(value, c.want);
+    // What Node accepts in a header value.
+    assert.doesNotMatch(value, /[^\t\x20-\x7e]/u);
+  });
+}

@@ -208,3 +208,42 @@ export function refusalMessage(refusal: ReviewRefusal | 'not-found', id: string)
       return `break-glass for ${id} needs a written reason`;
   }
 }
+
+/**
+ * What kubectl prints after an approved request went through ("Warning: approved by bob, carol
+ * after 2m13s (kg-…)"): who approved it, how long the approval took from the request, and its id.
+ * For a deferred request's re-run, it says the re-run used the approval.
+ */
+export function approvedWarning(pending: PendingRequest, viaGrant: boolean): string {
+  const approvers = pending.reviews
+    .filter((r) => r.decision === 'approve')
+    .map((r) => `${printable(r.reviewer)}${r.breakGlass ? ' (break-glass)' : ''}`);
+  const by = approvers.length === 0 ? 'approved' : `approved by ${approvers.join(', ')}`;
+  const took =
+    pending.decidedAt === null
+      ? ''
+      : ` after ${formatDuration(Math.max(0, Math.round((Date.parse(pending.decidedAt) - Date.parse(pending.createdAt)) / 1000)) * 1000)}`;
+  const rerun = viaGrant && pending.mode === 'deferred' ? '; this re-run used the one-time approval' : '';
+  return `${by}${took} (${pending.id})${rerun}`;
+}
+
+/**
+ * `text` as an HTTP Warning header value (RFC 7234 §5.5, the shape the API server sends and
+ * client-go parses): `299 - "text"`. Header values must be visible ASCII here (Node refuses
+ * other characters), so anything else is written as \uXXXX, with the backslash itself escaped
+ * in the quoted string (kubectl would otherwise unescape `\u` to `u`).
+ */
+export function warningHeaderValue(text: string): string {
+  let quoted = '';
+  for (const ch of printable(text)) {
+    const cp = ch.codePointAt(0) as number;
+    if (ch === '"' || ch === '\\') quoted += `\\${ch}`;
+    else if (cp >= 0x20 && cp <= 0x7e) quoted += ch;
+    else
+      quoted +=
+        cp < 0x10000
+          ? `\\\\u${cp.toString(16).padStart(4, '0')}`
+          : `\\\\U${cp.toString(16).padStart(8, '0')}`;
+  }
+  return `299 - "${quoted}"`;
+}

@@ -26,7 +26,7 @@ import { summarize, type AuditDecision, type AuditRequestSummary } from '../audi
 import { auditEvent, type AuditEventKind, type AuditTrail } from '../audit/event.js';
 import { readBody, type ClientRequest } from './read-body.js';
 import { clientCredentials, tlsSocketOf } from './client-credentials.js';
-import { writeStatus, writeStatusToSocket } from './respond.js';
+import { addWarning, writeStatus, writeStatusToSocket } from './respond.js';
 
 export interface DecideInput {
   readonly request: KubeRequest;
@@ -44,12 +44,20 @@ export interface HoldInput extends DecideInput {
   readonly signal: AbortSignal;
 }
 
+/** What a passed hold adds to the answer: kubectl prints the Warning ("approved by …"). */
+export interface HoldPassed {
+  readonly warning: string | null;
+}
+
 export interface GatewayDeps {
   /** The gateway's authenticators: client certificate, then bearer tokens (identity/identify.ts). */
   readonly identify: Identify;
   readonly decide: (input: DecideInput) => Decision | Promise<Decision>;
-  /** Resolves when the request may go ahead; throws (e.g. KG_APPROVAL_REQUIRED) when not. */
-  readonly hold: (input: HoldInput) => Promise<void>;
+  /**
+   * Resolves when the request may go ahead, with the Warning header value (warningHeaderValue)
+   * its answer carries to say who approved it; throws (e.g. KG_APPROVAL_REQUIRED) when not.
+   */
+  readonly hold: (input: HoldInput) => Promise<HoldPassed | void>;
   readonly upstream: Upstream;
   /** kubegate's own API and web UI (/kubegate/…, /ui): authenticates and answers by itself. */
   readonly ownApi: OwnApi | null;
@@ -218,6 +226,12 @@ function logFailure(deps: GatewayDeps, trace: Trace, err: unknown): void {
   requestLog(deps, trace).error({ err }, 'bug: unexpected error on the request path');
 }
 
+/** What admit lets through: the body to forward, and a Warning for the client's answer. */
+interface Admitted {
+  readonly bytes: Buffer | null;
+  readonly warning: string | null;
+}
+
 /** identify → parse → decide → hold: everything before forward, shared by both paths. */
 async function admit(
   deps: GatewayDeps,
@@ -226,7 +240,7 @@ async function admit(
   head: { method: string; target: string; headers: IncomingMessage['headers'] },
   readBodyBytes: () => Promise<Buffer | null>,
   signal: AbortSignal,
-): Promise<Buffer | null> {
+): Promise<Admitted> {
   trace.decision = 'unauthenticated';
   const { identity } = await timed(deps, 'identify', () => deps.identify(credentials));
   trace.identity = identity;
@@ -249,18 +263,25 @@ async function admit(
   switch (decision.kind) {
     case 'allow':
       await recordDecision(deps, trace, request);
-      return bytes;
+      return { bytes, warning: null };
     case 'deny':
       throw new KubegateError('KG_POLICY_DENIED', decision.message, {
         details: { name: request.name, kind: request.resource, group: request.apiGroup },
       });
-    case 'approve':
+    case 'approve': {
       await recordDecision(deps, trace, request);
-      await deps.hold({ ...input, decision, bodyBytes: bytes, sourceAddress: trace.sourceAddress, signal });
+      const passed = await deps.hold({
+        ...input,
+        decision,
+        bodyBytes: bytes,
+        sourceAddress: trace.sourceAddress,
+        signal,
+      });
       // The policy may have changed while the request waited: what was approved must still be
       // what the policy asks for now.
       stillApproved(decision, await deps.decide(input));
-      return bytes;
+      return { bytes, warning: passed?.warning ?? null };
+    }
     default: {
       const unreachable: never = decision;
       throw new KubegateError('KG_INTERNAL', `unknown decision ${String(unreachable)}`);
@@ -323,7 +344,7 @@ export async function handleRequest(
       await deps.ownApi.handle(req, res, clientCredentials(socket, req.headers.authorization));
       return;
     }
-    bytes = await admit(
+    const admitted = await admit(
       deps,
       trace,
       clientCredentials(socket, req.headers.authorization),
@@ -331,6 +352,8 @@ export async function handleRequest(
       () => readBody(req, deps.maxBodyBytes),
       abort.signal,
     );
+    bytes = admitted.bytes;
+    if (admitted.warning !== null) addWarning(res, admitted.warning);
   } catch (err) {
     logFailure(deps, trace, err);
     const status = writeStatus(res, err, trace.requestId);

@@ -7,7 +7,7 @@ import { createServer, request, type IncomingHttpHeaders, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { KubegateError, toStatus } from '../errors.js';
-import { writeStatus } from './respond.js';
+import { addWarning, writeStatus } from './respond.js';
 
 interface Answer {
   readonly status: number;
@@ -78,4 +78,27 @@ test('once the head is out, the response is cut instead of answered twice', asyn
     }),
   );
   assert.equal(code, 503);
+});
+
+test("addWarning: kubegate's Warning joins the API server's own Warning headers in the one head", async () => {
+  const ours = '299 - "approved by bob after 3s (kg-1)"';
+  const r = await answer((res) => {
+    addWarning(res, ours);
+    // As forward writes the API server's head: one writeHead with its headers.
+    res.writeHead(201, { 'content-type': 'application/json', warning: '299 - "deprecated API"' });
+    res.end('{}');
+  });
+  assert.equal(r.status, 201);
+  assert.equal(r.headers['content-type'], 'application/json');
+  assert.equal(r.headers.warning, `299 - "deprecated API", ${ours}`);
+});
+
+test("addWarning: a head without Warning headers gets kubegate's alone", async () => {
+  const ours = '299 - "approved by bob after 3s (kg-1)"';
+  const r = await answer((res) => {
+    addWarning(res, ours);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{}');
+  });
+  assert.equal(r.headers.warning, ours);
 });

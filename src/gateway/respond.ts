@@ -4,7 +4,7 @@
 // body; writeStatus is the only writer of one (writeStatusToSocket for a refused upgrade).
 // Must never write an error's details beyond what toStatus puts in the Status.
 import type { Duplex } from 'node:stream';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type OutgoingHttpHeaders } from 'node:http';
 import { ERROR_CODE_HEADER, KubegateError, toStatus } from '../errors.js';
 import type { ClientResponse } from '../upstream/forward.js';
 
@@ -70,4 +70,26 @@ export function writeStatusToSocket(socket: Duplex, err: unknown, requestId: str
     );
   }
   return status.code;
+}
+
+/**
+ * Adds kubegate's own `Warning` (a header value from approvals/messages.ts warningHeaderValue) to
+ * whatever head is written next, beside the API server's own Warning headers (deprecations, field
+ * validation). forward writes the head in one writeHead call, whose headers would replace one
+ * set earlier with setHeader, so the Warning joins that call's headers instead.
+ */
+export function addWarning(res: ClientResponse, value: string): void {
+  const writeHead = res.writeHead.bind(res) as (status: number, headers?: OutgoingHttpHeaders) => unknown;
+  const withWarning = (status: number, headers: OutgoingHttpHeaders = {}): unknown => {
+    const out: OutgoingHttpHeaders = {};
+    const warnings: string[] = [];
+    for (const [name, v] of Object.entries(headers)) {
+      if (name.toLowerCase() !== 'warning') out[name] = v;
+      else if (Array.isArray(v)) warnings.push(...v);
+      else if (v !== undefined) warnings.push(String(v));
+    }
+    Object.assign(out, { warning: [...warnings, value] });
+    return writeHead(status, out);
+  };
+  Object.assign(res, { writeHead: withWarning });
 }
