@@ -728,3 +728,133 @@ test("the client's errors carry kubegate's code: the one the answer names, or KG
     await unreachable.close();
   }
 });
+
+// ---- the requester's view: list --mine, wait ------------------------------------------------
+
+test("list --mine shows only the caller's own requests; a reviewer has none of their own", async () => {
+  service.items.set(
+    'kg-cccccccccc',
+    pendingRequest('kg-cccccccccc', { requester: { user: 'erin', groups: ['sre'] } }),
+  );
+  let r = await kubegate(['list', '--mine', ...as('alice')]);
+  assert.equal(r.code, 0, r.stderr.join('\n'));
+  assert.deepEqual(
+    r.stdout.slice(1).map((l) => l.split(' ')[0]),
+    ['kg-aaaaaaaaaa'],
+  );
+  r = await kubegate(['list', '--all', '--mine', ...as('alice')]);
+  assert.deepEqual(
+    r.stdout.slice(1).map((l) => l.split(' ')[0]),
+    ['kg-aaaaaaaaaa', 'kg-bbbbbbbbbb'],
+  );
+  r = await kubegate(['list', '--mine', ...as('bob')]);
+  assert.deepEqual(r.stdout, ['No requests of yours are waiting for approval.']);
+  r = await kubegate(['list', ...as('bob')]);
+  assert.equal(r.stdout.length, 3, 'without --mine bob sees both requests he may review');
+});
+
+const erinApproves = {
+  reviewer: 'erin',
+  reviewerGroups: ['sre'],
+  decision: 'approve' as const,
+  comment: '',
+  at: '2026-11-25T10:04:00.000Z',
+  breakGlass: false,
+};
+
+test('wait: the requester sees who must still approve, each change, and exits 0 once approved', async () => {
+  const subscribed = service.whenSubscribed();
+  let onReview = (): void => undefined;
+  const reviewSeen = new Promise<void>((resolve) => (onReview = resolve));
+  const running = kubegate(['wait', 'kg-aaaaaaaaaa', ...as('alice')], {
+    onLine: (line) => {
+      if (line.startsWith('Who must still approve: 1 more')) onReview();
+    },
+  });
+  await subscribed;
+  const p = service.items.get('kg-aaaaaaaaaa')!;
+  const once = { ...p, reviews: [erinApproves] };
+  service.items.set(p.id, once);
+  service.emit({ type: 'reviewed', pending: once, review: erinApproves });
+  await reviewSeen;
+  const bobs = { ...erinApproves, reviewer: 'bob' };
+  const approved: PendingRequest = {
+    ...once,
+    reviews: [erinApproves, bobs],
+    state: 'approved',
+    stageIndex: [1],
+    decidedAt: '2026-11-25T10:04:30.000Z',
+    grantExpiresAt: '2026-11-25T10:09:00.000Z',
+  };
+  service.items.set(p.id, approved);
+  service.emit({ type: 'reviewed', pending: approved, review: bobs });
+  service.emit({ type: 'decided', pending: approved });
+  const r = await running;
+  assert.equal(r.code, 0, r.stderr.join('\n'));
+  assert.deepEqual(r.stdout, [
+    `kg-aaaaaaaaaa: kubectl patch statefulset db -n prod -p '{"spec":{"replicas":3}}'`,
+    'Pending (your command is waiting and goes through once approved).',
+    'Who must still approve: 2 of group sre (rule "statefulsets-need-two").',
+    'erin approved. Pending (your command is waiting and goes through once approved).',
+    'Who must still approve: 1 more of group sre (approved so far by erin) (rule "statefulsets-need-two").',
+    'Approved by erin, bob: your waiting command goes through now (if it stopped waiting, run it again once (until 2026-11-25T10:09:00.000Z)).',
+  ]);
+});
+
+test('wait on a deferred request that is approved says to run the command again', async () => {
+  service.items.set(
+    'kg-aaaaaaaaaa',
+    pendingRequest('kg-aaaaaaaaaa', {
+      mode: 'deferred',
+      state: 'approved',
+      reviews: [erinApproves],
+      decidedAt: '2026-11-25T10:04:00.000Z',
+      grantExpiresAt: '2026-11-25T10:09:00.000Z',
+    }),
+  );
+  const r = await kubegate(['wait', 'kg-aaaaaaaaaa', ...as('alice')]);
+  assert.equal(r.code, 0, r.stderr.join('\n'));
+  assert.equal(
+    r.stdout.at(-1),
+    'Approved by erin: nothing was sent: run the same command again and it goes through once (until 2026-11-25T10:09:00.000Z).',
+  );
+});
+
+test('wait on a denied request prints the denial and its comment, and exits 1', async () => {
+  service.items.set(
+    'kg-bbbbbbbbbb',
+    pendingRequest('kg-bbbbbbbbbb', {
+      state: 'denied',
+      reviews: [{ ...erinApproves, decision: 'deny', comment: 'not\u001b[2J now' }],
+      decidedAt: '2026-11-25T10:04:00.000Z',
+    }),
+  );
+  const r = await kubegate(['wait', 'kg-bbbbbbbbbb', ...as('alice')]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout.at(-1), 'Denied by erin: "not\\x1b[2J now". Nothing was sent (kg-bbbbbbbbbb).');
+});
+
+test('wait on an unknown request says so and exits 1', async () => {
+  const r = await kubegate(['wait', 'kg-zzzzzzzzzz', ...as('alice')]);
+  assert.equal(r.code, 1);
+  assert.deepEqual(r.stdout, []);
+  assert.deepEqual(r.stderr, ['kubegate: kubegate has no request "kg-zzzzzzzzzz" that you may see']);
+});
+
+test("wait on someone else's request is refused, even for a reviewer who may see it", async () => {
+  const r = await kubegate(['wait', 'kg-aaaaaaaaaa', ...as('bob')]);
+  assert.equal(r.code, 1);
+  assert.deepEqual(r.stdout, []);
+  assert.match(r.stderr.join('\n'), /was asked by alice, not you: `requests wait` follows your own requests/);
+});
+
+test('wait stopped with Ctrl-C while pending says so and exits 1', async () => {
+  const stop = new AbortController();
+  const subscribed = service.whenSubscribed();
+  const running = kubegate(['wait', 'kg-aaaaaaaaaa', ...as('alice')], { watchSignal: stop.signal });
+  await subscribed;
+  stop.abort();
+  const r = await running;
+  assert.equal(r.code, 1);
+  assert.deepEqual(r.stderr, ['Stopped waiting; kg-aaaaaaaaaa is still pending.']);
+});

@@ -1,5 +1,5 @@
-// `kubegate requests list|show|approve|deny|cancel|watch`: the reviewer's (and, for cancel, the
-// requester's) command line, a thin layer over
+// `kubegate requests list|show|approve|deny|cancel|watch|wait`: the reviewer's (and, for
+// `list --mine`, cancel and wait, the requester's) command line, a thin layer over
 // the reviewer REST API (reviewer-client.ts) with the reviewer's own kubeconfig. It prints what a
 // reviewer needs to decide — the kubectl-equivalent command, who asked, the rules, the live
 // labels, the dry-run diff, the objects, the exec command — and the refusals kubegate gives.
@@ -11,6 +11,7 @@ import { describeFailure, KubegateError } from '../errors.js';
 import type { Approver } from '../policy/decision.js';
 import type { PendingRequest, ReviewerContext } from '../approvals/types.js';
 import { progressOf } from '../approvals/state-machine.js';
+import { needsText } from '../approvals/messages.js';
 import type { RequestView, WatchEvent } from '../web/api-types.js';
 import { shellQuote } from '../request/kubectl-command.js';
 import {
@@ -68,6 +69,7 @@ const defaultDeps: RequestsCliDeps = {
 
 interface ListFlags extends ConnectFlags {
   readonly all?: boolean;
+  readonly mine?: boolean;
   readonly json?: boolean;
 }
 
@@ -80,7 +82,7 @@ export function registerRequests(program: Command, overrides: Partial<RequestsCl
   const deps: RequestsCliDeps = { ...defaultDeps, ...overrides };
   const requests = program
     .command('requests')
-    .description('review requests held for approval: list, show, approve, deny, cancel, watch');
+    .description('review requests held for approval: list, show, approve, deny, cancel, watch, wait');
 
   const withConnection = (cmd: Command): Command =>
     cmd
@@ -105,13 +107,20 @@ export function registerRequests(program: Command, overrides: Partial<RequestsCl
   withConnection(requests.command('list'))
     .description('list requests waiting for approval (with --all: every request you may see)')
     .option('--all', 'include approved, denied, expired and withdrawn requests')
+    .option('--mine', 'only your own requests (as the requester)')
     .option('--json', 'print the API answer as JSON')
     .action((flags: ListFlags) =>
       run(flags, async (client) => {
-        const list = await client.list(flags.all === true ? {} : { state: 'pending' });
+        const list = await client.list({
+          ...(flags.all === true ? {} : { state: 'pending' as const }),
+          ...(flags.mine === true ? { mine: true } : {}),
+        });
         if (flags.json === true) return deps.print(JSON.stringify(list, null, 2));
         if (list.items.length === 0) {
-          return deps.print(flags.all === true ? 'No requests.' : 'No requests are waiting for approval.');
+          const whose = flags.mine === true ? ' of yours' : '';
+          return deps.print(
+            flags.all === true ? `No requests${whose}.` : `No requests${whose} are waiting for approval.`,
+          );
         }
         for (const line of table(list.items, deps.now())) deps.print(line);
       }),
@@ -166,6 +175,17 @@ export function registerRequests(program: Command, overrides: Partial<RequestsCl
       }),
     );
 
+  withConnection(requests.command('wait'))
+    .description(
+      'wait for your own request to be decided, printing who must still approve; exit 0 when approved, 1 otherwise',
+    )
+    .argument('<id>', 'the request id (kg-…)')
+    .action((id: string, flags: ConnectFlags) =>
+      run(flags, async (client) => {
+        deps.setExitCode(await waitFor(client, id, deps));
+      }),
+    );
+
   withConnection(requests.command('watch'))
     .description('print request events as they happen (Ctrl-C to stop)')
     .option('--json', 'print each event as one line of JSON')
@@ -191,6 +211,131 @@ export function registerRequests(program: Command, overrides: Partial<RequestsCl
         }
       }),
     );
+}
+
+// ---- requests wait ------------------------------------------------------------------------
+
+/** What the requester has been told so far, so that only changes are printed. */
+function progressKey(p: PendingRequest): string {
+  return JSON.stringify([p.state, p.mode, p.stageIndex, p.reviews.length, p.escalated, p.grantUsed]);
+}
+
+/**
+ * Follows one of the caller's own requests until it is decided: first what it is and who must
+ * approve, then a line per change (from the live event stream, re-read whenever the stream
+ * (re)opens so nothing between the read and the stream is missed). Returns the exit code: 0 when
+ * approved, 1 when denied, expired or withdrawn, or when stopped (Ctrl-C) while still pending.
+ */
+async function waitFor(client: ReviewerClient, id: string, deps: RequestsCliDeps): Promise<number> {
+  const first = await client.get(id);
+  const mine = await client.list({ mine: true });
+  if (!mine.items.some((p) => p.id === first.id)) {
+    throw new KubegateError(
+      'KG_REVIEW_NOT_REQUESTER',
+      `${term(first.id)} was asked by ${term(first.requester.user)}, not you: \`requests wait\` follows your own requests (see it with \`kubegate requests show ${shellQuote(first.id)}\`)`,
+    );
+  }
+  deps.print(`${term(first.id)}: ${term(first.request.kubectlEquivalent)}`);
+  let told = '';
+  let outcome: number | null = null;
+  const seen = (p: PendingRequest): void => {
+    if (outcome !== null || p.id !== first.id) return;
+    const key = progressKey(p);
+    if (key === told) return;
+    const start = told === '';
+    told = key;
+    const lines = waitLines(p, start, new Date(deps.now()));
+    for (const line of lines.out) deps.print(line);
+    if (lines.exitCode !== null) {
+      outcome = lines.exitCode;
+      stop.abort();
+    }
+  };
+  const stop = new AbortController();
+  const signal = AbortSignal.any([deps.watchSignal(), stop.signal]);
+  seen(first);
+  while (outcome === null && !signal.aborted) {
+    try {
+      await client.watch(
+        (event) => seen(event.pending),
+        signal,
+        () => {
+          client.get(id).then(seen, () => undefined);
+        },
+      );
+    } catch (err) {
+      if (err instanceof KubegateError && err.code !== 'KG_CLI_NO_ANSWER') throw err;
+      if (signal.aborted) break;
+      deps.printError(
+        term(`The live updates were interrupted (${describeFailure(err, 'connection lost')}); reconnecting.`),
+      );
+    }
+    if (outcome !== null || signal.aborted) break;
+    await deps.reconnectDelay(signal);
+    if (!signal.aborted) seen(await client.get(id));
+  }
+  if (outcome !== null) return outcome;
+  deps.printError(`Stopped waiting; ${term(first.id)} is still pending.`);
+  return 1;
+}
+
+/** The lines for a change of the request the requester waits on, and the exit code once decided. */
+function waitLines(
+  p: PendingRequest,
+  start: boolean,
+  now: Date,
+): { readonly out: string[]; readonly exitCode: number | null } {
+  const id = term(p.id);
+  const latest = p.reviews.at(-1);
+  const byWhom =
+    !start && latest !== undefined
+      ? `${term(latest.reviewer)} ${latest.decision === 'approve' ? 'approved' : 'denied'}. `
+      : '';
+  switch (p.state) {
+    case 'pending': {
+      const waiting =
+        p.mode === 'hold'
+          ? 'your command is waiting and goes through once approved'
+          : 'nothing was sent: once approved, run the same command again and it goes through once';
+      return {
+        out: [`${byWhom}Pending (${waiting}).`, `Who must still approve: ${needsText(p, now)}.`],
+        exitCode: null,
+      };
+    }
+    case 'approved': {
+      const by = p.reviews.filter((r) => r.decision === 'approve').map((r) => term(r.reviewer));
+      const who = by.length === 0 ? '' : ` by ${by.join(', ')}`;
+      return { out: [`Approved${who}: ${requesterGrantText(p)}`], exitCode: 0 };
+    }
+    case 'denied': {
+      const deny = [...p.reviews].reverse().find((r) => r.decision === 'deny');
+      const comment = deny === undefined || deny.comment === '' ? '' : `: "${term(deny.comment)}"`;
+      return {
+        out: [`Denied by ${term(deny?.reviewer ?? 'a reviewer')}${comment}. Nothing was sent (${id}).`],
+        exitCode: 1,
+      };
+    }
+    case 'expired':
+      return { out: [`${id} expired without a decision. Nothing was sent.`], exitCode: 1 };
+    case 'withdrawn':
+      return { out: [`${id} was withdrawn. Nothing was sent.`], exitCode: 1 };
+    default: {
+      const unreachable: never = p.state;
+      return { out: [String(unreachable)], exitCode: 1 };
+    }
+  }
+}
+
+/** grantText, said to the requester: did the waiting command go through, or do they re-run it? */
+function requesterGrantText(p: PendingRequest): string {
+  const until = p.grantExpiresAt === null ? '' : ` (until ${term(p.grantExpiresAt)})`;
+  if (p.mode === 'hold') {
+    return p.grantUsed
+      ? 'your waiting command went through.'
+      : `your waiting command goes through now (if it stopped waiting, run it again once${until}).`;
+  }
+  if (p.grantUsed) return 'its one re-run was used.';
+  return `nothing was sent: run the same command again and it goes through once${until}.`;
 }
 
 // ---- what is printed ----------------------------------------------------------------------

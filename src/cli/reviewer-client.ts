@@ -21,7 +21,8 @@ export type ReviewerConnection = UpstreamTarget;
 
 export interface ReviewerClient {
   readonly server: string;
-  list(filter?: { readonly state?: PendingState }): Promise<RequestList>;
+  /** `mine`: only the caller's own requests. */
+  list(filter?: { readonly state?: PendingState; readonly mine?: boolean }): Promise<RequestList>;
   get(id: string): Promise<RequestView>;
   approve(
     id: string,
@@ -30,8 +31,11 @@ export interface ReviewerClient {
   deny(id: string, comment: string): Promise<RequestView>;
   /** The requester withdraws their own pending request. */
   cancel(id: string): Promise<RequestView>;
-  /** Calls onEvent per server-sent event until the stream ends (resolves) or `signal` aborts. */
-  watch(onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void>;
+  /**
+   * Calls onEvent per server-sent event until the stream ends (resolves) or `signal` aborts;
+   * onOpen once kubegate accepted the stream (what changes from then on is in it).
+   */
+  watch(onEvent: (event: WatchEvent) => void, signal: AbortSignal, onOpen?: () => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -127,8 +131,11 @@ export function createReviewerClient(connection: ReviewerConnection): ReviewerCl
   return {
     server: origin,
     list(filter = {}) {
-      const query = filter.state === undefined ? '' : `?state=${encodeURIComponent(filter.state)}`;
-      return json<RequestList>('GET', `${API_PREFIX}requests${query}`);
+      const query = new URLSearchParams();
+      if (filter.state !== undefined) query.set('state', filter.state);
+      if (filter.mine === true) query.set('mine', 'true');
+      const q = query.toString();
+      return json<RequestList>('GET', `${API_PREFIX}requests${q === '' ? '' : `?${q}`}`);
     },
     get(id) {
       return json<RequestView>('GET', `${API_PREFIX}requests/${encodeURIComponent(id)}`);
@@ -142,7 +149,7 @@ export function createReviewerClient(connection: ReviewerConnection): ReviewerCl
     cancel(id) {
       return json<RequestView>('POST', `${API_PREFIX}requests/${encodeURIComponent(id)}/cancel`, {});
     },
-    async watch(onEvent, signal) {
+    async watch(onEvent, signal, onOpen) {
       const response = await send('GET', `${API_PREFIX}watch`, undefined, signal);
       if (response.statusCode !== 200) {
         const text = await readText(response.body, MAX_RESPONSE_BYTES);
@@ -154,6 +161,7 @@ export function createReviewerClient(connection: ReviewerConnection): ReviewerCl
         }
         throw refusal(response, value);
       }
+      onOpen?.();
       await readEvents(response.body, onEvent, signal);
     },
     close: () => agent.close(),

@@ -3,7 +3,8 @@
 // request here with its Identity; this module routes, validates and answers, and the
 // ApprovalService decides. JSON in and out; every error is a Kubernetes-style Status.
 //
-//   GET  /kubegate/v1/requests[?state=pending|approved|denied|expired|withdrawn]   list (context omitted)
+//   GET  /kubegate/v1/requests[?state=pending|approved|denied|expired|withdrawn][&mine=true]   list (context omitted);
+//        mine: only the caller's own requests (`kubegate requests list --mine`, `requests wait`)
 //   GET  /kubegate/v1/requests/{id}                                     one, with the caller's eligibility
 //   POST /kubegate/v1/requests/{id}/approve   {"comment"?, "breakGlassReason"?}
 //   POST /kubegate/v1/requests/{id}/deny      {"comment"}  (a denial says why)
@@ -108,6 +109,10 @@ export const REFUSALS: Readonly<Record<ReviewRefusal, { code: ErrorCode; message
     code: 'KG_REVIEW_BREAK_GLASS_NEEDS_REASON',
     message: 'break-glass approval needs a written reason',
   },
+  'standing-not-allowed': {
+    code: 'KG_REVIEW_STANDING_NOT_ALLOWED',
+    message: 'the rules that asked for approval do not allow this standing approval',
+  },
 };
 
 export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
@@ -141,9 +146,13 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
         `state must be one of ${STATES.join(', ')}; got ${JSON.stringify(state.slice(0, 40))}`,
       );
     }
+    const mine = query.get('mine');
+    if (mine !== null && mine !== 'true' && mine !== 'false') {
+      throw badRequest(`mine must be true or false; got ${JSON.stringify(mine.slice(0, 40))}`);
+    }
     const all = await deps.approvals.list(state === null ? {} : { state: state as PendingState });
     const items = all
-      .filter((p) => mayView(p, who))
+      .filter((p) => (mine === 'true' ? p.requester.user === who.user : mayView(p, who)))
       .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
       .map((p) => view({ ...p, context: null }, who));
     return { kind: 'ApprovalRequestList', apiVersion: API_VERSION, items };
