@@ -174,12 +174,16 @@ async function oidcAuthentication(
       }
     }),
   );
-  const oidc = createOidc(issuers, {
-    log,
-    ...(metrics === null
-      ? {}
-      : { onFetch: (ok: boolean) => metrics.oidcRefreshes.inc({ result: ok ? 'ok' : 'failed' }) }),
-  });
+  const { onBehalfOfClaim } = config.identity.agents;
+  const oidc = createOidc(
+    onBehalfOfClaim === undefined ? issuers : issuers.map((i) => ({ ...i, onBehalfOfClaim })),
+    {
+      log,
+      ...(metrics === null
+        ? {}
+        : { onFetch: (ok: boolean) => metrics.oidcRefreshes.inc({ result: ok ? 'ok' : 'failed' }) }),
+    },
+  );
   oidc.start();
   return oidc;
 }
@@ -260,7 +264,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   });
   // One list of authenticators, and kubegate's own API's with the web session after it.
   const oidc = await oidcAuthentication(config, log, metrics);
-  const authenticators = gatewayAuthenticators(tokens, oidc?.authenticator ?? null);
+  const authenticators = gatewayAuthenticators(tokens, oidc?.authenticator ?? null, config.identity.agents);
   const sessions = new Sessions(store.sessions, { ttlMs: config.web.sessionTtlMs });
   const oidcIssuers = new Set(config.identity.oidc.map((issuer) => issuer.issuerUrl));
   // The web UI's sign-in through the same providers, its ID tokens checked by the same authenticator.

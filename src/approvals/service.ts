@@ -34,6 +34,7 @@
 // exactly one of them apply it and record it, and the others find it applied.
 import { randomBytes } from 'node:crypto';
 import { auditEvent, type AuditEvent, type AuditEventKind, type AuditTrail } from '../audit/event.js';
+import { agentFields } from '../identity/agents.js';
 import { requestTarget, summarize, type AuditRequestSummary } from '../audit/record.js';
 import { KubegateError } from '../errors.js';
 import type { ApprovalRequirement } from '../policy/decision.js';
@@ -698,6 +699,7 @@ export class Approvals implements ApprovalService {
       user: pending.requester.user,
       groups: pending.requester.groups,
       ...(pending.requester.oidc === undefined ? {} : { oidc: pending.requester.oidc }),
+      ...agentFields(pending.requester),
       decision: 'approve',
       rules: pending.rules.map((r) => r.name),
     };

@@ -27,6 +27,7 @@
 //   lasts the longest grantTtl asked for (DEFAULT_GRANT_TTL_MS when none is), once.
 // Progress is replayed from the reviews on every change, so `stageIndex` is a cache that can
 // always be checked against the reviews that produced it.
+import { agentFields } from '../identity/agents.js';
 import type { Identity } from '../identity/types.js';
 import type { ApprovalRequirement, ApprovalStage, Approver } from '../policy/decision.js';
 import { kubectlEquivalent } from '../request/kubectl-command.js';
@@ -195,6 +196,7 @@ export function createPending(
       user: input.identity.user,
       groups: [...input.identity.groups],
       ...(input.identity.oidc === undefined ? {} : { oidc: input.identity.oidc }),
+      ...agentFields(input.identity),
     },
     request: summaryOf(input),
     rules: input.decision.rules,

@@ -64,8 +64,11 @@ export interface PendingRequest {
   readonly id: string;
   readonly fingerprint: string;
   readonly state: PendingState;
-  /** Who asked; `oidc` (issuer and subject) when they signed in with OpenID Connect. */
-  readonly requester: Pick<Identity, 'user' | 'groups' | 'oidc'>;
+  /**
+   * Who asked; `oidc` (issuer and subject) when they signed in with OpenID Connect; `agent` (and
+   * `onBehalfOf`) when they are an AI agent.
+   */
+  readonly requester: Pick<Identity, 'user' | 'groups' | 'oidc' | 'agent' | 'onBehalfOf'>;
   readonly request: RequestSummary;
   readonly rules: readonly MatchedRule[];
   /** Every matching approve rule's requirement; all must be met. */

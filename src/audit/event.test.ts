@@ -27,3 +27,13 @@ test("two issuers' alice are two records that hash apart, each naming its issuer
   );
   assert.notEqual(chainHash(GENESIS_HASH, 1, a), chainHash(GENESIS_HASH, 1, b));
 });
+
+test("an agent's record says so, with the person it acts for; a person's record has neither field", () => {
+  const agent = canonicalEvent(
+    auditEvent('decided', T, { user: 'claude', groups: ['agents'], agent: true, onBehalfOf: 'alice' }),
+  );
+  assert.match(agent, /^\{"actor":null,"agent":true,/u);
+  assert.match(agent, /"latencyMs":null,"onBehalfOf":"alice","pendingId"/u);
+  const person = canonicalEvent(auditEvent('decided', T, { user: 'alice', groups: ['dev'] }));
+  assert.ok(!person.includes('"agent"') && !person.includes('"onBehalfOf"'), person);
+});

@@ -30,6 +30,12 @@ export interface AuditEvent {
    * other identities hash as before.
    */
   readonly oidc?: AuditOidcSubject;
+  /**
+   * Set when the requester is an AI agent (identity.agents in the config), with the person it
+   * acts for when its credential names one. Absent for people, so their records hash as before.
+   */
+  readonly agent?: true;
+  readonly onBehalfOf?: string;
   /** Who acted, when not the requester: the reviewer of a 'reviewed' event. */
   readonly actor: string | null;
   readonly sourceAddress: string | null;

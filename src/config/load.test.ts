@@ -267,7 +267,7 @@ const defaults = (d: string) => ({
   dataDir: join(d, 'etc', '.kubegate'),
   listen: { host: '127.0.0.1', port: 8443 },
   tls: { hosts: [] },
-  identity: { oidc: [] },
+  identity: { agents: { users: [], groups: [] }, oidc: [] },
   upstream: { kubeconfig: join(d, 'etc', 'upstream.kubeconfig'), inCluster: false },
   limits: { maxBodyBytes: 3145728 },
   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 },
@@ -368,6 +368,16 @@ const valid: readonly ValidRow[] = [
     }),
   },
   {
+    name: 'identity.agents names the AI agents by group or user, and the claim naming who they act for',
+    input: {
+      text: `${UPSTREAM}identity:\n  agents: {groups: [agents], users: [ci-bot], onBehalfOfClaim: act_for}\n`,
+    },
+    want: (d) => ({
+      ...defaults(d),
+      identity: { agents: { users: ['ci-bot'], groups: ['agents'], onBehalfOfClaim: 'act_for' }, oidc: [] },
+    }),
+  },
+  {
     name: "an OIDC issuer gets the API server flags' defaults, its files resolve beside the config",
     input: {
       text: `${UPSTREAM}identity:\n  oidc:\n    - {issuerUrl: "https://idp.example.com", clientId: kubegate, caFile: idp-ca.pem, clientSecretFile: /etc/kubegate/secret}\n    - {issuerUrl: "http://127.0.0.1:4444/", clientId: ui, audiences: [a, b], usernameClaim: email, groupsClaim: groups, groupsPrefix: "oidc:", requiredClaims: {hd: example.com}}\n    - {issuerUrl: "https://other.example.com", clientId: k, usernameClaim: email, usernamePrefix: "corp:"}\n    - {issuerUrl: "https://[::1]/a", clientId: k, usernamePrefix: "-"}\n`,
@@ -375,6 +385,7 @@ const valid: readonly ValidRow[] = [
     want: (d) => ({
       ...defaults(d),
       identity: {
+        agents: { users: [], groups: [] },
         oidc: [
           {
             issuerUrl: 'https://idp.example.com',

@@ -9,6 +9,7 @@
 //   listen:   { host: 127.0.0.1, port: 8443 }
 //   tls:      { certFile, keyFile, clientCAFile, hosts }   omitted → kubegate's own, in <dataDir>/pki
 //   identity: { oidc: [] }                  OpenID Connect issuers whose ID tokens kubegate accepts
+//             agents: { users: [], groups: [], onBehalfOfClaim }   callers that are AI agents
 //   upstream: { kubeconfig, context } | { inCluster: true }   exactly one
 //   limits:   { maxBodyBytes: 3145728 }
 //   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 }
@@ -154,7 +155,21 @@ function issuerUrlProblem(text: string): string | null {
   return null;
 }
 
+/** Subjects that are AI agents (identity/agents.ts): shown as "agent X", marked in the audit trail. */
+const AgentsSchema = z.strictObject({
+  users: z
+    .array(z.string({ error: 'expected a user name' }).min(1, { error: 'must not be empty' }))
+    .default([]),
+  groups: z
+    .array(z.string({ error: 'expected a group name' }).min(1, { error: 'must not be empty' }))
+    .default([]),
+  /** The OIDC claim naming the person an agent acts for; omitted → none is read. */
+  onBehalfOfClaim: claimName.optional(),
+});
+
 const IdentitySchema = z.strictObject({
+  /** Which callers are AI agents; none by default. */
+  agents: AgentsSchema.prefault({}),
   /** OpenID Connect issuers whose ID tokens kubegate accepts as bearer tokens; several at once. */
   oidc: z
     .array(OidcIssuerSchema)

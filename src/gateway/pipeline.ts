@@ -11,6 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { KubegateError } from '../errors.js';
+import { agentFields } from '../identity/agents.js';
 import type { Identity } from '../identity/types.js';
 import type { OwnApi } from '../web/own-api.js';
 import type { ClientCredentials, Identify } from '../identity/identify.js';
@@ -163,6 +164,7 @@ function event(
     user: trace.identity?.user ?? null,
     groups: trace.identity?.groups ?? [],
     ...(trace.identity?.oidc === undefined ? {} : { oidc: trace.identity.oidc }),
+    ...agentFields(trace.identity),
     sourceAddress: trace.sourceAddress,
     request: summaryOf(trace),
     decision: trace.decision,

@@ -31,6 +31,11 @@ export interface ClaimMapping {
   readonly groupsClaim?: string | undefined;
   readonly groupsPrefix: string;
   readonly requiredClaims: Readonly<Record<string, string>>;
+  /**
+   * The claim naming the person an agent acts for (identity.agents.onBehalfOfClaim): read here,
+   * kept only if the config marks the caller as an agent (agents.ts).
+   */
+  readonly onBehalfOfClaim?: string | undefined;
 }
 
 /** What a kubectl user does when their ID token is refused for what it says. */
@@ -97,12 +102,31 @@ export function identityFromClaims(claims: JWTPayload, mapping: ClaimMapping): I
       `${from} names a user or group that kubegate cannot pass on to the API server unchanged (${problem}). Tell the kubegate operators: map another claim, or set a prefix.`,
     );
   }
+  const onBehalfOf = onBehalfOfIn(claims, mapping, from);
   return Object.freeze({
     user,
     groups: Object.freeze(groups),
     method: 'oidc',
     oidc: Object.freeze({ issuer: mapping.issuerUrl, subject }),
+    ...(onBehalfOf === null ? {} : { onBehalfOf }),
   });
+}
+
+/**
+ * The person an agent's token says it acts for, or null when the claim is not configured or
+ * absent. A value that could not be shown as it is (not a string, control characters) refuses
+ * the token: an audit record must not name a person differently from the token.
+ */
+function onBehalfOfIn(claims: JWTPayload, mapping: ClaimMapping, from: string): string | null {
+  if (mapping.onBehalfOfClaim === undefined) return null;
+  const value = claims[mapping.onBehalfOfClaim];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || unusable(value, false) !== null) {
+    throw oidcInvalid(
+      `${from} has a ${JSON.stringify(mapping.onBehalfOfClaim)} claim (the person an agent acts for) that is not a usable name. Tell the kubegate operators: check the identity provider's mapping of that claim.`,
+    );
+  }
+  return value;
 }
 
 function groupsOf(claims: JWTPayload, mapping: ClaimMapping, from: string): readonly string[] {

@@ -24,7 +24,7 @@ import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { KubegateError } from '../errors.js';
-import { checkSubject } from './subject-names.js';
+import { checkSubject, nameProblem } from './subject-names.js';
 import type { Authenticator } from './authenticator.js';
 import type { Identity } from './types.js';
 import { writeFileAtomic } from './write-file-atomic.js';
@@ -37,6 +37,11 @@ const TokenRecordSchema = z.strictObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/u),
   user: z.string().min(1),
   groups: z.array(z.string()),
+  /** For an agent's token: the person it acts for (shown and audited; identity/agents.ts). */
+  onBehalfOf: z
+    .string()
+    .refine((v) => nameProblem(v) === null, { error: 'not a usable name' })
+    .optional(),
   createdAt: z.string(),
 });
 const TokenFileSchema = z.strictObject({ version: z.literal(1), tokens: z.array(TokenRecordSchema) });
@@ -86,14 +91,23 @@ export class TokenStore {
     return this.#byHash.get(digest) ?? null;
   }
 
-  /** A new token for `user` in `groups`. The plaintext is returned here and stored nowhere. */
-  async issue(user: string, groups: readonly string[]): Promise<string> {
+  /**
+   * A new token for `user` in `groups` (for an agent, optionally naming the person it acts for).
+   * The plaintext is returned here and stored nowhere.
+   */
+  async issue(
+    user: string,
+    groups: readonly string[],
+    options: { readonly onBehalfOf?: string } = {},
+  ): Promise<string> {
     checkSubject(user, groups);
+    if (options.onBehalfOf !== undefined) checkOnBehalfOf(options.onBehalfOf);
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const record: TokenRecord = {
       sha256: tokenDigest(token),
       user,
       groups: [...groups],
+      ...(options.onBehalfOf === undefined ? {} : { onBehalfOf: options.onBehalfOf }),
       createdAt: new Date(this.#now()).toISOString(),
     };
     await this.#mutate((records) => [...records, record]);
@@ -165,13 +179,25 @@ export class TokenStore {
     for (const r of records) {
       byHash.set(
         r.sha256,
-        Object.freeze({ user: r.user, groups: Object.freeze([...r.groups]), method: 'token' }),
+        Object.freeze({
+          user: r.user,
+          groups: Object.freeze([...r.groups]),
+          method: 'token',
+          ...(r.onBehalfOf === undefined ? {} : { onBehalfOf: r.onBehalfOf }),
+        }),
       );
     }
     this.#byHash = byHash;
     this.#fingerprint = fingerprint;
     this.#checkedAt = this.#now();
   }
+}
+
+/** An onBehalfOf name is shown to reviewers and kept in the trail: the rules of a user name. */
+function checkOnBehalfOf(person: string): void {
+  const problem = nameProblem(person);
+  if (problem !== null)
+    throw new KubegateError('KG_CONFIG_INVALID', `on-behalf-of name ${JSON.stringify(person)} ${problem}`);
 }
 
 function parseTokenFile(text: string, file: string): readonly TokenRecord[] {

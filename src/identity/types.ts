@@ -18,4 +18,11 @@ export interface Identity {
   readonly method: AuthMethod;
   /** Set when an OIDC ID token authenticated the caller. */
   readonly oidc?: OidcSubject;
+  /** Set when config marks the caller as an AI agent (identity.agents; identity/agents.ts). */
+  readonly agent?: true;
+  /**
+   * The person an agent acts for, as its credential names them (a token file entry, or an OIDC
+   * claim). Shown and audited, never matched or impersonated; kept only on agents.
+   */
+  readonly onBehalfOf?: string;
 }
