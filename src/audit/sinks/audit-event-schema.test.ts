@@ -40,6 +40,17 @@ const T = new Date('2026-12-01T10:00:00.000Z');
 const events: { name: string; event: AuditEvent }[] = [
   { name: 'an event with every field empty', event: auditEvent('refused', T) },
   {
+    name: 'a decided request of an AI agent acting for a person',
+    event: auditEvent('decided', T, {
+      requestId: 'req-0',
+      user: 'claude',
+      groups: ['agents'],
+      agent: true,
+      onBehalfOf: 'alice',
+      decision: 'allow',
+    }),
+  },
+  {
     name: 'a decided mutation of an OIDC user',
     event: auditEvent('decided', T, {
       requestId: 'req-1',
@@ -109,6 +120,7 @@ const base = auditEvent('decided', T);
 const invalid: { name: string; value: unknown; line?: boolean }[] = [
   { name: 'an unknown kind', value: { ...base, kind: 'deleted' } },
   { name: 'a field the schema does not know', value: { ...base, token: 'x' } },
+  { name: 'an agent marker other than true', value: { ...base, agent: false } },
   { name: 'a missing field', value: (({ breakGlass: _, ...rest }) => rest)(base) },
   { name: 'a time without milliseconds', value: { ...base, time: '2026-12-01T10:00:00Z' } },
   {
@@ -136,7 +148,10 @@ test('the schema requires every field auditEvent() fills, and knows the optional
     $defs: { requestSummary: { required: string[]; properties: Record<string, unknown> } };
   };
   assert.deepEqual([...schema.required].sort(), Object.keys(base).sort());
-  assert.deepEqual(Object.keys(schema.properties).sort(), [...Object.keys(base), 'oidc'].sort());
+  assert.deepEqual(
+    Object.keys(schema.properties).sort(),
+    [...Object.keys(base), 'oidc', 'agent', 'onBehalfOf'].sort(),
+  );
   const summary = summarize('GET', '/', null, null);
   assert.deepEqual([...schema.$defs.requestSummary.required].sort(), Object.keys(summary).sort());
   assert.deepEqual(
