@@ -67,6 +67,7 @@ export const ERROR_CODES = {
     reason: 'BadRequest',
     cause: 'break-glass-needs-reason',
   },
+  KG_REVIEW_STANDING_NOT_ALLOWED: { status: 403, reason: 'Forbidden', cause: 'standing-not-allowed' },
   KG_REVIEW_ALREADY_REVIEWED: { status: 409, reason: 'Conflict', cause: 'already-reviewed' },
   KG_REVIEW_NOT_PENDING: { status: 409, reason: 'Conflict', cause: 'not-pending' },
   KG_REVIEW_NOT_REQUESTER: { status: 403, reason: 'Forbidden', cause: 'not-requester' },

@@ -206,6 +206,8 @@ export function refusalMessage(refusal: ReviewRefusal | 'not-found', id: string)
       return `break-glass is not allowed for ${id}: only its requester may use it, and only when every rule that asks for approval allows it`;
     case 'break-glass-needs-reason':
       return `break-glass for ${id} needs a written reason`;
+    case 'standing-not-allowed':
+      return `the rules that asked for approval of ${id} do not allow this standing approval`;
   }
 }
 

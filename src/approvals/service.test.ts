@@ -1060,3 +1060,134 @@ test('closing answers held clients with waiting and refuses new holds', async ()
 test('pending ids are kg- and 10 lowercase base32 characters', () => {
   for (let i = 0; i < 50; i++) assert.match(newPendingId(), /^kg-[a-z2-7]{10}$/);
 });
+
+// — standing approvals —
+
+const standingRule = (scope: 'identical' | 'rule', maxMs = 60 * MIN): ApprovalRequirement[] => [
+  requirement({ mode: 'deferred', standing: { maxMs, scope } }),
+];
+
+/** alice's deferred request (a PATCH of `target`), approved by bob with a standing approval. */
+async function standingGiven(
+  w: World,
+  requirements: readonly ApprovalRequirement[],
+  ask: { scope: 'identical' | 'rule'; durationMs: number },
+): Promise<PendingRequest> {
+  const first = await w.approvals.hold(holdRequest({ requirements }));
+  assert.equal(first.kind, 'waiting');
+  const result = await w.approvals.review(first.pending.id, people.bob, 'approve', 'for the migration', {
+    standing: ask,
+  });
+  assert.ok(result.ok, result.ok ? '' : result.message);
+  return result.pending;
+}
+
+test('standing, identical: the same request goes through again and again until it ends; each use audited', async () => {
+  const w = await world();
+  const given = await standingGiven(w, standingRule('identical'), {
+    scope: 'identical',
+    durationMs: 30 * MIN,
+  });
+  assert.equal(given.standing?.scope, 'identical');
+  const reviewed = w.audit.events.find((e) => e.kind === 'reviewed');
+  assert.deepEqual(reviewed?.standing, { scope: 'identical', until: given.standing?.until, uses: 0 });
+  for (let i = 1; i <= 3; i++) {
+    const again = await w.approvals.hold(holdRequest({ requirements: standingRule('identical') }));
+    assert.equal(again.kind, 'proceed', `use ${i}`);
+    assert.ok(again.kind === 'proceed' && again.viaGrant && again.pending.id === given.id);
+  }
+  const uses = w.audit.events.filter((e) => e.kind === 'granted').map((e) => e.standing?.uses);
+  assert.deepEqual(uses, [1, 2, 3]);
+  // Another body, another requester: not covered, each asks anew.
+  const otherBody = await w.approvals.hold(
+    holdRequest({ requirements: standingRule('identical'), body: '{"spec":{"replicas":9}}' }),
+  );
+  assert.ok(otherBody.kind === 'waiting' && otherBody.created);
+  const otherUser = await w.approvals.hold(
+    holdRequest({ requirements: standingRule('identical'), who: people.frank }),
+  );
+  assert.ok(otherUser.kind === 'waiting' && otherUser.created);
+  // Over: asks anew.
+  w.clock.ms += 31 * MIN;
+  const late = await w.approvals.hold(holdRequest({ requirements: standingRule('identical') }));
+  assert.ok(late.kind === 'waiting' && late.created);
+  await done(w);
+});
+
+test('standing, rule: the same verb on the same resource in the same namespace, under the same rules only', async () => {
+  const w = await world();
+  const rule = standingRule('rule');
+  const given = await standingGiven(w, rule, { scope: 'rule', durationMs: 10 * MIN });
+  const otherName = await w.approvals.hold(
+    holdRequest({ requirements: rule, target: '/apis/apps/v1/namespaces/prod/statefulsets/cache' }),
+  );
+  assert.ok(otherName.kind === 'proceed' && otherName.pending.id === given.id, 'another statefulset');
+  for (const [what, o] of [
+    ['another namespace', { target: '/apis/apps/v1/namespaces/staging/statefulsets/db' }],
+    ['another verb', { method: 'DELETE' }],
+    ['another resource', { target: '/apis/apps/v1/namespaces/prod/deployments/db' }],
+    ['other rules too', { requirements: [...rule, requirement({ rule: 'sensitive', mode: 'deferred' })] }],
+  ] as const) {
+    const r = await w.approvals.hold(holdRequest({ requirements: rule, ...o }));
+    assert.ok(r.kind === 'waiting' && r.created, what);
+  }
+  await done(w);
+});
+
+test('standing approvals the rules do not allow are refused, and nothing is written', async () => {
+  const w = await world();
+  const refused = async (
+    requirements: readonly ApprovalRequirement[],
+    ask: { scope: 'identical' | 'rule'; durationMs: number },
+    message: RegExp,
+  ): Promise<void> => {
+    const held = await w.approvals.hold(holdRequest({ requirements, body: `{"n":${++requestNo}}` }));
+    const before = w.audit.events.length;
+    const r = await w.approvals.review(held.pending.id, people.bob, 'approve', '', { standing: ask });
+    assert.ok(!r.ok && r.refusal === 'standing-not-allowed', JSON.stringify(r));
+    assert.match(r.ok ? '' : r.message, message);
+    assert.equal(w.audit.events.length, before, 'no record');
+    assert.equal((await w.approvals.get(held.pending.id))?.state, 'pending', 'no review');
+  };
+  await refused(
+    deferred,
+    { scope: 'identical', durationMs: MIN },
+    /rule statefulsets-need-two does not allow/u,
+  );
+  await refused(standingRule('identical'), { scope: 'rule', durationMs: MIN }, /identical requests only/u);
+  await refused(standingRule('rule', 60 * MIN), { scope: 'rule', durationMs: 61 * MIN }, /at most 1h/u);
+  const two = [
+    requirement({
+      mode: 'deferred',
+      stages: [{ name: 'approval', approvers: [{ kind: 'group', name: 'sre' }], count: 2 }],
+      standing: { maxMs: 60 * MIN, scope: 'rule' },
+    }),
+  ];
+  await refused(
+    two,
+    { scope: 'rule', durationMs: MIN },
+    /does not complete .* the last approver may give one/u,
+  );
+  await done(w);
+});
+
+test('revoking a standing approval ends it at once; only the requester or an approver may', async () => {
+  const w = await world();
+  const given = await standingGiven(w, standingRule('identical'), {
+    scope: 'identical',
+    durationMs: 30 * MIN,
+  });
+  const stranger = await w.approvals.revokeStanding(given.id, people.frank);
+  assert.ok(!stranger.ok && stranger.refusal === 'not-an-approver');
+  const revoked = await w.approvals.revokeStanding(given.id, people.carol);
+  assert.ok(revoked.ok);
+  assert.equal(revoked.pending.standing?.revokedBy, 'carol');
+  const record = w.audit.events.at(-1);
+  assert.equal(record?.kind, 'revoked');
+  assert.equal(record?.actor, 'carol');
+  const after = await w.approvals.hold(holdRequest({ requirements: standingRule('identical') }));
+  assert.ok(after.kind === 'waiting' && after.created, 'asks anew');
+  const twice = await w.approvals.revokeStanding(given.id, people.alice);
+  assert.ok(!twice.ok && twice.refusal === 'standing-not-allowed');
+  await done(w);
+});

@@ -42,6 +42,16 @@ import { fingerprintOf, isTransportFree } from './fingerprint.js';
 import { refusalMessage } from './messages.js';
 import type { ApprovalChange, ApprovalStore, StoredPending } from './store.js';
 import {
+  covers,
+  revokeStanding,
+  standingRefusal,
+  useStanding,
+  withStanding,
+  type Candidate,
+  type StandingAsk,
+} from './standing.js';
+import {
+  amongApprovers,
   applyReview,
   createPending,
   denialSticks,
@@ -138,6 +148,30 @@ export const realTimers: Timers = {
 
 function sameRequirements(a: readonly ApprovalRequirement[], b: readonly ApprovalRequirement[]): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The request as the policy just decided it, for a standing approval's `covers`. */
+function candidateOf(input: HoldRequest, fingerprint: string): Candidate {
+  return {
+    user: input.identity.user,
+    fingerprint,
+    request: input.request,
+    requirements: input.decision.approval,
+  };
+}
+
+/** A standing approval comes with the approval that completes the request, not an earlier one. */
+function standingNotLast(pending: PendingRequest, decision: 'approve' | 'deny', id: string): string | null {
+  if (decision !== 'approve') return 'a standing approval goes with an approval, not a denial';
+  if (pending.state !== 'approved')
+    return `this approval does not complete ${id} yet: approve it without a standing approval; the last approver may give one`;
+  return null;
+}
+
+/** The standing approval a record is about, in the record. */
+function standingField(pending: PendingRequest): Partial<AuditEvent> {
+  const s = pending.standing;
+  return s === undefined ? {} : { standing: { scope: s.scope, until: s.until, uses: s.uses } };
 }
 
 function auditUnavailable(cause: unknown): KubegateError {
@@ -247,7 +281,7 @@ export class Approvals implements ApprovalService {
     reviewer: Person,
     decision: 'approve' | 'deny',
     comment: string,
-    options: { readonly breakGlassReason?: string } = {},
+    options: { readonly breakGlassReason?: string; readonly standing?: StandingAsk } = {},
   ): Promise<ReviewResult> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const read = await this.#deps.store.get(id);
@@ -266,7 +300,14 @@ export class Approvals implements ApprovalService {
       );
       if (!applied.ok)
         return { ok: false, refusal: applied.refusal, message: refusalMessage(applied.refusal, id) };
-      const { pending, review } = applied;
+      const { review } = applied;
+      let { pending } = applied;
+      const { standing: ask } = options;
+      if (ask !== undefined) {
+        const refused = standingRefusal(pending.requirements, ask) ?? standingNotLast(pending, decision, id);
+        if (refused !== null) return { ok: false, refusal: 'standing-not-allowed', message: refused };
+        pending = withStanding(pending, ask, reviewer.user, now);
+      }
       const written = await this.#step(
         stored,
         pending,
@@ -276,6 +317,7 @@ export class Approvals implements ApprovalService {
           decision: review.decision,
           comment: review.comment === '' ? null : review.comment,
           breakGlass: review.breakGlass,
+          ...standingField(pending),
         }),
       );
       if (written === null) continue;
@@ -330,6 +372,42 @@ export class Approvals implements ApprovalService {
     throw contended(id);
   }
 
+  /**
+   * Ends a standing approval at once. The requester, and anyone who may review the request (its
+   * approvers), may revoke it.
+   */
+  async revokeStanding(id: string, person: Person): Promise<ReviewResult> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const read = await this.#deps.store.get(id);
+      if (read === null) return { ok: false, refusal: 'not-found', message: refusalMessage('not-found', id) };
+      const now = this.#deps.now();
+      const { pending } = read;
+      if (pending.requester.user !== person.user && !amongApprovers(pending, person))
+        return {
+          ok: false,
+          refusal: 'not-an-approver',
+          message: `only the requester of ${id} or one of its approvers may revoke its standing approval`,
+        };
+      const revoked = revokeStanding(pending, person.user, now);
+      if (revoked === null)
+        return {
+          ok: false,
+          refusal: 'standing-not-allowed',
+          message: `${id} has no standing approval in force (none was given, it ended, or it was revoked)`,
+        };
+      const written = await this.#step(
+        read,
+        revoked,
+        this.#event('revoked', now, revoked, { actor: person.user, ...standingField(revoked) }),
+      );
+      if (written === null) continue;
+      this.#deps.log.info({ pendingId: id, user: person.user }, 'standing approval revoked');
+      this.#emit({ type: 'updated', pending: revoked });
+      return { ok: true, pending: revoked };
+    }
+    throw contended(id);
+  }
+
   subscribe(listener: (event: ApprovalEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -376,6 +454,11 @@ export class Approvals implements ApprovalService {
         denialSticks(d.pending, now) && sameRequirements(d.pending.requirements, input.decision.approval),
     );
     if (denied !== undefined) return { kind: 'denied', pending: denied.pending };
+    for (const grant of await store.findStanding(now)) {
+      if (!covers(grant.pending, candidateOf(input, fingerprint), now)) continue;
+      const used = await this.#useGrant(grant, input);
+      if (used !== null) return { kind: 'granted', pending: used };
+    }
     return { kind: 'pending', pending: await this.#create(input, fingerprint), created: true };
   }
 
@@ -421,7 +504,16 @@ export class Approvals implements ApprovalService {
     let stored: StoredPending | null = read;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && stored !== null; attempt++) {
       const now = this.#deps.now();
-      const used = useGrant(stored.pending, now);
+      const used =
+        stored.pending.standing === undefined
+          ? useGrant(stored.pending, now)
+          : covers(
+                stored.pending,
+                candidateOf(input, fingerprintOf(input.identity, input.request, input.body)),
+                now,
+              )
+            ? useStanding(stored.pending)
+            : null;
       if (used === null) return null;
       const written = await this.#step(
         stored,
@@ -430,6 +522,7 @@ export class Approvals implements ApprovalService {
           requestId: input.requestId,
           sourceAddress: input.sourceAddress,
           request: summarize(input.request.method, requestTarget(input.request), input.request, input.body),
+          ...standingField(used),
         }),
       );
       if (written === null) {

@@ -369,6 +369,13 @@ export function denialSticks(pending: PendingRequest, now: Date): boolean {
   );
 }
 
+/** Whether the person is among those any stage of any requirement asks (escalation included). */
+export function amongApprovers(pending: PendingRequest, person: Person): boolean {
+  return pending.requirements.some((r) =>
+    r.stages.some((stage) => qualifies(person, stageApprovers(r, stage, pending.escalated))),
+  );
+}
+
 /** True when the request is approved and its one-time grant is unused and unexpired. */
 export function grantUsable(pending: PendingRequest, now: Date): boolean {
   return (

@@ -32,6 +32,12 @@ export interface ApprovalStore extends SharedApprovalStore {
   findActive(fingerprint: string, now: Date): Promise<readonly StoredPending[]>;
   /** Denied requests with this fingerprint decided at or after `since`. Newest first. */
   findDenied(fingerprint: string, since: Date): Promise<readonly StoredPending[]>;
+  /**
+   * Approved requests carrying a standing approval whose grant is usable at `now` (unrevoked,
+   * unexpired), whatever their fingerprint: a standing approval of the rule scope covers other
+   * requests. Oldest first. Asked only when a request would otherwise wait for a new approval.
+   */
+  findStanding(now: Date): Promise<readonly StoredPending[]>;
 }
 
 /** What one replica tells the others: which request changed, and how (the event it emitted). */

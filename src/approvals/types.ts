@@ -3,6 +3,7 @@
 // request yields a one-time Grant for the same fingerprint. Plain readonly data: the state
 // machine (state-machine.ts) is pure, the service (service.ts) does the I/O.
 import type { Identity } from '../identity/types.js';
+import type { Standing } from './standing.js';
 import type { ApprovalRequirement, ApproveDecision, MatchedRule } from '../policy/decision.js';
 import type { KubeRequest, KubeRequestBody } from '../request/types.js';
 
@@ -93,9 +94,20 @@ export interface PendingRequest {
   readonly escalated: boolean;
   readonly decidedAt: string | null;
   readonly context: ReviewerContext | null;
+  /**
+   * Why the requester asks, in their words (`kubegate reason "…"` before the command, or the
+   * request page): one line of plain text, at most MAX_REASON_LENGTH (reasons.ts) characters.
+   * Absent when none was given, and in requests stored before reasons existed.
+   */
+  readonly reason?: string;
   /** After approval: the grant lets the same fingerprint through once until this time. */
   readonly grantExpiresAt: string | null;
   readonly grantUsed: boolean;
+  /**
+   * Set when the approving reviewer let more like it through for a while (approvals/standing.ts);
+   * the grant then stays usable until it ends or is revoked. Absent otherwise.
+   */
+  readonly standing?: Standing;
 }
 
 /** Why a reviewer may not act, or null when they may. */
@@ -106,7 +118,8 @@ export type ReviewRefusal =
   | 'not-pending'
   | 'not-requester'
   | 'break-glass-not-allowed'
-  | 'break-glass-needs-reason';
+  | 'break-glass-needs-reason'
+  | 'standing-not-allowed';
 
 /** What the pipeline's hold stage learns about a request needing approval. */
 export type HoldOutcome =
@@ -165,6 +178,15 @@ export interface ApprovalService {
   ): Promise<ReviewResult>;
   /** The requester takes their own pending request back; a held client is told so at once. */
   withdraw(id: string, requester: Pick<Identity, 'user' | 'groups'>): Promise<ReviewResult>;
+  /**
+   * The requester gives or changes the reason of their own pending request (the request page);
+   * text already checked (MAX_REASON_LENGTH, plain). Absent: the service keeps no reasons.
+   */
+  giveReason?(
+    id: string,
+    requester: Pick<Identity, 'user' | 'groups'>,
+    reason: string,
+  ): Promise<ReviewResult>;
   subscribe(listener: (event: ApprovalEvent) => void): () => void;
   close(): Promise<void>;
 }

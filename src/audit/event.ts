@@ -10,7 +10,8 @@ export type AuditEventKind =
   | 'escalated'
   | 'expired'
   | 'withdrawn' // the requester took their pending request back
-  | 'granted' // an approval let this request through (held, or a re-run within grantTTL)
+  | 'granted' // an approval let this request through (held, a re-run within grantTTL, or a standing approval)
+  | 'revoked' // a standing approval was ended before its time
   | 'forwarded' // the API server answered (any status); latency to its response head
   | 'refused'; // kubegate answered (unauthenticated, rejected, denied, approval required, upstream down)
 
@@ -50,6 +51,17 @@ export interface AuditEvent {
   readonly comment: string | null;
   /** Loud flag for a requester's self-approval through a rule's break-glass path. */
   readonly breakGlass: boolean;
+  /**
+   * The standing approval a record gives ('reviewed'), uses ('granted') or ends ('revoked'); `uses`
+   * counts this use. Absent otherwise, so other records hash as before.
+   */
+  readonly standing?: AuditStanding;
+}
+
+export interface AuditStanding {
+  readonly scope: 'identical' | 'rule';
+  readonly until: string;
+  readonly uses: number;
 }
 
 /** Where an OIDC requester came from (identity/types.ts OidcSubject, as the trail keeps it). */

@@ -440,6 +440,10 @@ function compileApproval(
     mode: a.mode ?? 'hold',
     grantTtlMs: durationMs(a.grantTTL),
     breakGlass: a.breakGlass ?? false,
+    // Absent when off, so that requirements written before standing approvals compare equal.
+    ...(a.standing === undefined
+      ? {}
+      : { standing: { maxMs: durationMs(a.standing.maxDuration) ?? 0, scope: a.standing.scope } }),
   });
 }
 

@@ -32,6 +32,15 @@ export interface ApprovalRequirement {
   readonly mode: 'hold' | 'deferred';
   readonly grantTtlMs: number | null;
   readonly breakGlass: boolean;
+  /** Reviewers may approve more than this one request, for up to maxMs; absent: they may not. */
+  readonly standing?: StandingPolicy;
+}
+
+/** What a rule lets reviewers approve beyond the one request (approval.standing). */
+export interface StandingPolicy {
+  readonly maxMs: number;
+  /** identical: the same request again; rule: also like requests (see approvals/standing.ts). */
+  readonly scope: 'identical' | 'rule';
 }
 
 export interface MatchedRule {

@@ -440,6 +440,21 @@ export const ApprovalSchema = z
       .boolean()
       .optional()
       .describe('the requester may approve their own request with a written reason'),
+    standing: z
+      .strictObject({
+        maxDuration: duration.describe('the longest a reviewer may let it stand, e.g. "8h"'),
+        scope: z
+          .enum(['identical', 'rule'], {
+            error: (iss) => `${describeInput(iss.input)} is not a scope (identical or rule)`,
+          })
+          .describe(
+            "identical: only the same request again (same body, same target); rule: also the requester's other requests this rule asks approval for, with the same verb and resource in the same namespace",
+          ),
+      })
+      .optional()
+      .describe(
+        'reviewers may approve this request and more like it for a while (a standing approval); off when absent',
+      ),
   })
   .superRefine((a, ctx) => {
     if (!isRecord(a)) return;

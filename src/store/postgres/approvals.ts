@@ -102,6 +102,14 @@ export function postgresApprovalStore(
           ORDER BY decided_at DESC, id`,
         [fingerprint, since.toISOString()],
       ),
+    findStanding: (now) =>
+      rows(
+        `${SELECT}
+          WHERE state = 'approved' AND NOT grant_used AND grant_expires_at > $1
+            AND (data::jsonb -> 'standing') IS NOT NULL
+          ORDER BY created_at, id`,
+        [now.toISOString()],
+      ),
   } satisfies ApprovalStore);
   return changes === undefined ? store : { ...store, changes };
 }

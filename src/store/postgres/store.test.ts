@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { applyReview, createPending, useGrant } from '../../approvals/state-machine.js';
+import { revokeStanding, withStanding } from '../../approvals/standing.js';
 import type { PendingRequest } from '../../approvals/types.js';
 import type { Session } from '../../identity/sessions.js';
 import type { ApproveDecision } from '../../policy/decision.js';
@@ -175,6 +176,34 @@ test('findDenied finds the denials decided since a time, newest first', () =>
     assert.deepEqual(await ids(T0), ['kg-late000000', 'kg-early00000']);
     assert.deepEqual(await ids(at(2000)), ['kg-late000000']);
     assert.deepEqual(await ids(at(5001)), []);
+  }));
+
+test('findStanding finds approved requests with a standing approval in force, whatever the fingerprint', () =>
+  withStore(async ({ approvals }) => {
+    const ask = { scope: 'rule', durationMs: 60_000 } as const;
+    const standing = withStanding(
+      reviewed(pending('kg-stand00000', 'fp-1'), 'approve', at(0)),
+      ask,
+      'bob',
+      at(0),
+    );
+    const other = withStanding(
+      reviewed(pending('kg-stand00001', 'fp-2'), 'approve', at(0)),
+      ask,
+      'bob',
+      at(0),
+    );
+    const revoked = revokeStanding(
+      withStanding(reviewed(pending('kg-revoked000', 'fp-3'), 'approve', at(0)), ask, 'bob', at(0)),
+      'carol',
+      at(10),
+    );
+    assert.ok(revoked !== null);
+    const plain = reviewed(pending('kg-plain00000', 'fp-4'), 'approve', at(0));
+    for (const p of [standing, other, revoked, plain]) await approvals.put(p, 0);
+    const ids = async (now: Date) => (await approvals.findStanding(now)).map((s) => s.pending.id);
+    assert.deepEqual(await ids(at(1000)), ['kg-stand00000', 'kg-stand00001']);
+    assert.deepEqual(await ids(at(60_000)), [], 'ended');
   }));
 
 const session = (createdAt: number, expiresAt: number): Session => ({

@@ -62,6 +62,13 @@ export function sqliteApprovalStore(db: SqliteDatabase): ApprovalStore {
       WHERE fingerprint = ? AND state = 'denied' AND json_extract(data, '$.decidedAt') >= ?
       ORDER BY json_extract(data, '$.decidedAt') DESC, id`,
   );
+  // Scans the approved rows (no index on the JSON field): asked only before a new approval.
+  const standing = db.prepare<[string], Row>(
+    `SELECT version, data FROM pending_requests
+      WHERE state = 'approved' AND grant_used = 0 AND grant_expires_at > ?
+        AND json_extract(data, '$.standing') IS NOT NULL
+      ORDER BY created_at, id`,
+  );
   const write = db.transaction((pending: PendingRequest, expected: number): StoredPending | null => {
     const changes =
       expected === 0
@@ -83,5 +90,6 @@ export function sqliteApprovalStore(db: SqliteDatabase): ApprovalStore {
     findActive: (fingerprint, now) => settle(() => active.all(fingerprint, now.toISOString()).map(fromRow)),
     findDenied: (fingerprint, since) =>
       settle(() => denied.all(fingerprint, since.toISOString()).map(fromRow)),
+    findStanding: (now) => settle(() => standing.all(now.toISOString()).map(fromRow)),
   };
 }
