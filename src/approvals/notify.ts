@@ -14,6 +14,7 @@
 // requesters act on). A break-glass approval is always sent, whatever a webhook's event list
 // says: DESIGN.md wants it notified.
 import type { ApprovalEvent, PendingRequest, RequestSummary, Review } from './types.js';
+import { subjectLabel } from '../identity/agents.js';
 import { needsText, requestUrl } from './messages.js';
 
 export type WebhookFormat = 'generic' | 'slack';
@@ -88,7 +89,7 @@ export function headline(event: ApprovalEvent): string {
   if (bg !== null) return `BREAK-GLASS: ${bg.reviewer} approved their own request ${p.id}`;
   switch (event.type) {
     case 'created':
-      return `Approval requested: ${p.requester.user} wants to run a command that needs approval (${p.id})`;
+      return `Approval requested: ${subjectLabel(p.requester)} wants to run a command that needs approval (${p.id})`;
     case 'escalated':
       return `Escalated: ${p.id} from ${p.requester.user} is still waiting for approval`;
     case 'expired':
@@ -162,7 +163,7 @@ export function slackPayload(event: ApprovalEvent, publicUrl: string | null, at:
   const title = headline(event);
   const text = `${bg !== null ? ':rotating_light: ' : ''}${mrkdwnEscape(title)}${link === null ? '' : ` <${link}|open>`}`;
   const fields = [
-    plain(`Requester: ${p.requester.user} (${p.requester.groups.join(', ') || 'no groups'})`),
+    plain(`Requester: ${subjectLabel(p.requester)} (${p.requester.groups.join(', ') || 'no groups'})`),
     plain(`Request: ${targetText(p.request)}`),
     plain(`Rules: ${p.rules.map((r) => r.name).join(', ') || 'the default policy'}`),
     plain(`State: ${p.state}`),

@@ -11,7 +11,6 @@ export const EVENT_KINDS = [
   'escalated',
   'expired',
   'withdrawn',
-  'reason-given',
   'granted',
   'forwarded',
   'refused',

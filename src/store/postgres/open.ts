@@ -13,7 +13,6 @@ import { postgresAuditReader } from './audit-reader.js';
 import { PostgresAuditTrail } from './audit-trail.js';
 import { openPool, type PostgresPool } from './database.js';
 import { checkVersion, migrate } from './migrate.js';
-import { postgresNextReasonStore } from './reasons.js';
 import { postgresSessionStore } from './sessions.js';
 import { postgresSignInFlows } from './sign-in-flows.js';
 
@@ -40,7 +39,6 @@ export async function openPostgresStore(
     approvals: postgresApprovalStore(pool, changes, options.onAuditCommitted),
     sessions: postgresSessionStore(pool),
     signInFlows: postgresSignInFlows(pool),
-    reasons: postgresNextReasonStore(pool),
     audit,
     auditReader: postgresAuditReader(pool, { verify: 'child', url }),
     close: async () => {

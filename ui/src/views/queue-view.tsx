@@ -19,6 +19,7 @@ import { fromList, pendingItems, recentItems, upsert, type QueueState } from '..
 import { stateText, waitingNote } from '../request-state.js';
 import { requestPath } from '../routes.js';
 import { useWatch } from '../watch.js';
+import { subjectLabel } from '../../../src/identity/agents.js';
 
 export function QueueView() {
   const { api, session } = useApp();
@@ -145,7 +146,7 @@ function QueueItem({ pending, now, mine, yours }: QueueItemProps) {
             {pending.id}
           </Link>
           <span class="who">
-            <strong>{pending.requester.user}</strong>
+            <strong>{subjectLabel(pending.requester)}</strong>
             {pending.requester.groups.length > 0 && (
               <span class="muted"> ({pending.requester.groups.join(', ')})</span>
             )}
@@ -210,7 +211,7 @@ function RecentRow({ pending, now }: { readonly pending: PendingRequest; readonl
         <StateBadge state={pending.state} />
         {pending.state === 'withdrawn' && <span class="muted small"> by its requester</span>}
       </td>
-      <td>{pending.requester.user}</td>
+      <td>{subjectLabel(pending.requester)}</td>
       <td class="cell-command">
         <code class="command-inline">{pending.request.kubectlEquivalent}</code>
       </td>

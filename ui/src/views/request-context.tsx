@@ -8,6 +8,7 @@ import { DiffView } from '../components/diff-view.js';
 import { LabelChips } from '../components/labels.js';
 import { formatRelative, formatTime, objectRef, resourceRef, shellQuote } from '../format.js';
 import { modeText } from '../request-state.js';
+import { subjectLabel } from '../../../src/identity/agents.js';
 
 function Field({ label, children }: { readonly label: string; readonly children: ComponentChildren }) {
   return (
@@ -34,7 +35,7 @@ export function RequestFacts({ view, now }: { readonly view: RequestView; readon
       <h2 id="facts-heading">Request</h2>
       <dl class="facts">
         <Field label="Requested by">
-          <strong data-testid="requester">{view.requester.user}</strong>
+          <strong data-testid="requester">{subjectLabel(view.requester)}</strong>
           {view.requester.groups.length > 0 && (
             <span class="muted"> · groups {view.requester.groups.join(', ')}</span>
           )}
