@@ -40,6 +40,7 @@ import { KubegateError } from '../errors.js';
 import type { ApprovalRequirement } from '../policy/decision.js';
 import { fingerprintOf, isTransportFree } from './fingerprint.js';
 import { refusalMessage } from './messages.js';
+import { requestedComment, type NextReason, type NextReasonStore } from './reasons.js';
 import type { ApprovalChange, ApprovalStore, StoredPending } from './store.js';
 import {
   covers,
@@ -113,6 +114,8 @@ export interface ApprovalsDeps {
   readonly notify?: (event: ApprovalEvent) => void;
   readonly log: ApprovalLog;
   readonly timers?: Timers;
+  /** Requesters' reasons for their next held request (`kubegate reason`); absent: none kept. */
+  readonly reasons?: NextReasonStore;
 }
 
 /**
@@ -408,6 +411,36 @@ export class Approvals implements ApprovalService {
     throw contended(id);
   }
 
+  async giveReason(id: string, requester: Person, reason: string): Promise<ReviewResult> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const read = await this.#deps.store.get(id);
+      if (read === null) return { ok: false, refusal: 'not-found', message: refusalMessage('not-found', id) };
+      const stored = await this.#settle(read);
+      if (stored.pending.requester.user !== requester.user) {
+        return {
+          ok: false,
+          refusal: 'not-requester',
+          message: `only the requester gives the reason for ${id}; a reviewer comments on their review instead`,
+        };
+      }
+      if (stored.pending.state !== 'pending') {
+        return { ok: false, refusal: 'not-pending', message: refusalMessage('not-pending', id) };
+      }
+      const now = this.#deps.now();
+      const next: PendingRequest = { ...stored.pending, reason };
+      const written = await this.#step(
+        stored,
+        next,
+        this.#event('reason-given', now, next, { actor: requester.user, comment: reason }),
+      );
+      if (written === null) continue;
+      this.#deps.log.info({ pendingId: id, user: requester.user }, 'requester gave a reason');
+      this.#emit({ type: 'updated', pending: next });
+      return { ok: true, pending: next };
+    }
+    throw contended(id);
+  }
+
   subscribe(listener: (event: ApprovalEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -464,13 +497,16 @@ export class Approvals implements ApprovalService {
 
   async #create(input: HoldRequest, fingerprint: string): Promise<PendingRequest> {
     const now = this.#deps.now();
-    const pending = createPending(input, fingerprint, this.#newId(), now, this.#deps.pendingExpiryMs ?? null);
+    // The requester's reason set beforehand (`kubegate reason`) goes with their next request.
+    const reason = await this.#nextReason(input.identity.user, now);
+    const created = createPending(input, fingerprint, this.#newId(), now, this.#deps.pendingExpiryMs ?? null);
+    const pending: PendingRequest = reason === null ? created : { ...created, reason: reason.text };
     const requested = auditEvent('approval-requested', now, {
       ...this.#who(pending),
       requestId: input.requestId,
       sourceAddress: input.sourceAddress,
       request: summarize(input.request.method, requestTarget(input.request), input.request, input.body),
-      comment: input.decision.message ?? null,
+      comment: requestedComment(input.decision.message ?? null, reason?.text ?? null),
     });
     const { putWithRecord } = this.#deps.store;
     let written: StoredPending | null;
@@ -493,6 +529,7 @@ export class Approvals implements ApprovalService {
       { pendingId: pending.id, requestId: input.requestId, user: pending.requester.user, mode: pending.mode },
       'approval requested',
     );
+    if (reason !== null) this.#reasonTaken(pending.requester.user, reason);
     this.#emit({ type: 'created', pending });
     this.#arm(pending);
     this.#buildContext(pending, input);
@@ -836,6 +873,26 @@ export class Approvals implements ApprovalService {
         }
       })(),
     );
+  }
+
+  /** The requester's unexpired reason for their next request; a failing store loses only it. */
+  async #nextReason(user: string, now: Date): Promise<NextReason | null> {
+    if (this.#deps.reasons === undefined) return null;
+    try {
+      return await this.#deps.reasons.get(user, now.getTime());
+    } catch (err) {
+      this.#deps.log.warn(
+        { err, user },
+        'the requester’s reason could not be read; the request goes on without it',
+      );
+      return null;
+    }
+  }
+
+  /** The reason went with a request: the next one asks anew (a reason set since stays). */
+  #reasonTaken(user: string, reason: NextReason): void {
+    const reasons = this.#deps.reasons;
+    if (reasons !== undefined) this.#track(reasons.clear(user, reason.setAt));
   }
 
   #track(task: Promise<void>): void {

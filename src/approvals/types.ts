@@ -3,7 +3,7 @@
 // request yields a one-time Grant for the same fingerprint. Plain readonly data: the state
 // machine (state-machine.ts) is pure, the service (service.ts) does the I/O.
 import type { Identity } from '../identity/types.js';
-import type { Standing } from './standing.js';
+import type { Standing, StandingAsk } from './standing.js';
 import type { ApprovalRequirement, ApproveDecision, MatchedRule } from '../policy/decision.js';
 import type { KubeRequest, KubeRequestBody } from '../request/types.js';
 
@@ -174,10 +174,12 @@ export interface ApprovalService {
     reviewer: Pick<Identity, 'user' | 'groups'>,
     decision: 'approve' | 'deny',
     comment: string,
-    options?: { readonly breakGlassReason?: string },
+    options?: { readonly breakGlassReason?: string; readonly standing?: StandingAsk },
   ): Promise<ReviewResult>;
   /** The requester takes their own pending request back; a held client is told so at once. */
   withdraw(id: string, requester: Pick<Identity, 'user' | 'groups'>): Promise<ReviewResult>;
+  /** Ends a request's standing approval at once (its requester or one of its approvers). */
+  revokeStanding(id: string, person: Pick<Identity, 'user' | 'groups'>): Promise<ReviewResult>;
   /**
    * The requester gives or changes the reason of their own pending request (the request page);
    * text already checked (MAX_REASON_LENGTH, plain). Absent: the service keeps no reasons.

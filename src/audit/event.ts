@@ -10,6 +10,7 @@ export type AuditEventKind =
   | 'escalated'
   | 'expired'
   | 'withdrawn' // the requester took their pending request back
+  | 'reason-given' // the requester gave or changed the reason of their pending request (comment)
   | 'granted' // an approval let this request through (held, a re-run within grantTTL, or a standing approval)
   | 'revoked' // a standing approval was ended before its time
   | 'forwarded' // the API server answered (any status); latency to its response head

@@ -54,7 +54,7 @@ export function registerAudit(program: Command): void {
     .option('--decision <decision>', 'allow, deny, approve, reject, unauthenticated, error')
     .option(
       '--kind <kind>',
-      'decided, approval-requested, reviewed, escalated, expired, granted, forwarded, refused',
+      'decided, approval-requested, reviewed, escalated, expired, withdrawn, reason-given, granted, revoked, forwarded, refused',
     )
     .option('--request-id <id>', "one gateway request's events")
     .option('--pending-id <id>', "one pending request's events")

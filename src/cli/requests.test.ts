@@ -2,6 +2,7 @@
 // kubeconfigs written by `kubegate user add` (client certificate and token) and the gateway's own
 // identify stage, and a fake ApprovalService: what each command prints, to which stream, its exit
 // code, and that nothing hostile reaches the terminal raw.
+import type { StandingAsk } from '../approvals/standing.js';
 import assert from 'node:assert/strict';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import { once } from 'node:events';
@@ -100,6 +101,7 @@ interface ReviewCall {
   readonly decision: 'approve' | 'deny';
   readonly comment: string;
   readonly breakGlassReason: string | undefined;
+  readonly standing?: StandingAsk;
 }
 
 function fakeService() {
@@ -131,7 +133,7 @@ function fakeService() {
       reviewer: Pick<Identity, 'user' | 'groups'>,
       decision: 'approve' | 'deny',
       comment: string,
-      options?: { readonly breakGlassReason?: string },
+      options?: { readonly breakGlassReason?: string; readonly standing?: StandingAsk },
     ): Promise<ReviewResult> {
       calls.push({
         id,
@@ -139,6 +141,7 @@ function fakeService() {
         decision,
         comment,
         breakGlassReason: options?.breakGlassReason,
+        ...(options?.standing === undefined ? {} : { standing: options.standing }),
       });
       const pending = items.get(id)!;
       if (pending.requester.user === reviewer.user && options?.breakGlassReason === undefined) {
@@ -181,6 +184,22 @@ function fakeService() {
         });
       }
       const next: PendingRequest = { ...pending, state: 'withdrawn', decidedAt: '2026-11-25T10:04:00.000Z' };
+      items.set(id, next);
+      return Promise.resolve({ ok: true, pending: next });
+    },
+    revokeStanding(id: string, person: Pick<Identity, 'user' | 'groups'>): Promise<ReviewResult> {
+      const pending = items.get(id)!;
+      if (pending.standing === undefined || pending.standing.revokedAt !== null)
+        return Promise.resolve({
+          ok: false,
+          refusal: 'standing-not-allowed',
+          message: `${id} has no standing approval in force`,
+        });
+      const next: PendingRequest = {
+        ...pending,
+        grantUsed: true,
+        standing: { ...pending.standing, revokedAt: '2026-11-25T10:05:00.000Z', revokedBy: person.user },
+      };
       items.set(id, next);
       return Promise.resolve({ ok: true, pending: next });
     },
@@ -575,6 +594,46 @@ test('approve --break-glass sends the reason and says it is flagged', async () =
     'Approved your own request kg-aaaaaaaaaa with break-glass ("outage INC-42"). This is flagged in the audit trail and notified.',
   );
   assert.equal(service.calls[0]?.breakGlassReason, 'outage INC-42');
+});
+
+test('approve --standing sends the duration and scope; show prints the standing approval; revoke ends it', async () => {
+  let r = await kubegate(['approve', 'kg-aaaaaaaaaa', '--standing', '2h', '--scope', 'rule', ...as('bob')]);
+  assert.equal(r.code, 0, r.stderr.join('\n'));
+  assert.deepEqual(service.calls[0]?.standing, { scope: 'rule', durationMs: 2 * 3_600_000 });
+  service.items.set(
+    'kg-dddddddddd',
+    pendingRequest('kg-dddddddddd', {
+      state: 'approved',
+      decidedAt: '2026-11-25T10:02:00.000Z',
+      grantExpiresAt: '2099-01-01T00:00:00.000Z',
+      standing: {
+        scope: 'identical',
+        until: '2099-01-01T00:00:00.000Z',
+        grantedBy: 'bob',
+        uses: 2,
+        revokedAt: null,
+        revokedBy: null,
+      },
+    }),
+  );
+  r = await kubegate(['show', 'kg-dddddddddd', ...as('bob')]);
+  assert.ok(
+    r.stdout.includes(
+      'Standing:        covers the same request again until 2099-01-01T00:00:00.000Z, given by bob; used 2 times (kubegate requests revoke ID ends it)',
+    ),
+    r.stdout.join('\n'),
+  );
+  r = await kubegate(['revoke', 'kg-dddddddddd', ...as('bob')]);
+  assert.equal(r.code, 0, r.stderr.join('\n'));
+  assert.deepEqual(r.stdout, [
+    'Revoked the standing approval of kg-dddddddddd: requests like it ask for approval again.',
+  ]);
+  r = await kubegate(['revoke', 'kg-dddddddddd', ...as('bob')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr.join('\n'), /has no standing approval in force/u);
+  r = await kubegate(['approve', 'kg-aaaaaaaaaa', '--standing', 'soon', ...as('bob')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr.join('\n'), /standing\.duration must be a duration such as "30m"/u);
 });
 
 test('deny sends the comment and says the requester sees it', async () => {

@@ -6,6 +6,7 @@
 // Must never print a byte that came over the wire raw: names, comments, diffs and commands are
 // the requester's words, so control, format and line-separator characters are escaped before
 // they reach the terminal (a hostile name must not redraw what the reviewer reads).
+import type { Standing } from '../approvals/standing.js';
 import type { Command } from 'commander';
 import { describeFailure, KubegateError } from '../errors.js';
 import type { Approver } from '../policy/decision.js';
@@ -77,6 +78,8 @@ interface ListFlags extends ConnectFlags {
 interface ApproveFlags extends ConnectFlags {
   readonly comment?: string;
   readonly breakGlass?: string;
+  readonly standing?: string;
+  readonly scope?: string;
 }
 
 export function registerRequests(program: Command, overrides: Partial<RequestsCliDeps> = {}): void {
@@ -144,11 +147,19 @@ export function registerRequests(program: Command, overrides: Partial<RequestsCl
     .argument('<id>', 'the request id (kg-…)')
     .option('--comment <text>', 'a comment for the requester and the audit trail')
     .option('--break-glass <reason>', 'approve your own request, saying why (flagged and notified)')
+    .option(
+      '--standing <duration>',
+      'also let more like it through for this long (e.g. 30m), where the rules allow a standing approval',
+    )
+    .option('--scope <scope>', 'with --standing: identical (the same request again; default) or rule')
     .action((id: string, flags: ApproveFlags) =>
       run(flags, async (client) => {
         const view = await client.approve(id, {
           ...(flags.comment === undefined ? {} : { comment: flags.comment }),
           ...(flags.breakGlass === undefined ? {} : { breakGlassReason: flags.breakGlass }),
+          ...(flags.standing === undefined
+            ? {}
+            : { standing: { duration: flags.standing, scope: flags.scope ?? 'identical' } }),
         });
         for (const line of afterReview(view, 'approve', flags.breakGlass, new Date(deps.now())))
           deps.print(line);
@@ -163,6 +174,18 @@ export function registerRequests(program: Command, overrides: Partial<RequestsCl
       run(flags, async (client) => {
         const view = await client.deny(id, flags.comment);
         for (const line of afterReview(view, 'deny', undefined, new Date(deps.now()))) deps.print(line);
+      }),
+    );
+
+  withConnection(requests.command('revoke'))
+    .description("end a request's standing approval now (its requester or one of its approvers)")
+    .argument('<id>', 'the request id (kg-…)')
+    .action((id: string, flags: ConnectFlags) =>
+      run(flags, async (client) => {
+        const view = await client.revoke(id);
+        deps.print(
+          `Revoked the standing approval of ${term(view.id)}: requests like it ask for approval again.`,
+        );
       }),
     );
 
@@ -415,6 +438,19 @@ function field(label: string, value: string): string {
   return `${`${label}:`.padEnd(16)} ${value}`;
 }
 
+/** A standing approval as `requests show` prints it. */
+function standingLine(s: Standing, now: Date): string {
+  const what =
+    s.scope === 'identical'
+      ? 'the same request again'
+      : "the requester's requests under the same rules, same verb and resource, in this namespace";
+  const used = `used ${s.uses} time${s.uses === 1 ? '' : 's'}`;
+  if (s.revokedAt !== null)
+    return `revoked by ${term(s.revokedBy ?? '?')} at ${term(s.revokedAt)} (${used}; it covered ${what})`;
+  if (Date.parse(s.until) <= now.getTime()) return `ended at ${term(s.until)} (${used}; it covered ${what})`;
+  return `covers ${what} until ${term(s.until)}, given by ${term(s.grantedBy)}; ${used} (kubegate requests revoke ID ends it)`;
+}
+
 function describe(view: RequestView, now: Date): string[] {
   const p = view;
   const out: string[] = [];
@@ -464,6 +500,7 @@ function describe(view: RequestView, now: Date): string[] {
     }
   });
   out.push(field('Expires', p.expiresAt === null ? 'never' : term(p.expiresAt)));
+  if (p.standing !== undefined) out.push(field('Standing', standingLine(p.standing, now)));
   out.push(...contextLines(p.context));
   out.push('Reviews:');
   if (p.reviews.length === 0) out.push('  none yet');

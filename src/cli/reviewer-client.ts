@@ -26,11 +26,18 @@ export interface ReviewerClient {
   get(id: string): Promise<RequestView>;
   approve(
     id: string,
-    input?: { readonly comment?: string; readonly breakGlassReason?: string },
+    input?: {
+      readonly comment?: string;
+      readonly breakGlassReason?: string;
+      /** A standing approval: a Go-style duration ("30m") and identical or rule. */
+      readonly standing?: { readonly duration: string; readonly scope: string };
+    },
   ): Promise<RequestView>;
   deny(id: string, comment: string): Promise<RequestView>;
   /** The requester withdraws their own pending request. */
   cancel(id: string): Promise<RequestView>;
+  /** Ends the request's standing approval (its requester or one of its approvers). */
+  revoke(id: string): Promise<RequestView>;
   /**
    * Calls onEvent per server-sent event until the stream ends (resolves) or `signal` aborts;
    * onOpen once kubegate accepted the stream (what changes from then on is in it).
@@ -148,6 +155,9 @@ export function createReviewerClient(connection: ReviewerConnection): ReviewerCl
     },
     cancel(id) {
       return json<RequestView>('POST', `${API_PREFIX}requests/${encodeURIComponent(id)}/cancel`, {});
+    },
+    revoke(id) {
+      return json<RequestView>('POST', `${API_PREFIX}requests/${encodeURIComponent(id)}/revoke`, {});
     },
     async watch(onEvent, signal, onOpen) {
       const response = await send('GET', `${API_PREFIX}watch`, undefined, signal);

@@ -5,6 +5,7 @@
 // gateway). Input: config.store. Output: the opened store. A new kind of store (PostgreSQL for
 // several replicas) is one more case here and one more folder beside store/sqlite/.
 import type { ApprovalStore } from '../approvals/store.js';
+import type { NextReasonStore } from '../approvals/reasons.js';
 import type { AuditTrail } from '../audit/event.js';
 import type { AuditCommitHandler } from '../audit/sinks/committed.js';
 import type { AuditReader } from '../audit/store.js';
@@ -30,6 +31,8 @@ export interface Store extends ReadOnlyStore {
   readonly sessions: SessionStore;
   /** The web UI's sign-ins in progress, where replicas share them; absent: the process keeps them. */
   readonly signInFlows?: SignInFlowStore;
+  /** Requesters' reasons for their next held request (`kubegate reason`); absent: none kept. */
+  readonly reasons?: NextReasonStore;
 }
 
 export interface StoreOptions {

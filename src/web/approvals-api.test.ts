@@ -17,6 +17,7 @@ import type {
   ReviewResult,
 } from '../approvals/types.js';
 import { createReviewerApi, REFUSALS, type ReviewerApi } from './approvals-api.js';
+import type { StandingAsk } from '../approvals/standing.js';
 
 function pendingRequest(id: string, over: Partial<PendingRequest> = {}): PendingRequest {
   return {
@@ -82,7 +83,7 @@ interface ReviewCall {
   readonly reviewer: Pick<Identity, 'user' | 'groups'>;
   readonly decision: 'approve' | 'deny';
   readonly comment: string;
-  readonly options: { readonly breakGlassReason?: string } | undefined;
+  readonly options: { readonly breakGlassReason?: string; readonly standing?: StandingAsk } | undefined;
 }
 
 /** A plain-object ApprovalService: requests in a map, scripted review answers, events on demand. */
@@ -91,11 +92,13 @@ function fakeService() {
   const listeners = new Set<(e: ApprovalEvent) => void>();
   const calls: ReviewCall[] = [];
   const withdrawals: { id: string; requester: Pick<Identity, 'user' | 'groups'> }[] = [];
+  const revocations: { id: string; person: Pick<Identity, 'user' | 'groups'> }[] = [];
   let unsubscribed = (): void => undefined;
   const service = {
     items,
     calls,
     withdrawals,
+    revocations,
     listeners,
     failure: null as Error | null,
     reviewAnswer: null as ReviewResult | null,
@@ -124,7 +127,7 @@ function fakeService() {
       reviewer: Pick<Identity, 'user' | 'groups'>,
       decision: 'approve' | 'deny',
       comment: string,
-      options?: { readonly breakGlassReason?: string },
+      options?: { readonly breakGlassReason?: string; readonly standing?: StandingAsk },
     ): Promise<ReviewResult> {
       calls.push({ id, reviewer, decision, comment, options });
       if (service.reviewAnswer !== null) return Promise.resolve(service.reviewAnswer);
@@ -152,6 +155,11 @@ function fakeService() {
         return Promise.resolve({ ok: false, refusal: 'not-requester', message: '' });
       }
       return Promise.resolve({ ok: true, pending: { ...pending, state: 'withdrawn' } });
+    },
+    revokeStanding(id: string, person: Pick<Identity, 'user' | 'groups'>): Promise<ReviewResult> {
+      revocations.push({ id, person });
+      const pending = items.get(id)!;
+      return Promise.resolve({ ok: true, pending: { ...pending, grantUsed: true } });
     },
     subscribe(listener: (e: ApprovalEvent) => void) {
       listeners.add(listener);
@@ -527,7 +535,7 @@ const errorRows: readonly ErrorRow[] = [
     code: 400,
     reason: 'BadRequest',
     errorCode: 'KG_API_BAD_REQUEST',
-    message: /^unknown field "breakglassReason"; expected comment, breakGlassReason$/u,
+    message: /^unknown field "breakglassReason"; expected comment, breakGlassReason, standing$/u,
   },
   {
     name: 'a comment that is not a string is a bad request',
@@ -549,6 +557,26 @@ const errorRows: readonly ErrorRow[] = [
     reason: 'BadRequest',
     errorCode: 'KG_API_BAD_REQUEST',
     message: /^breakGlassReason must say why/u,
+  },
+  {
+    name: 'a standing approval without a usable duration is a bad request',
+    method: 'POST',
+    path: '/kubegate/v1/requests/kg-aaaaaaaaaa/approve',
+    body: '{"standing":{"duration":"soon","scope":"identical"}}',
+    code: 400,
+    reason: 'BadRequest',
+    errorCode: 'KG_API_BAD_REQUEST',
+    message: /^standing\.duration must be a duration such as "30m"/u,
+  },
+  {
+    name: 'a standing approval of an unknown scope is a bad request',
+    method: 'POST',
+    path: '/kubegate/v1/requests/kg-aaaaaaaaaa/approve',
+    body: '{"standing":{"duration":"30m","scope":"namespace"}}',
+    code: 400,
+    reason: 'BadRequest',
+    errorCode: 'KG_API_BAD_REQUEST',
+    message: /^standing\.scope must be identical or rule$/u,
   },
   {
     name: 'approving a request the caller may not see is not found, and never reaches the service',
@@ -602,6 +630,20 @@ test('an approval reaches the service with the caller, the comment and the break
   ]);
 });
 
+test('a standing approval reaches the service with its scope and duration; a revoke with the caller', async () => {
+  const r = await call(
+    'POST',
+    '/kubegate/v1/requests/kg-aaaaaaaaaa/approve',
+    bob,
+    '{"standing":{"duration":"1h30m","scope":"rule"}}',
+  );
+  assert.equal(r.status, 200);
+  assert.deepEqual(service.calls[0]?.options, { standing: { scope: 'rule', durationMs: 90 * 60_000 } });
+  const revoked = await call('POST', '/kubegate/v1/requests/kg-aaaaaaaaaa/revoke', bob, '{}');
+  assert.equal(revoked.status, 200);
+  assert.deepEqual(service.revocations, [{ id: 'kg-aaaaaaaaaa', person: { user: 'bob', groups: ['sre'] } }]);
+});
+
 test('a denial reaches the service with its comment', async () => {
   const r = await call(
     'POST',
@@ -612,7 +654,7 @@ test('a denial reaches the service with its comment', async () => {
   assert.equal(r.status, 200);
   assert.deepEqual(
     service.calls.map((c) => [c.decision, c.comment, c.options]),
-    [['deny', 'not during the freeze', undefined]],
+    [['deny', 'not during the freeze', {}]],
   );
 });
 

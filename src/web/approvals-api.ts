@@ -24,6 +24,8 @@
 // from a body that is not JSON (a browser's cross-site form cannot send application/json without
 // a CORS preflight, which this API never grants), and never put anything but kubegate's own
 // words and the service's refusal messages in an error.
+import type { StandingAsk } from '../approvals/standing.js';
+import { parseDuration } from '../policy/duration.js';
 import type { Logger } from 'pino';
 import { KubegateError, type ErrorCode } from '../errors.js';
 import type { ClientRequest } from '../gateway/read-body.js';
@@ -171,9 +173,18 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
       { user: who.user, groups: who.groups },
       decision,
       input.comment,
-      input.breakGlassReason === undefined ? undefined : { breakGlassReason: input.breakGlassReason },
+      {
+        ...(input.breakGlassReason === undefined ? {} : { breakGlassReason: input.breakGlassReason }),
+        ...(input.standing === undefined ? {} : { standing: input.standing }),
+      },
     );
     return answer(id, result, who);
+  }
+
+  async function revoke(req: ClientRequest, id: string, who: Identity): Promise<RequestView> {
+    onlyFields(await readJson(req), []);
+    await visible(id, who);
+    return answer(id, await deps.approvals.revokeStanding(id, { user: who.user, groups: who.groups }), who);
   }
 
   async function cancel(req: ClientRequest, id: string, who: Identity): Promise<RequestView> {
@@ -248,6 +259,10 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
     if (parts[0] === 'requests' && parts.length === 3 && (parts[2] === 'approve' || parts[2] === 'deny')) {
       allowMethods(method, ['POST']);
       return sendJson(res, 200, await review(req, parts[1]!, parts[2], who));
+    }
+    if (parts[0] === 'requests' && parts.length === 3 && parts[2] === 'revoke') {
+      allowMethods(method, ['POST']);
+      return sendJson(res, 200, await revoke(req, parts[1]!, who));
     }
     if (parts[0] === 'requests' && parts.length === 3 && parts[2] === 'cancel') {
       allowMethods(method, ['POST']);
@@ -326,17 +341,36 @@ function eligibilityFor(approvals: ApprovalService, pending: PendingRequest, who
 interface ReviewInput {
   readonly comment: string;
   readonly breakGlassReason: string | undefined;
+  readonly standing: StandingAsk | undefined;
 }
 
 function reviewInput(body: Record<string, unknown>, decision: 'approve' | 'deny'): ReviewInput {
-  onlyFields(body, decision === 'approve' ? ['comment', 'breakGlassReason'] : ['comment']);
+  onlyFields(body, decision === 'approve' ? ['comment', 'breakGlassReason', 'standing'] : ['comment']);
   const comment = textField(body, 'comment') ?? '';
   const breakGlassReason = textField(body, 'breakGlassReason');
+  const standing = standingInput(body.standing);
   if (decision === 'deny' && comment.trim() === '') {
     throw badRequest('a denial needs a comment saying why (the requester sees it)');
   }
   if (breakGlassReason !== undefined && breakGlassReason.trim() === '') {
     throw badRequest('breakGlassReason must say why the rules are being bypassed');
   }
-  return { comment, breakGlassReason };
+  return { comment, breakGlassReason, standing };
+}
+
+/** `standing: {duration: "30m", scope: "identical" | "rule"}` of an approval, checked. */
+function standingInput(value: unknown): StandingAsk | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw badRequest('standing must be an object: {"duration": "30m", "scope": "identical"}');
+  const fields = value as Record<string, unknown>;
+  onlyFields(fields, ['duration', 'scope']);
+  const scope = fields.scope ?? 'identical';
+  if (scope !== 'identical' && scope !== 'rule') throw badRequest('standing.scope must be identical or rule');
+  const parsed = typeof fields.duration === 'string' ? parseDuration(fields.duration) : null;
+  if (parsed === null || !parsed.ok)
+    throw badRequest(
+      `standing.duration must be a duration such as "30m"${parsed === null ? '' : `: ${parsed.message}`}`,
+    );
+  return { scope, durationMs: parsed.ms };
 }

@@ -483,6 +483,7 @@ function streamingService(): ApprovalService & { emit(event: ApprovalEvent): voi
     eligibility: () => null,
     review: unused,
     withdraw: unused,
+    revokeStanding: unused,
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -11,6 +11,7 @@ export const EVENT_KINDS = [
   'escalated',
   'expired',
   'withdrawn',
+  'reason-given',
   'granted',
   'forwarded',
   'refused',

@@ -13,6 +13,7 @@ import { postgresAuditReader } from './audit-reader.js';
 import { PostgresAuditTrail } from './audit-trail.js';
 import { openPool, type PostgresPool } from './database.js';
 import { checkVersion, migrate } from './migrate.js';
+import { postgresNextReasonStore } from './reasons.js';
 import { postgresSessionStore } from './sessions.js';
 import { postgresSignInFlows } from './sign-in-flows.js';
 
@@ -39,6 +40,7 @@ export async function openPostgresStore(
     approvals: postgresApprovalStore(pool, changes, options.onAuditCommitted),
     sessions: postgresSessionStore(pool),
     signInFlows: postgresSignInFlows(pool),
+    reasons: postgresNextReasonStore(pool),
     audit,
     auditReader: postgresAuditReader(pool, { verify: 'child', url }),
     close: async () => {

@@ -11,6 +11,7 @@ import { openSqliteAuditReader } from './audit-reader.js';
 import { SqliteAuditTrail } from './audit-trail.js';
 import { openForWriting, type SqliteDatabase } from './database.js';
 import { APPROVALS_DB, APPROVALS_LAYOUT } from './layouts.js';
+import { sqliteNextReasonStore } from './reasons.js';
 import { sqliteSessionStore } from './sessions.js';
 import { settle } from './settle.js';
 
@@ -37,6 +38,7 @@ export async function openSqliteStore(config: SqliteStoreConfig, options: StoreO
     return {
       approvals: sqliteApprovalStore(db),
       sessions: sqliteSessionStore(db),
+      reasons: sqliteNextReasonStore(db),
       audit,
       auditReader,
       close: async () => {
