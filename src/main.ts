@@ -33,6 +33,7 @@ import { createPolicyApi, type PolicySource } from './web/policy-api.js';
 import { createUiAssets } from './web/assets.js';
 import { createOidcSignIn, readSignInIssuers } from './web/oidc-sign-in.js';
 import { createOwnApi } from './web/own-api.js';
+import { openSlack } from './slack/open.js';
 import { Sessions } from './web/session.js';
 import { openStore } from './store/open.js';
 import { storeProbe } from './store/probe.js';
@@ -235,14 +236,21 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
   const objects = createLiveObjects(upstream, { ttlMs: LIVE_OBJECT_TTL_MS, now: Date.now, log });
   const policy = await policyDecide(config, objects, log, metrics);
   const publicUrl = config.publicUrl ?? null;
+  // Approve/Deny from Slack (config `slack`): buttons on the Slack messages, and their endpoint.
+  const slack =
+    config.slack === undefined
+      ? null
+      : await openSlack(config.slack, { publicUrl, log, now: () => new Date() });
   const notify = createNotifier({
     webhooks: config.notifications.webhooks,
     publicUrl,
+    ...(slack === null ? {} : { slack: slack.message }),
     log,
     ...(metrics === null ? {} : { onDelivery: (result) => metrics.webhookDeliveries.inc({ result }) }),
   });
   const approvals = await openApprovals({
     store: store.approvals,
+    ...(store.reasons === undefined ? {} : { reasons: store.reasons }),
     audit,
     now: () => new Date(),
     holdTimeoutMs: config.approvals.holdTimeoutMs,
@@ -298,7 +306,13 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     tokens,
     sessions,
     sessionTtlMs: config.web.sessionTtlMs,
-    reviewer: createReviewerApi({ approvals, publicUrl, log }),
+    reviewer: createReviewerApi({
+      approvals,
+      publicUrl,
+      log,
+      ...(store.reasons === undefined ? {} : { reasons: store.reasons }),
+    }),
+    slack: slack?.serve(approvals) ?? null,
     audit: createAuditApi({
       reader: store.auditReader,
       verifier: createChainVerifier({ verify: () => store.auditReader.verify() }),

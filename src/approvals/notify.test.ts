@@ -361,3 +361,129 @@ test('without a public URL the notification points at the CLI', async () => {
     assert.match(JSON.stringify(hook.received[0]?.body), /kubegate requests show kg-7x2k9q4m1a/);
   });
 });
+
+const withRequester = (p: PendingRequest, user: string): PendingRequest => ({
+  ...p,
+  requester: { ...p.requester, user },
+});
+
+test('generic: the requester is a recipient, with the approvers of the open stage and how to follow the request', async () => {
+  await withHook({ format: 'generic' }, {}, async (hook, notify) => {
+    notify(created());
+    await notify.idle();
+    const body = hook.received[0]?.body as Record<string, unknown>;
+    assert.deepEqual(body['recipients'], {
+      requester: { user: 'alice', groups: ['dev'], email: null },
+      approvers: ['group:sre'],
+    });
+    assert.equal(
+      body['requesterText'],
+      `your command is waiting for approval as ${ID}; it carries on by itself once approved. Follow it with \`kubegate requests wait ${ID}\`.`,
+    );
+  });
+});
+
+test('generic: a requester whose user name is an email address (OIDC email claim) is given that email', async () => {
+  await withHook({ format: 'generic' }, {}, async (hook, notify) => {
+    notify(created(withRequester(pending(), 'alice@example.com')));
+    await notify.idle();
+    const recipients = (hook.received[0]?.body as { recipients: { requester: { email: string | null } } })
+      .recipients;
+    assert.equal(recipients.requester.email, 'alice@example.com');
+  });
+});
+
+test('requester text: deferred means re-run; a decided request says what became of the command', async () => {
+  await withHook({ format: 'generic', events: ['created', 'decided'] }, {}, async (hook, notify) => {
+    const deferred: PendingRequest = { ...pending(), mode: 'deferred' };
+    notify(created(deferred));
+    const held = pending();
+    const approved: PendingRequest = { ...held, state: 'approved' };
+    notify({ type: 'decided', pending: approved });
+    notify({ type: 'decided', pending: { ...approved, requesterLeftAt: T0.toISOString() } });
+    notify({ type: 'decided', pending: { ...held, state: 'denied' } });
+    await notify.idle();
+    assert.deepEqual(
+      hook.received.map((r) => (r.body as { requesterText: string | null }).requesterText),
+      [
+        `your request ${ID} was recorded, not sent; once it is approved, run the same command again. Follow it with \`kubegate requests wait ${ID}\`.`,
+        `${ID} was approved; your waiting command carries on.`,
+        `${ID} was approved; run the same command again now, it goes through once.`,
+        `${ID} was denied; your command was not sent.`,
+      ],
+    );
+  });
+});
+
+interface SlackBody {
+  text: string;
+  blocks: {
+    type: string;
+    text?: { type: string; text: string };
+    elements?: { type: string; action_id: string; value: string; style: string }[];
+  }[];
+}
+
+test('slack: a line addressed to the requester, with the wait command and the link; their name cannot inject markup', async () => {
+  await withHook({ format: 'slack' }, {}, async (hook, notify) => {
+    notify(created(withRequester(pending(), '<!channel>')));
+    await notify.idle();
+    const body = hook.received[0]?.body as SlackBody;
+    const line = body.blocks.find((b) => b.text?.text.includes('kubegate requests wait'));
+    assert.ok(line, 'a requester line');
+    assert.equal(line.text?.type, 'mrkdwn');
+    assert.equal(
+      line.text?.text,
+      `*&lt;!channel&gt;*: your command is waiting for approval as ${ID}; it carries on by itself once approved. Follow it with \`kubegate requests wait ${ID}\`.  <https://kubegate.example.com/ui/requests/${ID}|Open ${ID}>`,
+    );
+  });
+});
+
+test('slack: the requester is mentioned by their configured Slack id; anything else is not taken as an id', async () => {
+  const ids: Record<string, string> = { alice: 'U0ALICE001', mallory: '!channel' };
+  await withHook(
+    { format: 'slack' },
+    { slack: { slackIdOf: (user) => ids[user] ?? null } },
+    async (hook, notify) => {
+      notify(created());
+      notify(created(withRequester(pending(), 'mallory')));
+      await notify.idle();
+      const lines = hook.received.map((r) =>
+        (r.body as SlackBody).blocks.map((b) => b.text?.text ?? '').find((t) => t.includes('requests wait')),
+      );
+      assert.match(lines[0] ?? '', /^<@U0ALICE001>: your command is waiting/);
+      assert.match(lines[1] ?? '', /^\*mallory\*: your command is waiting/);
+    },
+  );
+});
+
+test('slack: with interactivity, a pending request carries Approve and Deny buttons whose value is its id; a decided one none', async () => {
+  await withHook(
+    { format: 'slack', events: ['created', 'decided'] },
+    { slack: { interactive: true } },
+    async (hook, notify) => {
+      notify(created());
+      notify({ type: 'decided', pending: { ...pending(), state: 'approved' } });
+      await notify.idle();
+      const [open, decided] = hook.received.map((r) => r.body as SlackBody);
+      const actions = open?.blocks.filter((b) => b.type === 'actions') ?? [];
+      assert.equal(actions.length, 1);
+      assert.deepEqual(
+        actions[0]?.elements?.map((e) => [e.type, e.action_id, e.value, e.style]),
+        [
+          ['button', 'kubegate_approve', ID, 'primary'],
+          ['button', 'kubegate_deny', ID, 'danger'],
+        ],
+      );
+      assert.ok(!decided?.blocks.some((b) => b.type === 'actions'));
+    },
+  );
+});
+
+test('slack: without interactivity configured there are no buttons (they would lead nowhere)', async () => {
+  await withHook({ format: 'slack' }, {}, async (hook, notify) => {
+    notify(created());
+    await notify.idle();
+    assert.ok(!(hook.received[0]?.body as SlackBody).blocks.some((b) => b.type === 'actions'));
+  });
+});

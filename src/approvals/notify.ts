@@ -13,9 +13,16 @@
 // Which events: by default 'created', 'escalated', 'decided' and 'expired' (what reviewers and
 // requesters act on). A break-glass approval is always sent, whatever a webhook's event list
 // says: DESIGN.md wants it notified.
+//
+// Who: reviewers and the requester alike. Each payload names the requester as a recipient (generic:
+// `recipients.requester`; Slack: a line addressed to them, a mention when config `slack.users`
+// gives their Slack id) with how to follow the request, so nobody waits in the dark.
+// With Slack interactivity configured (src/slack/), a pending request's Slack message carries
+// Approve and Deny buttons; their value is the pending id, nothing else.
 import type { ApprovalEvent, PendingRequest, RequestSummary, Review } from './types.js';
 import { subjectLabel } from '../identity/agents.js';
 import { needsText, requestUrl } from './messages.js';
+import { progressOf } from './state-machine.js';
 
 export type WebhookFormat = 'generic' | 'slack';
 export type EventType = ApprovalEvent['type'];
@@ -27,6 +34,17 @@ export interface WebhookConfig {
   readonly events?: readonly EventType[];
 }
 
+/** The Slack buttons' action_ids; src/slack/payload.ts acts on these and no others. */
+export const SLACK_APPROVE_ACTION = 'kubegate_approve';
+export const SLACK_DENY_ACTION = 'kubegate_deny';
+
+export interface SlackMessageOptions {
+  /** Approve / Deny buttons on a pending request's message (kubegate serves the interactivity path). */
+  readonly interactive?: boolean;
+  /** A kubegate user's Slack user id (U…), to mention the requester; null when not known. */
+  readonly slackIdOf?: (user: string) => string | null;
+}
+
 export interface NotifyLog {
   warn(fields: object, message: string): void;
   error(fields: object, message: string): void;
@@ -36,6 +54,8 @@ export interface NotifierOptions {
   readonly webhooks: readonly WebhookConfig[];
   /** kubegate's public address; links point at the reviewer UI under it. */
   readonly publicUrl?: string | null;
+  /** How Slack-format messages address people and whether they carry buttons. */
+  readonly slack?: SlackMessageOptions;
   readonly log: NotifyLog;
   readonly fetch?: typeof globalThis.fetch;
   /** Each notification's end: delivered, or given up (refused, out of attempts, shutdown). */
@@ -124,6 +144,65 @@ function linkOf(pending: PendingRequest, publicUrl: string | null): string | nul
   return publicUrl === null ? null : requestUrl(publicUrl, pending.id);
 }
 
+/** The follow-up command a requester runs to watch their request. */
+export function waitCommand(id: string): string {
+  return `kubegate requests wait ${id}`;
+}
+
+/**
+ * What this event means for the requester, plain text (callers escape it), or null when it is
+ * nothing for them (their own break-glass, reviewer details). "Waiting" versus "run it again"
+ * follows whether a client is still held (mode and requesterLeftAt), as kubectl experiences it.
+ */
+export function requesterText(event: ApprovalEvent): string | null {
+  const p = event.pending;
+  const follow = `Follow it with \`${waitCommand(p.id)}\`.`;
+  const held = p.mode === 'hold' && p.requesterLeftAt === null;
+  if (breakGlassReview(event) !== null) return null;
+  switch (event.type) {
+    case 'created':
+    case 'escalated':
+    case 'updated':
+      if (p.state !== 'pending') return null;
+      return held
+        ? `your command is waiting for approval as ${p.id}; it carries on by itself once approved. ${follow}`
+        : `your request ${p.id} was recorded, not sent; once it is approved, run the same command again. ${follow}`;
+    case 'decided':
+      if (p.state === 'approved') {
+        return held
+          ? `${p.id} was approved; your waiting command carries on.`
+          : `${p.id} was approved; run the same command again now, it goes through once.`;
+      }
+      return p.state === 'denied' ? `${p.id} was denied; your command was not sent.` : null;
+    case 'expired':
+      return `${p.id} expired before anyone decided; your command was not sent. Run it again to ask anew.`;
+    case 'reviewed':
+    case 'granted':
+    case 'context':
+      return null;
+  }
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/u;
+
+/** The people a notification is for: the requester, and who may approve the open stages now. */
+function recipients(pending: PendingRequest, at: Date): object {
+  const approvers =
+    pending.state === 'pending'
+      ? [
+          ...new Set(
+            progressOf(pending, at)
+              .filter((r) => !r.done)
+              .flatMap((r) => r.approvers.map((a) => `${a.kind}:${a.name}`)),
+          ),
+        ]
+      : [];
+  const { user, groups } = pending.requester;
+  // kubegate identities carry no separate email; a user name that is one (OIDC usernameClaim
+  // email) is given as such so a receiver can address them.
+  return { requester: { user, groups, email: EMAIL.test(user) ? user : null }, approvers };
+}
+
 /** The generic JSON body: the event, a link, and the request without its reviewer context. */
 export function genericPayload(event: ApprovalEvent, publicUrl: string | null, at: Date): object {
   const { context: _context, ...pending } = event.pending;
@@ -140,6 +219,9 @@ export function genericPayload(event: ApprovalEvent, publicUrl: string | null, a
     breakGlass: bg !== null,
     needs: event.pending.state === 'pending' ? needsText(event.pending, at) : null,
     review: event.type === 'reviewed' ? event.review : null,
+    recipients: recipients(event.pending, at),
+    /** The line for the requester (how to follow their request), or null when none applies. */
+    requesterText: requesterText(event),
     pending,
   };
 }
@@ -155,8 +237,54 @@ function cut(s: string, max = MAX_SLACK_TEXT): string {
 
 const plain = (text: string) => ({ type: 'plain_text', text: cut(text), emoji: false });
 
+const SLACK_ID = /^[UW][A-Z0-9]{1,40}$/u;
+
+/** The requester's line: a mention when their Slack id is known, else their name (escaped). */
+function requesterBlock(
+  event: ApprovalEvent,
+  link: string | null,
+  options: SlackMessageOptions,
+): object | null {
+  const line = requesterText(event);
+  if (line === null) return null;
+  const user = event.pending.requester.user;
+  const id = options.slackIdOf?.(user) ?? null;
+  const who = id !== null && SLACK_ID.test(id) ? `<@${id}>` : `*${mrkdwnEscape(user)}*`;
+  const open = link === null ? '' : `  <${link}|Open ${event.pending.id}>`;
+  return { type: 'section', text: { type: 'mrkdwn', text: cut(`${who}: ${mrkdwnEscape(line)}${open}`) } };
+}
+
+/** Approve / Deny, each carrying the pending id; Slack posts the press to kubegate's endpoint. */
+function buttonsBlock(pending: PendingRequest): object {
+  return {
+    type: 'actions',
+    block_id: 'kubegate_review',
+    elements: [
+      {
+        type: 'button',
+        action_id: SLACK_APPROVE_ACTION,
+        text: plain('Approve'),
+        style: 'primary',
+        value: pending.id,
+      },
+      {
+        type: 'button',
+        action_id: SLACK_DENY_ACTION,
+        text: plain('Deny'),
+        style: 'danger',
+        value: pending.id,
+      },
+    ],
+  };
+}
+
 /** A Slack incoming-webhook body: fallback `text` and Block Kit `blocks`, user data never as markup. */
-export function slackPayload(event: ApprovalEvent, publicUrl: string | null, at: Date): object {
+export function slackPayload(
+  event: ApprovalEvent,
+  publicUrl: string | null,
+  at: Date,
+  options: SlackMessageOptions = {},
+): object {
   const p = event.pending;
   const link = linkOf(p, publicUrl);
   const bg = breakGlassReview(event);
@@ -201,6 +329,9 @@ export function slackPayload(event: ApprovalEvent, publicUrl: string | null, at:
         ? plain(`kubegate requests show ${p.id}`)
         : { type: 'mrkdwn', text: `<${link}|Open ${p.id}>  ·  \`kubegate requests show ${p.id}\`` },
   });
+  const forRequester = requesterBlock(event, link, options);
+  if (forRequester !== null) blocks.push(forRequester);
+  if (options.interactive === true && p.state === 'pending') blocks.push(buttonsBlock(p));
   return { text, blocks };
 }
 
@@ -308,7 +439,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
       try {
         payload =
           queue.webhook.format === 'slack'
-            ? slackPayload(event, publicUrl, at)
+            ? slackPayload(event, publicUrl, at, options.slack)
             : genericPayload(event, publicUrl, at);
       } catch (err) {
         options.log.error({ webhook: originOf(queue.webhook.url), err }, 'notification could not be built');

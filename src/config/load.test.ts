@@ -68,7 +68,7 @@ const invalid: readonly InvalidRow[] = [
     name: 'an unknown top-level section is refused',
     input: { text: `${UPSTREAM}loging: {level: debug}\n` },
     want: [
-      `${F}:3:1: loging: unknown field (known: dataDir, listen, tls, identity, upstream, limits, timeouts, store, audit, policy, approvals, web, notifications, publicUrl, health, metrics, log)`,
+      `${F}:3:1: loging: unknown field (known: dataDir, listen, tls, identity, upstream, limits, timeouts, store, audit, policy, approvals, web, notifications, slack, publicUrl, health, metrics, log)`,
     ],
   },
   {

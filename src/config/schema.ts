@@ -18,6 +18,8 @@
 //   audit:    { file: <dataDir>/audit.db, readers: { users: [], groups: [] }, headIntervalMs: 60000,
 //               sinks: [] }                   [{ type: jsonl, path: '-' | /file } | { type: webhook, url, … }]
 //   web:      { sessionTtlMs: 28800000 }
+//   slack:    { signingSecretFile, users: [{ slackUserId | email, user, groups }], lookup }   optional:
+//             Approve/Deny buttons on Slack messages, served at /kubegate/slack/interactivity
 //   policy:   { file }
 //   log:      { level: info }
 
@@ -359,6 +361,37 @@ const NotificationsSchema = z.strictObject({
   webhooks: z.array(WebhookSchema).default([]),
 });
 
+/** Slack interactivity (src/slack/): who a Slack user is to kubegate, and the app's secrets. */
+const SlackSchema = z.strictObject({
+  /** The Slack app's signing secret (Basic Information → Signing Secret), alone in a file. */
+  signingSecretFile: filePath,
+  /** Slack users who may press the buttons, by Slack user id or (with lookup) profile email. */
+  users: z
+    .array(
+      z
+        .strictObject({
+          slackUserId: z
+            .string()
+            .regex(/^[UW][A-Z0-9]{1,40}$/u, { error: 'expected a Slack user id (U…)' })
+            .optional(),
+          email: z.email({ error: 'expected an email address' }).optional(),
+          user: z.string({ error: 'expected a user name' }).min(1, { error: 'must not be empty' }),
+          groups: z.array(z.string().min(1, { error: 'must not be empty' })).default([]),
+        })
+        .refine((u) => (u.slackUserId === undefined) !== (u.email === undefined), {
+          error: 'give exactly one of slackUserId and email',
+        }),
+    )
+    .default([]),
+  /** Slack's users.info, to match `email` entries: a bot token with users:read.email. */
+  lookup: z
+    .strictObject({
+      botTokenFile: filePath,
+      apiUrl: z.url({ error: 'expected an http(s) URL' }).default('https://slack.com/api'),
+    })
+    .optional(),
+});
+
 const PolicySchema = z.strictObject({
   file: filePath.optional(),
 });
@@ -405,6 +438,8 @@ export const ConfigSchema = z
     approvals: ApprovalsSchema.prefault({}),
     web: WebSchema.prefault({}),
     notifications: NotificationsSchema.prefault({}),
+    /** Approve/Deny from Slack; absent: Slack messages carry no buttons and the path is not served. */
+    slack: SlackSchema.optional(),
     /** The address people use to reach kubegate (links in messages and notifications). */
     publicUrl: z.url({ error: 'expected an https URL' }).optional(),
     health: HealthSchema.prefault({}),
@@ -448,6 +483,8 @@ export const PATH_FIELDS: readonly (readonly [string, ...string[]])[] = [
   ['policy', 'file'],
   ['identity', 'oidc', '*', 'caFile'],
   ['identity', 'oidc', '*', 'clientSecretFile'],
+  ['slack', 'signingSecretFile'],
+  ['slack', 'lookup', 'botTokenFile'],
 ];
 
 type DeepReadonly<T> = T extends (infer E)[]

@@ -7,6 +7,7 @@
 //   /kubegate/v1/requests…, /kubegate/v1/watch   approvals (approvals-api.ts)
 //   /kubegate/v1/audit…         the audit trail (audit-api.ts)
 //   /kubegate/v1/policy…        the policy in force and its simulator (policy-api.ts)
+//   /kubegate/slack/interactivity   Slack's button presses, signed with the app's secret (slack/)
 //
 // Every refusal is a KubegateError, written as a Status by gateway/respond.ts's writeStatus (the
 // gateway's own writer); the JSON answers are typed in api-types.ts.
@@ -34,6 +35,7 @@ import type { ReviewerApi } from './approvals-api.js';
 import type { AuditApi } from './audit-api.js';
 import type { OidcSignIn } from './oidc-sign-in.js';
 import type { PolicyApi } from './policy-api.js';
+import { SLACK_INTERACTIVITY_PATH, type SlackInteractivity } from '../slack/interactivity.js';
 import { isUiPath, type UiAssets } from './assets.js';
 import {
   API_VERSION,
@@ -69,6 +71,8 @@ export interface OwnApiDeps {
   readonly policy: PolicyApi;
   /** Sign-in through identity.oidc's providers; null when none is configured. */
   readonly oidcSignIn?: OidcSignIn | null;
+  /** Slack's interactivity endpoint (config `slack`); null: not served. */
+  readonly slack?: SlackInteractivity | null;
   readonly assets: UiAssets;
   /** /kubegate/livez and /kubegate/readyz; absent: not offered. */
   readonly health?: Pick<Readiness, 'ready' | 'results'>;
@@ -201,6 +205,8 @@ export function createOwnApi(deps: OwnApiDeps): OwnApi {
     if ((path === LIVEZ || path === READYZ) && deps.health !== undefined) {
       return health(req, res, credentials, path, deps.health);
     }
+    // Slack carries no kubegate credential: its request signature is checked instead.
+    if (path === SLACK_INTERACTIVITY_PATH && deps.slack) return deps.slack.handle(req, res);
     const parsed = apiTarget(target);
     const first = parsed.parts[0];
     if (first === 'session' && parsed.parts.length === 1) return session(req, res, credentials);
