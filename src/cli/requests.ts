@@ -459,6 +459,7 @@ function describe(view: RequestView, now: Date): string[] {
   const groups =
     p.requester.groups.length === 0 ? 'no groups' : `groups: ${p.requester.groups.map(term).join(', ')}`;
   out.push(field('Requested by', `${term(subjectLabel(p.requester))} (${groups}) at ${term(p.createdAt)}`));
+  out.push(field('Reason', p.reason === undefined ? '(none given)' : `"${term(p.reason)}"`));
   if (p.request.kubectlCommand !== '') {
     out.push(field('Kubectl-Command', `${term(p.request.kubectlCommand)}  (as kubectl reported it)`));
   }
@@ -574,6 +575,8 @@ function stateLine(p: PendingRequest): string {
     case 'approved': {
       if (p.grantExpiresAt === null)
         return `approved${p.decidedAt === null ? '' : ` at ${term(p.decidedAt)}`}`;
+      if (p.standing !== undefined)
+        return `approved${p.decidedAt === null ? '' : ` at ${term(p.decidedAt)}`}, with a standing approval (above)`;
       return `approved; ${grantText(p)}`;
     }
     case 'denied':

@@ -145,7 +145,7 @@ test('identical: the same kubectl scale goes through again at once; another repl
   const shown = await bob.cli(['show', first.pending.id]);
   assert.match(
     shown.stdout,
-    /Standing: +covers the same request again until .*, given by bob; used 0 times/u,
+    /Standing: +covers the same request again until .*, given by bob; used 1 time /u,
   );
   for (const version of ['1.33', '1.27'] as const) {
     const again = await asAlice(scale, version);
