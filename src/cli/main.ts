@@ -10,6 +10,7 @@ import { registerUser } from './user.js';
 import { registerPolicy } from './policy.js';
 import { registerAudit } from './audit.js';
 import { registerRequests } from './requests.js';
+import { registerReason } from './reason.js';
 import { registerLogin } from './login.js';
 import { registerStore } from './store.js';
 
@@ -31,6 +32,7 @@ registerUser(program);
 registerPolicy(program);
 registerAudit(program);
 registerRequests(program);
+registerReason(program);
 registerLogin(program);
 registerStore(program);
 

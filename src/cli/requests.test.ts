@@ -353,6 +353,7 @@ test('show prints everything a reviewer needs to decide', async () => {
     'kg-aaaaaaaaaa  PENDING  (hold mode)',
     `Command:         kubectl patch statefulset db -n prod -p '{"spec":{"replicas":3}}'`,
     'Requested by:    alice (groups: dev) at 2026-11-25T10:00:00.000Z',
+    'Reason:          (none given)',
     'Kubectl-Command: kubectl patch  (as kubectl reported it)',
     'Request:         PATCH /apis/apps/v1/namespaces/prod/statefulsets/db?fieldManager=kubectl-patch',
     'Rules:',
@@ -916,4 +917,17 @@ test('wait stopped with Ctrl-C while pending says so and exits 1', async () => {
   const r = await running;
   assert.equal(r.code, 1);
   assert.deepEqual(r.stderr, ['Stopped waiting; kg-aaaaaaaaaa is still pending.']);
+});
+
+test("show prints the requester's reason, escaped", async () => {
+  service.items.set(
+    'kg-aaaaaaaaaa',
+    pendingRequest('kg-aaaaaaaaaa', { reason: 'INC-4711 <script>x</script> \u001b[2J' }),
+  );
+  const r = await kubegate(['show', 'kg-aaaaaaaaaa', ...as('bob')]);
+  assert.equal(r.code, 0, r.stderr.join('\n'));
+  assert.ok(
+    r.stdout.includes('Reason:          "INC-4711 <script>x</script> \\x1b[2J"'),
+    r.stdout.join('\n'),
+  );
 });

@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describeFailure, ERROR_CODE_HEADER, isErrorCode, KubegateError, type ErrorCode } from '../errors.js';
 import { upstreamFromKubeconfig, type UpstreamTarget } from '../kubeconfig/read.js';
-import type { RequestList, RequestView, WatchEvent } from '../web/api-types.js';
+import type { NextReasonView, RequestList, RequestView, WatchEvent } from '../web/api-types.js';
 import { API_PREFIX } from '../web/http.js';
 import type { PendingState } from '../approvals/types.js';
 
@@ -36,6 +36,12 @@ export interface ReviewerClient {
   deny(id: string, comment: string): Promise<RequestView>;
   /** The requester withdraws their own pending request. */
   cancel(id: string): Promise<RequestView>;
+  /** The requester gives or changes the reason of their own pending request. */
+  giveReason(id: string, reason: string): Promise<RequestView>;
+  /** The caller's reason for their next held request: read, set (ttlSeconds: how long it waits), cleared. */
+  nextReason(): Promise<NextReasonView>;
+  setNextReason(reason: string, ttlSeconds?: number): Promise<NextReasonView>;
+  clearNextReason(): Promise<NextReasonView>;
   /** Ends the request's standing approval (its requester or one of its approvers). */
   revoke(id: string): Promise<RequestView>;
   /**
@@ -155,6 +161,21 @@ export function createReviewerClient(connection: ReviewerConnection): ReviewerCl
     },
     cancel(id) {
       return json<RequestView>('POST', `${API_PREFIX}requests/${encodeURIComponent(id)}/cancel`, {});
+    },
+    giveReason(id, reason) {
+      return json<RequestView>('POST', `${API_PREFIX}requests/${encodeURIComponent(id)}/reason`, { reason });
+    },
+    nextReason() {
+      return json<NextReasonView>('GET', `${API_PREFIX}reason`);
+    },
+    setNextReason(reason, ttlSeconds) {
+      return json<NextReasonView>('PUT', `${API_PREFIX}reason`, {
+        reason,
+        ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
+      });
+    },
+    clearNextReason() {
+      return json<NextReasonView>('DELETE', `${API_PREFIX}reason`);
     },
     revoke(id) {
       return json<RequestView>('POST', `${API_PREFIX}requests/${encodeURIComponent(id)}/revoke`, {});

@@ -38,6 +38,8 @@ export interface Eligibility {
   readonly breakGlass: boolean;
   /** The caller is the requester and the request is still pending: they may withdraw it. */
   readonly canWithdraw: boolean;
+  /** The caller is the requester and the request is still pending: they may give or change its reason. */
+  readonly canGiveReason: boolean;
   /**
    * The caller may deny now: whenever they may review, and also after their own approval while the
    * request is pending (they changed their mind), when canReview is false.
@@ -62,6 +64,15 @@ export interface RequestList {
   readonly apiVersion: typeof API_VERSION;
   /** Newest first. `context` is null here: GET the request for it. */
   readonly items: readonly RequestView[];
+}
+
+/** GET|PUT|DELETE /kubegate/v1/reason: the caller's reason for their next held request. */
+export interface NextReasonView {
+  readonly kind: 'NextReason';
+  readonly apiVersion: typeof API_VERSION;
+  /** null: none set (or it expired, or went with a request). */
+  readonly reason: string | null;
+  readonly expiresAt: string | null;
 }
 
 /** The data of one server-sent event; the event's name is `type`. */

@@ -330,6 +330,7 @@ test('one request comes with its context and what the caller may do', async () =
     message: null,
     breakGlass: false,
     canWithdraw: false,
+    canGiveReason: false,
     canDeny: true,
   });
 });
@@ -354,6 +355,7 @@ test('a reviewer who approved may no longer approve but may still deny while it 
     message: 'you have already reviewed this request',
     breakGlass: false,
     canWithdraw: false,
+    canGiveReason: false,
     canDeny: true,
   });
   service.items.set('kg-aaaaaaaaaa', { ...base, state: 'approved', reviews });
@@ -375,6 +377,7 @@ test('the requester sees that they cannot approve, and whether break-glass is op
     message: 'you cannot approve your own request',
     breakGlass: false,
     canWithdraw: true,
+    canGiveReason: false, // this fake service keeps no reasons
     canDeny: false,
   });
   const base = pendingRequest('kg-aaaaaaaaaa');

@@ -10,6 +10,9 @@
 //   POST /kubegate/v1/requests/{id}/deny      {"comment"}  (a denial says why)
 //   POST /kubegate/v1/requests/{id}/cancel    {}  the requester withdraws their own pending request
 //   GET  /kubegate/v1/watch                                             server-sent events, one per ApprovalEvent
+//   POST /kubegate/v1/requests/{id}/reason    {"reason"}  the requester gives or changes their reason
+//   GET|PUT|DELETE /kubegate/v1/reason        the caller's reason for their next held request
+//        (PUT {"reason", "ttlSeconds"?}: `kubegate reason "…"`; it waits DEFAULT_REASON_TTL_MS by default)
 //
 // Who sees what: a request is visible to its requester, to everyone its rules name as an approver
 // or escalation target, and to whoever reviewed it; to anyone else it does not exist (404, the same
@@ -41,8 +44,15 @@ import type {
 } from '../approvals/types.js';
 import { requestUrl } from '../approvals/messages.js';
 import { redactContext } from '../approvals/redact.js';
+import {
+  checkReason,
+  DEFAULT_REASON_TTL_MS,
+  MAX_REASON_LENGTH,
+  MAX_REASON_TTL_MS,
+  type NextReasonStore,
+} from '../approvals/reasons.js';
 import { openEventStream, type EventStream, type StreamResponse } from './sse.js';
-import type { Eligibility, RequestList, RequestView, WatchEvent } from './api-types.js';
+import type { Eligibility, NextReasonView, RequestList, RequestView, WatchEvent } from './api-types.js';
 import {
   API_VERSION,
   allowMethods,
@@ -63,6 +73,10 @@ export interface ReviewerApiDeps {
   readonly heartbeatMs?: number;
   /** Between checks that a watch's credential is still valid. Default 1 s. */
   readonly credentialCheckMs?: number;
+  /** Requesters' reasons for their next held request; absent: /kubegate/v1/reason is not offered. */
+  readonly reasons?: NextReasonStore;
+  /** Epoch milliseconds (reasons' times); Date.now by default. */
+  readonly now?: () => number;
 }
 
 /** What the caller's authentication knows about its credential, for requests that last. */
@@ -83,6 +97,9 @@ export interface ReviewerApi {
 
 const STATES: readonly PendingState[] = ['pending', 'approved', 'denied', 'expired', 'withdrawn'];
 const ID = /^[a-z0-9][a-z0-9-]{0,62}$/u;
+
+const noReasons = (): KubegateError =>
+  new KubegateError('KG_API_NOT_FOUND', 'this kubegate keeps no reasons (its store has no place for them)');
 
 const notFound = (id: string): KubegateError =>
   new KubegateError('KG_REVIEW_NOT_FOUND', `kubegate has no request ${printable(id)} that you may see`);
@@ -187,6 +204,54 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
     return answer(id, await deps.approvals.revokeStanding(id, { user: who.user, groups: who.groups }), who);
   }
 
+  async function giveReason(req: ClientRequest, id: string, who: Identity): Promise<RequestView> {
+    const body = await readJson(req);
+    onlyFields(body, ['reason']);
+    const reason = checkReason(textField(body, 'reason', MAX_REASON_LENGTH * 4) ?? '');
+    await visible(id, who);
+    if (deps.approvals.giveReason === undefined) throw noReasons();
+    return answer(
+      id,
+      await deps.approvals.giveReason(id, { user: who.user, groups: who.groups }, reason),
+      who,
+    );
+  }
+
+  /** The caller's reason for their next held request: GET it, PUT {reason, ttlSeconds?}, DELETE it. */
+  async function nextReason(req: ClientRequest, res: StreamResponse, who: Identity): Promise<void> {
+    const method = req.method ?? '';
+    allowMethods(method, ['GET', 'PUT', 'DELETE']);
+    const reasons = deps.reasons;
+    if (reasons === undefined) throw noReasons();
+    const now = (deps.now ?? Date.now)();
+    if (method === 'PUT') {
+      const body = await readJson(req);
+      onlyFields(body, ['reason', 'ttlSeconds']);
+      const text = checkReason(textField(body, 'reason', MAX_REASON_LENGTH * 4) ?? '');
+      const ttl = body.ttlSeconds;
+      if (
+        ttl !== undefined &&
+        (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl * 1000 > MAX_REASON_TTL_MS)
+      ) {
+        throw badRequest(
+          `ttlSeconds must be a whole number of seconds from 1 to ${MAX_REASON_TTL_MS / 1000}`,
+        );
+      }
+      const ttlMs = ttl === undefined ? DEFAULT_REASON_TTL_MS : ttl * 1000;
+      await reasons.set(who.user, { text, setAt: now, expiresAt: now + ttlMs });
+    } else if (method === 'DELETE') {
+      await reasons.clear(who.user);
+    }
+    const current = await reasons.get(who.user, now);
+    const view: NextReasonView = {
+      kind: 'NextReason',
+      apiVersion: API_VERSION,
+      reason: current?.text ?? null,
+      expiresAt: current === null ? null : new Date(current.expiresAt).toISOString(),
+    };
+    sendJson(res, 200, view);
+  }
+
   async function cancel(req: ClientRequest, id: string, who: Identity): Promise<RequestView> {
     onlyFields(await readJson(req), []);
     await visible(id, who);
@@ -264,6 +329,11 @@ export function createReviewerApi(deps: ReviewerApiDeps): ReviewerApi {
       allowMethods(method, ['POST']);
       return sendJson(res, 200, await revoke(req, parts[1]!, who));
     }
+    if (parts[0] === 'requests' && parts.length === 3 && parts[2] === 'reason') {
+      allowMethods(method, ['POST']);
+      return sendJson(res, 200, await giveReason(req, parts[1]!, who));
+    }
+    if (parts.length === 1 && parts[0] === 'reason') return nextReason(req, res, who);
     if (parts[0] === 'requests' && parts.length === 3 && parts[2] === 'cancel') {
       allowMethods(method, ['POST']);
       return sendJson(res, 200, await cancel(req, parts[1]!, who));
@@ -327,6 +397,10 @@ function eligibilityFor(approvals: ApprovalService, pending: PendingRequest, who
     message: refusal === null ? null : REFUSALS[refusal].message,
     breakGlass,
     canWithdraw: pending.state === 'pending' && pending.requester.user === who.user,
+    canGiveReason:
+      approvals.giveReason !== undefined &&
+      pending.state === 'pending' &&
+      pending.requester.user === who.user,
     // The state machine lets a past approver deny while the request is open (eligibility with
     // decision 'deny'); 'already-reviewed' says it is open, not theirs, and they reviewed it.
     canDeny:
