@@ -65,6 +65,16 @@ const invalid: readonly InvalidRow[] = [
     want: [`${F}:4:3: listen.prot: unknown field (known: host, port)`],
   },
   {
+    name: 'a Slack user entry needs exactly one of a Slack user id and an email, and the id must look like one',
+    input: {
+      text: `${UPSTREAM}slack:\n  signingSecretFile: slack.secret\n  users:\n    - { user: bob }\n    - { slackUserId: bob, user: x }\n`,
+    },
+    want: [
+      `${F}:6:7: slack.users[0]: give exactly one of slackUserId and email`,
+      `${F}:7:22: slack.users[1].slackUserId: expected a Slack user id (U…)`,
+    ],
+  },
+  {
     name: 'an unknown top-level section is refused',
     input: { text: `${UPSTREAM}loging: {level: debug}\n` },
     want: [
