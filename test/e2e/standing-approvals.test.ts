@@ -6,6 +6,8 @@
 // rule: another command, and another sensitive pod of the namespace, go through at once; once
 // revoked, exec waits again. A standing approval the rule does not allow, or longer than it
 // allows, is refused and the request stays pending. The trail records each use and the revocation.
+// In the web UI (chromium), security gives a standing approval with the approval, sees it on the
+// request page, and revokes it there.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -14,6 +16,8 @@ import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import type { PendingRequest } from '../../src/approvals/types.js';
 import type { TestbedState } from '../../src/demo/control-plane.js';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, signedInWithToken } from '../fixtures/browser.js';
 import { startGateway, type GatewayHandle } from '../fixtures/gateway.js';
 import { kubectl, startKubectl, type KubectlResult, type KubectlVersion } from '../fixtures/kubectl.js';
 import { reviewerOf, type Reviewer } from '../fixtures/reviewer.js';
@@ -27,6 +31,7 @@ let gw: GatewayHandle;
 let alice: string;
 let bob: Reviewer; // sre
 let sec: Reviewer; // security
+let browser: Browser | undefined;
 
 const admin = (args: string[], stdin?: string): Promise<KubectlResult> =>
   kubectl(args, { kubeconfig: tb.adminKubeconfig, ...(stdin === undefined ? {} : { stdin }) });
@@ -104,6 +109,7 @@ before(async () => {
 });
 
 after(async () => {
+  await browser?.close();
   await bob?.close();
   await sec?.close();
   await gw?.stop();
@@ -217,4 +223,52 @@ test('a standing approval where the rule allows none is refused with the reason;
   } finally {
     del.run.stop();
   }
+});
+
+test('in the web UI: approve with a standing approval for the rule, see it on the page, revoke it there', async () => {
+  const first = await held(
+    ['exec', '-n', ns, 'vault2', '--', 'echo', 'ui-one'],
+    '1.33',
+    sec,
+    'pods',
+    'vault2',
+  );
+  browser = await launchBrowser();
+  const page = await signedInWithToken(
+    browser,
+    gw.url,
+    await gw.tokenFor('sec-ui', ['security']),
+    `/ui/requests/${first.pending.id}`,
+  );
+  try {
+    await page.getByTestId('standing-choice').waitFor({ timeout: 30_000 });
+    await page.getByTestId('standing-rule').check();
+    await page.getByTestId('standing-duration').selectOption({ label: '15m' });
+    await page.getByTestId('approve').click();
+    await first.run.waitFor(/ui-one/u, 30_000);
+    await page.getByTestId('standing').waitFor({ timeout: 30_000 });
+    assert.match(
+      await page.getByTestId('standing-status').innerText(),
+      /In force until .*, given by sec-ui/u,
+    );
+    // Another command into the other sensitive pod: through at once.
+    const r = await asAlice(['exec', '-n', ns, 'vault', '--', 'echo', 'ui-two'], '1.33');
+    assert.equal(r.code, 0, r.stderr);
+    await page.getByTestId('standing-revoke').click();
+    await page.getByTestId('standing-revoke-confirm').click();
+    await page.getByText('You revoked the standing approval').waitFor({ timeout: 30_000 });
+    await page.getByText(/Revoked by sec-ui/u).waitFor({ timeout: 30_000 });
+  } finally {
+    first.run.stop();
+    await page.context().close();
+  }
+  const waiting = await held(
+    ['exec', '-n', ns, 'vault', '--', 'echo', 'ui-three'],
+    '1.33',
+    sec,
+    'pods',
+    'vault',
+  );
+  waiting.run.stop();
+  assert.notEqual(waiting.pending.id, first.pending.id);
 });

@@ -18,12 +18,15 @@ import { reviewDoneText, stateText } from '../request-state.js';
 import { useWatch } from '../watch.js';
 import { ContextView, MatchedRules, RequestFacts, ReviewsView } from './request-context.js';
 import { ReviewPanel, type ReviewAction } from './review-panel.js';
+import { StandingCard } from './standing-card.js';
 
 /** The API call for an action: where it goes and what it sends. */
 function call(action: ReviewAction): { readonly verb: string; readonly body: object } {
   switch (action.decision) {
     case 'withdraw':
       return { verb: 'cancel', body: {} };
+    case 'revoke':
+      return { verb: 'revoke', body: {} };
     case 'deny':
       return { verb: 'deny', body: { comment: action.comment } };
     case 'approve':
@@ -33,6 +36,9 @@ function call(action: ReviewAction): { readonly verb: string; readonly body: obj
         body: {
           ...(action.comment.trim() === '' ? {} : { comment: action.comment }),
           ...(action.decision === 'break-glass' ? { breakGlassReason: action.reason } : {}),
+          ...(action.decision === 'approve' && action.standing !== undefined
+            ? { standing: action.standing }
+            : {}),
         },
       };
     default: {
@@ -94,7 +100,11 @@ export function RequestView({ id }: { readonly id: string }) {
       const { verb, body } = call(action);
       const v = await api.post<RequestViewData>(`${path}/${verb}`, body);
       if (mine === seq.current) setView(v);
-      setDone(reviewDoneText(action.decision, v));
+      setDone(
+        action.decision === 'revoke'
+          ? 'You revoked the standing approval: requests like this one ask for approval again.'
+          : reviewDoneText(action.decision, v),
+      );
       return true;
     } catch (err) {
       if (err instanceof ApiError && err.unauthorized) return false;
@@ -151,6 +161,12 @@ export function RequestView({ id }: { readonly id: string }) {
             </div>
             <aside class="side-col">
               <ReviewPanel view={view} act={act} refusal={refusal} busy={busy} done={done} />
+              <StandingCard
+                view={view}
+                now={now}
+                busy={busy}
+                revoke={() => void act({ decision: 'revoke' })}
+              />
               <section class="card" aria-labelledby="approvals-heading">
                 <h2 id="approvals-heading">Approvals needed</h2>
                 <RequirementsView pending={view} />

@@ -9,12 +9,19 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { RequestView } from '../api-types.js';
 import { approveHint } from '../request-state.js';
+import { durationChoices, durationText, scopeText, standingOffer, type StandingScope } from '../standing.js';
 
 export type ReviewAction =
-  | { readonly decision: 'approve'; readonly comment: string }
+  | {
+      readonly decision: 'approve';
+      readonly comment: string;
+      /** A standing approval given with it (duration as the API takes it: "30m"). */
+      readonly standing?: { readonly duration: string; readonly scope: StandingScope };
+    }
   | { readonly decision: 'deny'; readonly comment: string }
   | { readonly decision: 'break-glass'; readonly comment: string; readonly reason: string }
-  | { readonly decision: 'withdraw' };
+  | { readonly decision: 'withdraw' }
+  | { readonly decision: 'revoke' };
 
 interface Props {
   readonly view: RequestView;
@@ -35,6 +42,9 @@ export function ReviewPanel({ view, act, refusal, busy, done }: Props) {
   const reasonRef = useRef<HTMLTextAreaElement>(null);
   const [confirming, setConfirming] = useState(false);
   const confirmRef = useRef<HTMLButtonElement>(null);
+  const offer = standingOffer(view.requirements);
+  const [standingScope, setStandingScope] = useState<StandingScope | 'none'>('none');
+  const [standingMs, setStandingMs] = useState<number>(offer?.maxMs ?? 0);
   const { eligibility } = view;
   const canReview = eligibility.canReview && view.state === 'pending';
   const canDeny = eligibility.canDeny && view.state === 'pending';
@@ -65,7 +75,13 @@ export function ReviewPanel({ view, act, refusal, busy, done }: Props) {
 
   const approve = (): void => {
     setCommentError(null);
-    void submit({ decision: 'approve', comment });
+    void submit({
+      decision: 'approve',
+      comment,
+      ...(standingScope === 'none' || offer === null
+        ? {}
+        : { standing: { duration: durationText(Math.min(standingMs, offer.maxMs)), scope: standingScope } }),
+    });
   };
   const deny = (): void => {
     if (comment.trim() === '') {
@@ -148,6 +164,48 @@ export function ReviewPanel({ view, act, refusal, busy, done }: Props) {
         <p id="comment-error" class="field-error" data-testid="comment-error">
           {commentError}
         </p>
+      )}
+      {canReview && offer !== null && (
+        <fieldset class="standing-choice" data-testid="standing-choice">
+          <legend>Approve</legend>
+          <label>
+            <input
+              type="radio"
+              name="standing-scope"
+              checked={standingScope === 'none'}
+              onChange={() => setStandingScope('none')}
+              data-testid="standing-none"
+            />{' '}
+            only this request
+          </label>
+          {offer.scopes.map((scope) => (
+            <label key={scope}>
+              <input
+                type="radio"
+                name="standing-scope"
+                checked={standingScope === scope}
+                onChange={() => setStandingScope(scope)}
+                data-testid={`standing-${scope}`}
+              />{' '}
+              {scopeText(scope, view)}
+            </label>
+          ))}
+          <label>
+            for{' '}
+            <select
+              value={String(standingMs)}
+              onChange={(e) => setStandingMs(Number(e.currentTarget.value))}
+              disabled={standingScope === 'none'}
+              data-testid="standing-duration"
+            >
+              {durationChoices(offer.maxMs).map((ms) => (
+                <option key={ms} value={String(ms)}>
+                  {durationText(ms)}
+                </option>
+              ))}
+            </select>
+          </label>
+        </fieldset>
       )}
       <div class="actions">
         <button
