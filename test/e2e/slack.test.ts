@@ -195,8 +195,9 @@ const signed = (body: string, at = Math.floor(Date.now() / 1000)) => {
 
 async function heldRequest(
   name: string,
+  version: '1.27' | '1.33' = '1.33',
 ): Promise<{ run: RunningKubectl; id: string; message: SlackMessage }> {
-  const run = startKubectl(['create', '-f', '-'], { kubeconfig: alice, stdin: configmap(name) });
+  const run = startKubectl(['create', '-f', '-'], { kubeconfig: alice, stdin: configmap(name), version });
   const pending = await bob.waitFor(
     (p) => p.state === 'pending' && p.request.resource === 'configmaps' && p.request.name === name,
   );
@@ -285,8 +286,8 @@ test('a held kubectl request is approved from Slack with one press; wrong, stale
   }
 });
 
-test('Deny from Slack: kubectl is told the request was denied; the configmap is not created', async () => {
-  const { run, id } = await heldRequest('denied-in-slack');
+test('Deny from Slack (kubectl 1.27): kubectl is told the request was denied; the configmap is not created', async () => {
+  const { run, id } = await heldRequest('denied-in-slack', '1.27');
   try {
     const body = await pressBody(id, 'U0BOBSRE01', 'block-actions-deny.json');
     assert.equal(await postToKubegate(body, signed(body)), 200);
