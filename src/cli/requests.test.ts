@@ -857,7 +857,7 @@ test('wait: the requester sees who must still approve, each change, and exits 0 
     'Who must still approve: 2 of group sre (rule "statefulsets-need-two").',
     'erin approved. Pending (your command is waiting and goes through once approved).',
     'Who must still approve: 1 more of group sre (approved so far by erin) (rule "statefulsets-need-two").',
-    'Approved by erin, bob: your waiting command goes through now (if it stopped waiting, run it again once (until 2026-11-25T10:09:00.000Z)).',
+    'Approved by erin, bob: your waiting command goes through now (if it stopped waiting, run it again: it goes through once until 2026-11-25T10:09:00.000Z).',
   ]);
 });
 
@@ -876,7 +876,7 @@ test('wait on a deferred request that is approved says to run the command again'
   assert.equal(r.code, 0, r.stderr.join('\n'));
   assert.equal(
     r.stdout.at(-1),
-    'Approved by erin: nothing was sent: run the same command again and it goes through once (until 2026-11-25T10:09:00.000Z).',
+    'Approved by erin: nothing was sent: run the same command again and it goes through once until 2026-11-25T10:09:00.000Z.',
   );
 });
 

@@ -352,11 +352,11 @@ function waitLines(
 
 /** grantText, said to the requester: did the waiting command go through, or do they re-run it? */
 function requesterGrantText(p: PendingRequest): string {
-  const until = p.grantExpiresAt === null ? '' : ` (until ${term(p.grantExpiresAt)})`;
+  const until = p.grantExpiresAt === null ? '' : ` until ${term(p.grantExpiresAt)}`;
   if (p.mode === 'hold') {
     return p.grantUsed
       ? 'your waiting command went through.'
-      : `your waiting command goes through now (if it stopped waiting, run it again once${until}).`;
+      : `your waiting command goes through now (if it stopped waiting, run it again: it goes through once${until}).`;
   }
   if (p.grantUsed) return 'its one re-run was used.';
   return `nothing was sent: run the same command again and it goes through once${until}.`;
