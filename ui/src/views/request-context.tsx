@@ -9,6 +9,7 @@ import { LabelChips } from '../components/labels.js';
 import { formatRelative, formatTime, objectRef, resourceRef, shellQuote } from '../format.js';
 import { modeText } from '../request-state.js';
 import { subjectLabel } from '../../../src/identity/agents.js';
+import { ReasonField } from './reason-field.js';
 
 function Field({ label, children }: { readonly label: string; readonly children: ComponentChildren }) {
   return (
@@ -39,6 +40,9 @@ export function RequestFacts({ view, now }: { readonly view: RequestView; readon
           {view.requester.groups.length > 0 && (
             <span class="muted"> · groups {view.requester.groups.join(', ')}</span>
           )}
+        </Field>
+        <Field label="Reason">
+          <ReasonField view={view} />
         </Field>
         <Field label="Requested">
           <When iso={view.createdAt} now={now} />
