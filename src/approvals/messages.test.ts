@@ -294,6 +294,26 @@ test('approvedWarning: a deferred re-run says it used the approval; a denial or 
   assert.doesNotMatch(approvedWarning(approved, true), /secret/u);
 });
 
+test('approvedWarning: a request let through by a standing approval says so, with its end and the use', () => {
+  const approved = reviewed(pendingFor([requirement()]), 'bob', 'approve');
+  const standing = {
+    ...approved,
+    decidedAt: at(5_000).toISOString(),
+    standing: {
+      scope: 'rule' as const,
+      until: '2026-11-25T11:00:00.000Z',
+      grantedBy: 'bob',
+      uses: 3,
+      revokedAt: null,
+      revokedBy: null,
+    },
+  };
+  assert.equal(
+    approvedWarning(standing, true),
+    `approved by bob after 5s (${ID}); a standing approval until 2026-11-25T11:00:00.000Z let it through (use 3)`,
+  );
+});
+
 test('approvedWarning: a reviewer name cannot redraw the terminal', () => {
   const p = pendingFor([requirement({ mode: 'hold' })]);
   const approved = reviewed(reviewed(p, 'bob\u001b[2J', 'approve'), 'carol', 'approve');

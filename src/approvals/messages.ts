@@ -225,7 +225,13 @@ export function approvedWarning(pending: PendingRequest, viaGrant: boolean): str
     pending.decidedAt === null
       ? ''
       : ` after ${formatDuration(Math.max(0, Math.round((Date.parse(pending.decidedAt) - Date.parse(pending.createdAt)) / 1000)) * 1000)}`;
-  const rerun = viaGrant && pending.mode === 'deferred' ? '; this re-run used the one-time approval' : '';
+  const s = pending.standing;
+  const rerun =
+    s !== undefined
+      ? `; a standing approval until ${s.until} let it through (use ${s.uses})`
+      : viaGrant && pending.mode === 'deferred'
+        ? '; this re-run used the one-time approval'
+        : '';
   return `${by}${took} (${pending.id})${rerun}`;
 }
 

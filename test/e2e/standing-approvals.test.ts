@@ -157,6 +157,11 @@ test('identical: the same kubectl scale goes through again at once; another repl
     const again = await asAlice(scale, version);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /statefulset.apps\/db scaled/u);
+    // kubectl prints the gateway's Warning: who approved, and the standing approval that let it through.
+    assert.match(
+      again.stderr,
+      /Warning: approved by bob after \S+ \(kg-\w+\); a standing approval until \S+ let it through \(use \d\)/u,
+    );
   }
   const uses = (await gw.auditRecords()).filter(
     (e) => e.kind === 'granted' && e.pendingId === first.pending.id,
