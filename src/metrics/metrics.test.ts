@@ -4,10 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { auditEvent } from '../audit/event.js';
 import type { AuditRequestSummary } from '../audit/record.js';
-import { createPending } from '../approvals/state-machine.js';
+import { testPending } from '../approvals/test-pending.js';
 import type { ApproveDecision } from '../policy/decision.js';
-import { withBody } from '../request/body.js';
-import { parseRequest } from '../request/parse.js';
 import { MAX_RESOURCES, Metrics } from './metrics.js';
 
 const request = (verb: string, resource: string): AuditRequestSummary =>
@@ -39,11 +37,6 @@ test('request labels stay bounded: unknown verbs are "other", resources past the
 });
 
 test('pending requests and approvals asked count the rules that need approval, not every rule that matched', async () => {
-  const request = parseRequest({
-    method: 'POST',
-    target: '/api/v1/namespaces/data/pods/vault/exec?command=sh',
-    headers: {},
-  });
   const decision: ApproveDecision = {
     kind: 'approve',
     rules: [
@@ -64,17 +57,11 @@ test('pending requests and approvals asked count the rules that need approval, n
       },
     ],
   };
-  const p = createPending(
-    {
-      identity: { user: 'alice', groups: ['dev'], method: 'token' },
-      request,
-      body: withBody(request, Buffer.alloc(0)),
-      decision,
-    },
-    'fp',
-    'kg-aaaaaaaaaa',
-    new Date(),
-  );
+  const p = testPending('kg-aaaaaaaaaa', {
+    method: 'POST',
+    target: '/api/v1/namespaces/data/pods/vault/exec?command=sh',
+    decision,
+  });
   const metrics = new Metrics({ pendingNow: () => Promise.resolve([p]) });
   metrics.approval({ type: 'created', pending: p });
   const text = await metrics.registry.metrics();

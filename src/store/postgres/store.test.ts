@@ -5,13 +5,11 @@
 // migrated the database.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { applyReview, createPending, useGrant } from '../../approvals/state-machine.js';
+import { useGrant } from '../../approvals/state-machine.js';
 import { revokeStanding, withStanding } from '../../approvals/standing.js';
 import type { PendingRequest } from '../../approvals/types.js';
+import { at, T0, testPending, testReviewed } from '../../approvals/test-pending.js';
 import type { Session } from '../../identity/sessions.js';
-import type { ApproveDecision } from '../../policy/decision.js';
-import { withBody } from '../../request/body.js';
-import { parseRequest } from '../../request/parse.js';
 import { auditEvent } from '../../audit/event.js';
 import { KubegateError } from '../../errors.js';
 import { PendingSignIns } from '../../web/oidc-sign-in-flow.js';
@@ -27,55 +25,9 @@ after(async () => {
   await server.stop();
 });
 
-const T0 = new Date('2026-11-25T10:00:00.000Z');
-const at = (ms: number): Date => new Date(T0.getTime() + ms);
-
-const decision: ApproveDecision = {
-  kind: 'approve',
-  rules: [{ name: 'r', action: 'approve' }],
-  byDefault: false,
-  approval: [
-    {
-      rule: 'r',
-      stages: [{ name: 'approval', approvers: [{ kind: 'group', name: 'sre' }], count: 1 }],
-      escalateAfterMs: null,
-      escalateTo: [],
-      expiresAfterMs: 3_600_000,
-      mode: 'hold',
-      grantTtlMs: 600_000,
-      breakGlass: false,
-    },
-  ],
-};
-
-function pending(id: string, fingerprint = 'fp-a', now = T0): PendingRequest {
-  const request = parseRequest({
-    method: 'DELETE',
-    target: `/api/v1/namespaces/prod/pods/${id}`,
-    headers: {},
-  });
-  return createPending(
-    {
-      identity: { user: 'alice', groups: ['dev'], method: 'token' },
-      request,
-      body: withBody(request, Buffer.alloc(0)),
-      decision,
-    },
-    fingerprint,
-    id,
-    now,
-  );
-}
-
-function reviewed(p: PendingRequest, verdict: 'approve' | 'deny', now: Date): PendingRequest {
-  const r = applyReview(
-    p,
-    { reviewer: { user: 'bob', groups: ['sre'] }, decision: verdict, comment: '' },
-    now,
-  );
-  assert.ok(r.ok);
-  return r.pending;
-}
+const pending = (id: string, fingerprint = 'fp-a', now = T0): PendingRequest =>
+  testPending(id, { fingerprint, now });
+const reviewed = testReviewed;
 
 async function withStore<T>(use: (store: Store, url: string) => Promise<T>): Promise<T> {
   const url = await server.createDatabase();

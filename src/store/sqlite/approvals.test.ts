@@ -5,18 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { applyReview, createPending, useGrant } from '../../approvals/state-machine.js';
+import { useGrant } from '../../approvals/state-machine.js';
 import type { ApprovalStore } from '../../approvals/store.js';
 import type { PendingRequest } from '../../approvals/types.js';
+import { at, T0, testPending, testReviewed } from '../../approvals/test-pending.js';
 import { storeIn } from '../../config/schema.js';
-import type { ApproveDecision } from '../../policy/decision.js';
-import { withBody } from '../../request/body.js';
-import { parseRequest } from '../../request/parse.js';
 import { openStore } from '../open.js';
 import { APPROVALS_DB } from './layouts.js';
-
-const T0 = new Date('2026-11-25T10:00:00.000Z');
-const at = (ms: number): Date => new Date(T0.getTime() + ms);
 
 const dirs: string[] = [];
 after(() => {
@@ -28,58 +23,15 @@ function dataDir(): string {
   return dir;
 }
 
-const decision: ApproveDecision = {
-  kind: 'approve',
-  rules: [{ name: 'r', action: 'approve' }],
-  byDefault: false,
-  approval: [
-    {
-      rule: 'r',
-      stages: [{ name: 'approval', approvers: [{ kind: 'group', name: 'sre' }], count: 1 }],
-      escalateAfterMs: null,
-      escalateTo: [],
-      expiresAfterMs: 3_600_000,
-      mode: 'hold',
-      grantTtlMs: 600_000,
-      breakGlass: false,
-    },
-  ],
-};
-
 /** The approval store of the SQLite store in `dir`, with the store's close. */
 async function openSqliteApprovalStore(dir: string): Promise<ApprovalStore & { close(): Promise<void> }> {
   const store = await openStore(storeIn(dir));
   return { ...store.approvals, close: () => store.close() };
 }
 
-function pending(id: string, fingerprint = 'fp-a', now = T0): PendingRequest {
-  const request = parseRequest({
-    method: 'DELETE',
-    target: `/api/v1/namespaces/prod/pods/${id}`,
-    headers: {},
-  });
-  return createPending(
-    {
-      identity: { user: 'alice', groups: ['dev'], method: 'token' },
-      request,
-      body: withBody(request, Buffer.alloc(0)),
-      decision,
-    },
-    fingerprint,
-    id,
-    now,
-  );
-}
-
-function approved(p: PendingRequest, now: Date): PendingRequest {
-  const r = applyReview(
-    p,
-    { reviewer: { user: 'bob', groups: ['sre'] }, decision: 'approve', comment: '' },
-    now,
-  );
-  assert.ok(r.ok);
-  return r.pending;
-}
+const pending = (id: string, fingerprint = 'fp-a', now = T0): PendingRequest =>
+  testPending(id, { fingerprint, now });
+const approved = (p: PendingRequest, now: Date): PendingRequest => testReviewed(p, 'approve', now);
 
 test('a put request reads back equal, at version 1', async () => {
   const store = await openSqliteApprovalStore(dataDir());
