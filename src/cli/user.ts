@@ -33,6 +33,7 @@ interface AddFlags {
   readonly caFile?: string;
   readonly scope: readonly string[];
   readonly config?: string;
+  readonly onBehalfOf?: string;
 }
 
 /** The kubeconfig user entry of an --oidc kubeconfig when no name is given. */
@@ -71,6 +72,10 @@ export function registerUser(
     )
     .option('--force', 'replace the output file if it exists')
     .option(
+      '--on-behalf-of <person>',
+      'with --token, for an AI agent: the person it acts for (shown and audited)',
+    )
+    .option(
       '--oidc',
       'sign in with the identity provider (kubegate login as a kubectl exec plugin): mint nothing',
     )
@@ -89,6 +94,10 @@ export function registerUser(
     )
     .action(async (name: string | undefined, flags: AddFlags, command: Command) => {
       if (flags.oidc === true) {
+        if (flags.onBehalfOf !== undefined)
+          throw usage(
+            '--on-behalf-of goes with --token; with --oidc, identity.agents.onBehalfOfClaim names the person',
+          );
         const dataDirGiven = command.getOptionValueSource('dataDir') !== 'default';
         for (const line of describeOidc(await addOidc(name, flags, dataDirGiven, invocation))) print(line);
         return;
@@ -112,6 +121,7 @@ export function registerUser(
         out: flags.out,
         ...(flags.validityDays === undefined ? {} : { validityDays: flags.validityDays }),
         overwrite: flags.force === true,
+        ...(flags.onBehalfOf === undefined ? {} : { onBehalfOf: flags.onBehalfOf }),
       });
       for (const line of describeAdded(added)) print(line);
     });

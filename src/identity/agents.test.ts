@@ -9,6 +9,8 @@ import { agentFields, markAgent, subjectLabel, type AgentsConfig } from './agent
 import { gatewayIdentify } from './authenticators.js';
 import { identityFromClaims } from './oidc-claims.js';
 import { TokenStore } from './tokens.js';
+import { headline } from '../approvals/notify.js';
+import type { PendingRequest } from '../approvals/types.js';
 import type { Identity } from './types.js';
 
 const AGENTS: AgentsConfig = { users: ['ci-bot'], groups: ['agents'] };
@@ -147,4 +149,20 @@ test('an OIDC onBehalfOf claim that is not a usable name refuses the token', () 
       code: 'KG_AUTHN_OIDC_INVALID',
     });
   }
+});
+
+test("a webhook's headline names an agent as one, with the person it acts for", () => {
+  const pending = (requester: PendingRequest['requester']) =>
+    ({ id: 'kg-abcdefghij', requester }) as unknown as PendingRequest;
+  assert.equal(
+    headline({
+      type: 'created',
+      pending: pending({ user: 'claude', groups: ['agents'], agent: true, onBehalfOf: 'alice' }),
+    }),
+    'Approval requested: agent claude (for alice) wants to run a command that needs approval (kg-abcdefghij)',
+  );
+  assert.match(
+    headline({ type: 'created', pending: pending({ user: 'bob', groups: ['dev'] }) }),
+    /^Approval requested: bob wants/u,
+  );
 });

@@ -239,3 +239,34 @@ for (const row of refusals) {
     await assert.rejects(stat(join(dataDir, 'tokens.json')), { code: 'ENOENT' });
   });
 }
+
+test("an agent's token names the person it acts for; a certificate cannot carry one", async () => {
+  const dataDir = await fresh();
+  const out = join(dataDir, 'claude.kubeconfig');
+  await addUser({
+    dataDir,
+    name: 'claude',
+    groups: ['agents'],
+    credential: 'token',
+    server: 'https://127.0.0.1:8443',
+    out,
+    onBehalfOf: 'alice',
+  });
+  const token = (await readKubeconfig(out)).users[0]?.user['token'] ?? '';
+  const identify = gatewayIdentify(await TokenStore.open(dataDir), null, { users: [], groups: ['agents'] });
+  const found = await identify({ certificate: null, authorization: `Bearer ${token}` });
+  assert.equal(found.identity.agent, true);
+  assert.equal(found.identity.onBehalfOf, 'alice');
+  await assert.rejects(
+    addUser({
+      dataDir,
+      name: 'claude',
+      groups: ['agents'],
+      credential: 'certificate',
+      server: 'https://127.0.0.1:8443',
+      out: join(dataDir, 'cert.kubeconfig'),
+      onBehalfOf: 'alice',
+    }),
+    (err: unknown) => err instanceof KubegateError && err.code === 'KG_CONFIG_INVALID',
+  );
+});

@@ -37,6 +37,8 @@ export interface AddUserOptions {
   readonly validityDays?: number;
   /** Replace `out` if it exists. */
   readonly overwrite?: boolean;
+  /** Tokens only: the person an agent acts for, kept in its token file entry (identity/agents.ts). */
+  readonly onBehalfOf?: string;
 }
 
 export interface AddedUser {
@@ -62,6 +64,9 @@ export async function addUser(opts: AddUserOptions): Promise<AddedUser> {
     if (!Number.isInteger(opts.validityDays) || opts.validityDays < 1) {
       throw invalid(`validity must be a whole number of days, 1 or more, not ${opts.validityDays}`);
     }
+  }
+  if (opts.onBehalfOf !== undefined && opts.credential !== 'token') {
+    throw invalid('on-behalf-of is kept with a token only (--token); a client certificate cannot carry it');
   }
   const out = resolve(opts.out);
   // Checked before anything is issued, so a refusal leaves no unused credential behind.
@@ -90,7 +95,8 @@ export async function addUser(opts: AddUserOptions): Promise<AddedUser> {
     expiresAt = new Date(new X509Certificate(leaf.certPem).validTo);
   } else {
     const tokens = await TokenStore.open(opts.dataDir);
-    credential = { token: await tokens.issue(opts.name, opts.groups) };
+    const behalf = opts.onBehalfOf === undefined ? {} : { onBehalfOf: opts.onBehalfOf };
+    credential = { token: await tokens.issue(opts.name, opts.groups, behalf) };
   }
 
   // writeKubeconfig creates the file 0600; an existing file would keep its old mode, so it goes.
