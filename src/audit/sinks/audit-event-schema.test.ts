@@ -79,6 +79,25 @@ const events: { name: string; event: AuditEvent }[] = [
     }),
   },
   {
+    name: 'a request a standing approval let through, with its use',
+    event: auditEvent('granted', T, {
+      pendingId: 'p-1',
+      user: 'alice',
+      decision: 'approve',
+      standing: { scope: 'rule', until: '2026-12-01T11:00:00.000Z', uses: 3 },
+    }),
+  },
+  {
+    name: 'a standing approval revoked',
+    event: auditEvent('revoked', T, {
+      pendingId: 'p-1',
+      user: 'alice',
+      actor: 'carol',
+      decision: 'approve',
+      standing: { scope: 'identical', until: '2026-12-01T11:00:00.000Z', uses: 0 },
+    }),
+  },
+  {
     name: 'a break-glass review with a comment',
     event: auditEvent('reviewed', T, {
       pendingId: 'p-1',
@@ -121,6 +140,10 @@ const invalid: { name: string; value: unknown; line?: boolean }[] = [
   { name: 'an unknown kind', value: { ...base, kind: 'deleted' } },
   { name: 'a field the schema does not know', value: { ...base, token: 'x' } },
   { name: 'an agent marker other than true', value: { ...base, agent: false } },
+  {
+    name: 'a standing approval of an unknown scope',
+    value: { ...base, standing: { scope: 'namespace', until: '2026-12-01T11:00:00.000Z', uses: 0 } },
+  },
   { name: 'a missing field', value: (({ breakGlass: _, ...rest }) => rest)(base) },
   { name: 'a time without milliseconds', value: { ...base, time: '2026-12-01T10:00:00Z' } },
   {
@@ -150,7 +173,7 @@ test('the schema requires every field auditEvent() fills, and knows the optional
   assert.deepEqual([...schema.required].sort(), Object.keys(base).sort());
   assert.deepEqual(
     Object.keys(schema.properties).sort(),
-    [...Object.keys(base), 'oidc', 'agent', 'onBehalfOf'].sort(),
+    [...Object.keys(base), 'oidc', 'agent', 'onBehalfOf', 'standing'].sort(),
   );
   const summary = summarize('GET', '/', null, null);
   assert.deepEqual([...schema.$defs.requestSummary.required].sort(), Object.keys(summary).sort());
