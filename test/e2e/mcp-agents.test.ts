@@ -3,7 +3,8 @@
 // a kubeconfig that names kubegate and the agent `claude` (group agents, marked as an agent by
 // identity.agents). Two kubegates in front of the test bed: one with examples/agents.yaml as
 // shipped (agents' changes deferred: ApprovalRequired at once, the repeat goes through once), one
-// with the same policy in hold mode (the tool call waits for the reviewer). Tools used:
+// with the same policy in hold mode (the tool call waits for the reviewer, who approves in the web
+// UI, chromium). Tools used:
 // pods_list_in_namespace, resources_delete, resources_create_or_update, resources_scale, pods_exec.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,7 @@ import { kubectl, type KubectlResult } from '../fixtures/kubectl.js';
 import { startGateway } from '../fixtures/gateway.js';
 import { reviewerOf } from '../fixtures/reviewer.js';
 import { statefulsetManifest, waitPodRunning } from '../fixtures/workloads.js';
+import { launchBrowser, signedInWithToken } from '../fixtures/browser.js';
 import type { TestbedState } from '../../src/demo/control-plane.js';
 import type { PendingRequest } from '../../src/approvals/types.js';
 
@@ -287,7 +289,7 @@ describe('examples/agents.yaml in hold mode', () => {
     await bench?.gw.stop();
   });
 
-  test('resources_scale of a prod statefulset is held; the reviewer approves and the tool call returns success', async () => {
+  test('resources_scale of a prod statefulset is held; the reviewer approves in the web UI and the tool call returns success', async () => {
     const call = bench.agent.call('resources_scale', {
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
@@ -302,10 +304,20 @@ describe('examples/agents.yaml in hold mode', () => {
     assert.equal(pending.mode, 'hold');
     assert.equal(pending.requester.agent, true);
     assert.equal(await replicas('statefulset', 'cache'), '1', 'nothing changes while it is held');
-    const approved = await bench.bob.cli(['approve', pending.id]);
-    assert.equal(approved.code, 0, approved.stderr);
-    const r = await call;
-    assert.equal(r.isError, false, r.text);
+    // bob approves in the web UI, where the requester reads as an agent.
+    const browser = await launchBrowser();
+    try {
+      const token = await bench.gw.tokenFor('bob', ['sre']);
+      const page = await signedInWithToken(browser, bench.gw.url, token, `/ui/requests/${pending.id}`);
+      await page.getByTestId('requester').waitFor({ timeout: 30_000 });
+      assert.equal(await page.getByTestId('requester').innerText(), 'agent claude');
+      await page.getByTestId('approve').click();
+      // The held tool call completes (the browser stays open until then: its approval was sent).
+      const r = await call;
+      assert.equal(r.isError, false, r.text);
+    } finally {
+      await browser.close();
+    }
     assert.equal(await replicas('statefulset', 'cache'), '3');
   });
 
