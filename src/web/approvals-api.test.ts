@@ -962,3 +962,69 @@ test('a context stored unredacted (by an older kubegate) is redacted on its way 
   res.destroy();
   await gone;
 });
+
+test("/kubegate/v1/reason: the caller's next reason is set, read, bounded and cleared, for them alone", async () => {
+  const kept = new Map<string, { text: string; setAt: number; expiresAt: number }>();
+  const now = Date.parse('2026-12-04T10:00:00.000Z');
+  api.close();
+  api = createReviewerApi({
+    approvals: service,
+    publicUrl: null,
+    log: { error: () => undefined, warn: () => undefined, debug: () => undefined } as never,
+    now: () => now,
+    reasons: {
+      set: (user, reason) => Promise.resolve(void kept.set(user, reason)),
+      get: (user, at) => {
+        const r = kept.get(user);
+        return Promise.resolve(r !== undefined && r.expiresAt > at ? r : null);
+      },
+      clear: (user) => Promise.resolve(void kept.delete(user)),
+    },
+  });
+  let r = await call('GET', '/kubegate/v1/reason', alice);
+  assert.deepEqual(r.json, {
+    kind: 'NextReason',
+    apiVersion: 'kubegate.dev/v1',
+    reason: null,
+    expiresAt: null,
+  });
+  r = await call('PUT', '/kubegate/v1/reason', alice, JSON.stringify({ reason: '  INC-1 <i>x</i> ' }));
+  assert.equal(r.status, 200);
+  assert.equal(r.json.reason, 'INC-1 <i>x</i>');
+  assert.equal(r.json.expiresAt, '2026-12-04T10:15:00.000Z', '15 minutes by default');
+  r = await call('PUT', '/kubegate/v1/reason', alice, JSON.stringify({ reason: 'INC-2', ttlSeconds: 3600 }));
+  assert.equal(r.json.expiresAt, '2026-12-04T11:00:00.000Z');
+  r = await call('GET', '/kubegate/v1/reason', bob);
+  assert.equal(r.json.reason, null, "alice's reason is not bob's");
+  for (const body of [
+    { reason: 'x', ttlSeconds: 0 },
+    { reason: 'x', ttlSeconds: 86_401 },
+    { reason: 'x', ttlSeconds: 1.5 },
+    { reason: 'x'.repeat(501) },
+    { reason: 'a\u2028b' },
+    { reason: 'x', other: 1 },
+  ]) {
+    r = await call('PUT', '/kubegate/v1/reason', alice, JSON.stringify(body));
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.equal(r.headers['x-kubegate-error-code'], 'KG_API_BAD_REQUEST');
+  }
+  assert.equal(kept.get('alice')?.text, 'INC-2', 'a refused reason changes nothing');
+  r = await call('DELETE', '/kubegate/v1/reason', alice);
+  assert.equal(r.json.reason, null);
+  r = await call('POST', '/kubegate/v1/reason', alice, '{}');
+  assert.equal(r.status, 405);
+});
+
+test('/kubegate/v1/reason is not offered without a place for reasons; a request page reason needs the service', async () => {
+  let r = await call('GET', '/kubegate/v1/reason', alice);
+  assert.equal(r.status, 404);
+  r = await call(
+    'POST',
+    '/kubegate/v1/requests/kg-aaaaaaaaaa/reason',
+    alice,
+    JSON.stringify({ reason: 'ok' }),
+  );
+  assert.equal(r.status, 404, 'this fake service keeps no reasons');
+  r = await call('POST', '/kubegate/v1/requests/kg-aaaaaaaaaa/reason', alice, JSON.stringify({ reason: '' }));
+  assert.equal(r.status, 400, 'the text is checked first');
+});
