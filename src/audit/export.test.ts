@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import Database from 'better-sqlite3';
+import Database from '../store/sqlite/driver.js';
 import { canonicalize, chainHash, GENESIS_HASH, verifyChain } from './chain.js';
 import type { StoredAuditRecord } from './chain.js';
 import { auditEvent } from './event.js';

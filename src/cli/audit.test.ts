@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
+import Database from '../store/sqlite/driver.js';
 import { pino } from 'pino';
 import { auditEvent } from '../audit/event.js';
 import type { AuditEvent } from '../audit/event.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
+import Database from '../store/sqlite/driver.js';
 import { auditEvent } from '../audit/event.js';
 import { openStore } from '../store/open.js';
 import { startTestPostgres, type TestPostgres } from '../store/postgres/test-server.js';

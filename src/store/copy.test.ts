@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import Database from 'better-sqlite3';
+import Database from './sqlite/driver.js';
 import type { PendingRequest } from '../approvals/types.js';
 import { at, T0, testPending, testReviewed } from '../approvals/test-pending.js';
 import type { StoredAuditRecord } from '../audit/chain.js';

@@ -11,7 +11,7 @@
 // (`audit verify --against`) still match after it.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import Database from './sqlite/driver.js';
 import type { ChainHead } from '../audit/chain.js';
 import type { AuditVerifyReport } from '../audit/store.js';
 import { KubegateError } from '../errors.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import Database from 'better-sqlite3';
+import Database from '../../src/store/sqlite/driver.js';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { useTestbed } from '../fixtures/testbed.js';

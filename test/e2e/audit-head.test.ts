@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import Database from 'better-sqlite3';
+import Database from '../../src/store/sqlite/driver.js';
 import type { TestbedState } from '../../src/demo/control-plane.js';
 import { kubectl } from '../fixtures/kubectl.js';
 import { kubegate, readAuditTrail, startGateway } from '../fixtures/gateway.js';

@@ -12,7 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import Database from 'better-sqlite3';
+import Database from '../../src/store/sqlite/driver.js';
 import { stringify } from 'yaml';
 import type { TestbedState } from '../../src/demo/control-plane.js';
 import { kubectl, startKubectl } from '../fixtures/kubectl.js';

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import Database from 'better-sqlite3';
+import Database from './driver.js';
 import { useGrant } from '../../approvals/state-machine.js';
 import type { ApprovalStore } from '../../approvals/store.js';
 import type { PendingRequest } from '../../approvals/types.js';

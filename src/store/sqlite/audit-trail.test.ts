@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
-import Database from 'better-sqlite3';
+import Database from './driver.js';
 import { GENESIS_HASH } from '../../audit/chain.js';
 import { auditEvent } from '../../audit/event.js';
 import type { AuditEvent } from '../../audit/event.js';

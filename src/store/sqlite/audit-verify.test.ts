@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import Database from 'better-sqlite3';
+import Database, { type SqliteDatabase } from './driver.js';
 import { chainHash } from '../../audit/chain.js';
 import type { ChainAnchor, ChainProblem } from '../../audit/chain.js';
 import { auditEvent } from '../../audit/event.js';
@@ -27,7 +27,7 @@ after(async () => {
 const time = (seq: number): string => new Date(Date.UTC(2026, 0, 1, 0, seq)).toISOString();
 
 /** A trail of ten records (seq i at minute i), then `tamper` applied with plain SQL. */
-async function tampered(tamper: (db: Database.Database) => void): Promise<AuditVerifyReport> {
+async function tampered(tamper: (db: SqliteDatabase) => void): Promise<AuditVerifyReport> {
   const path = join(root, `t${++n}`, 'audit.db');
   const trail = await SqliteAuditTrail.open(path);
   for (let seq = 1; seq <= 10; seq++) {
@@ -52,7 +52,7 @@ async function tampered(tamper: (db: Database.Database) => void): Promise<AuditV
   }
 }
 
-const swap = (a: number, b: number) => (db: Database.Database) => {
+const swap = (a: number, b: number) => (db: SqliteDatabase) => {
   const cols =
     'time, kind, request_id, pending_id, user, actor, verb, namespace, resource, decision, event, prev_hash, hash';
   db.transaction(() => {
@@ -70,7 +70,7 @@ const swap = (a: number, b: number) => (db: Database.Database) => {
 
 const rows: readonly {
   name: string;
-  tamper: (db: Database.Database) => void;
+  tamper: (db: SqliteDatabase) => void;
   want: { seq: number; problem: ChainProblem; time: string | null } | null;
 }[] = [
   { name: 'an untouched trail verifies', tamper: () => {}, want: null },

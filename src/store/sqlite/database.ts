@@ -6,11 +6,11 @@
 // commits are not on disk when they return.
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import Database, { type SqliteDatabase } from './driver.js';
 import { KubegateError } from '../../errors.js';
 import { checkVersion, migrate, type SqliteLayout } from './migrate.js';
 
-export type SqliteDatabase = Database.Database;
+export type { SqliteDatabase };
 
 /**
  * Opens `path` for writing. Throws KG_CONFIG_INVALID for a file this kubegate must not use (a

@@ -2,7 +2,7 @@
 // once; a failing one leaves the file as it was; a reader only checks; a newer file is refused.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import Database from 'better-sqlite3';
+import Database, { type SqliteDatabase } from './driver.js';
 import { checkVersion, migrate, versionOf, type SqliteLayout } from './migrate.js';
 
 const layout: SqliteLayout = {
@@ -13,7 +13,7 @@ const layout: SqliteLayout = {
   ],
 };
 
-const tables = (db: Database.Database): string[] =>
+const tables = (db: SqliteDatabase): string[] =>
   db
     .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
     .all()

@@ -10,7 +10,7 @@
 // A migration is only ever appended: a released one is never edited, or a file that already ran
 // it would differ from a new one. Both files' version 1 is the layout kubegate wrote before this
 // scheme existed (same statements, same user_version), so those files open as they are.
-import type Database from 'better-sqlite3';
+import type { SqliteDatabase } from './driver.js';
 import { KubegateError } from '../../errors.js';
 
 export interface SqliteLayout {
@@ -20,12 +20,12 @@ export interface SqliteLayout {
   readonly migrations: readonly string[];
 }
 
-export function versionOf(db: Database.Database): number {
+export function versionOf(db: SqliteDatabase): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
 /** Brings the file up to the layout's latest version; KG_CONFIG_INVALID for a newer file. */
-export function migrate(db: Database.Database, file: string, layout: SqliteLayout): void {
+export function migrate(db: SqliteDatabase, file: string, layout: SqliteLayout): void {
   const latest = layout.migrations.length;
   refuseNewer(versionOf(db), file, layout);
   db.transaction(() => {
@@ -42,7 +42,7 @@ export function migrate(db: Database.Database, file: string, layout: SqliteLayou
  * file's version when it is older (0: nothing was ever written), so the caller can say what that
  * means for it; KG_CONFIG_INVALID for a newer file.
  */
-export function checkVersion(db: Database.Database, file: string, layout: SqliteLayout): number | null {
+export function checkVersion(db: SqliteDatabase, file: string, layout: SqliteLayout): number | null {
   const current = versionOf(db);
   refuseNewer(current, file, layout);
   return current === layout.migrations.length ? null : current;

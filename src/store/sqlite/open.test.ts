@@ -8,7 +8,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import Database from 'better-sqlite3';
+import Database from './driver.js';
 import { auditEvent } from '../../audit/event.js';
 import { storeIn } from '../../config/schema.js';
 import { KubegateError } from '../../errors.js';
