@@ -209,7 +209,8 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
       ? null
       : new Metrics({ pendingNow: () => approvals.list({ state: 'pending' }) });
   // Copies of the trail as it is committed (audit.sinks); opened first, so a bad path stops the start.
-  const sinks = openAuditSinks(config.audit.sinks, log);
+  const sinks = openAuditSinks(config.audit.sinks, log, { dataDir: config.dataDir });
+  // A store that fails to open must not leave the sinks' files and timers behind.
   const store = await openStore(config.store, {
     ...(sinks.onCommitted === null ? {} : { onAuditCommitted: sinks.onCommitted }),
     // Kept in the log, so a record the store could not take is never lost silently.
@@ -222,6 +223,9 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     },
     onChangesError: (err) =>
       log.warn({ err }, "other replicas' approval changes cannot be heard; reconnecting to the store"),
+  }).catch(async (err: unknown) => {
+    await sinks.close();
+    throw err;
   });
   // Every record this replica writes counts in the metrics: the request counts are the trail's.
   const audit = metrics === null ? store.audit : observedTrail(store.audit, metrics);

@@ -141,9 +141,9 @@ const invalid: readonly InvalidRow[] = [
     want: [`${F}:4:9: audit.file: must not be empty`],
   },
   {
-    name: 'a JSON-lines audit sink at a relative path is refused: a forwarder tails an absolute one',
-    input: { text: `${UPSTREAM}audit:\n  sinks:\n    - {type: jsonl, path: audit.jsonl}\n` },
-    want: [`${F}:5:27: audit.sinks[0].path: expected '-' (stdout) or an absolute file path`],
+    name: 'a JSON-lines audit sink with an empty path is refused',
+    input: { text: `${UPSTREAM}audit:\n  sinks:\n    - {type: jsonl, path: ''}\n` },
+    want: [`${F}:5:27: audit.sinks[0].path: expected '-' (stdout) or a file path`],
   },
   {
     name: 'an audit sink kubegate does not have is refused',
@@ -460,6 +460,17 @@ test('audit sinks: stdout, a file, and a webhook with its defaults', async () =>
       retry: { maxAttempts: 8, initialDelayMs: 1000, maxDelayMs: 30_000 },
     },
   ]);
+});
+
+test("audit sinks: a relative jsonl path is kept for dataDir; a webhook's headersFile is relative to the config file", async () => {
+  const config = await load(
+    `${UPSTREAM}audit:\n  sinks:\n    - {type: jsonl, path: audit.jsonl}\n    - {type: webhook, url: 'https://siem.example/in', headersFile: secret/headers}\n`,
+  );
+  assert.equal(config.audit.sinks[0]?.type === 'jsonl' && config.audit.sinks[0].path, 'audit.jsonl');
+  assert.equal(
+    config.audit.sinks[1]?.type === 'webhook' && config.audit.sinks[1].headersFile,
+    join(dir, 'etc', 'secret', 'headers'),
+  );
 });
 
 for (const row of valid) {

@@ -23,7 +23,7 @@
 //   policy:   { file }
 //   log:      { level: info }
 
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 /** Where kubegate keeps its state when the config does not say. */
@@ -290,17 +290,18 @@ const AuditSinkSchema = z.discriminatedUnion(
   [
     z.strictObject({
       type: z.literal('jsonl'),
-      path: z
-        .string({ error: "expected '-' (stdout) or an absolute file path" })
-        .refine((path) => path === '-' || isAbsolute(path), {
-          error: "expected '-' (stdout) or an absolute file path",
-        }),
+      /** '-' (stdout) or a file; a relative path is in dataDir (audit/sinks/open-sinks.ts). */
+      path: z.string({ error: "expected '-' (stdout) or a file path" }).min(1, {
+        error: "expected '-' (stdout) or a file path",
+      }),
     }),
     z.strictObject({
       type: z.literal('webhook'),
       url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
       /** Sent with every POST, e.g. the collector's Authorization header. */
       headers: z.record(z.string(), z.string({ error: 'expected a header value' })).default({}),
+      /** `Name: value` lines (a mounted Secret), read at start; added to `headers`. */
+      headersFile: filePath.optional(),
       batchMaxRecords: wholeNumber('a number of records', 1, 10_000).default(500),
       batchMaxMs: wholeNumber('a number of milliseconds', 1).default(1000),
       /** Records waiting before the oldest are dropped (logged with counts). */
@@ -485,6 +486,7 @@ export const PATH_FIELDS: readonly (readonly [string, ...string[]])[] = [
   ['identity', 'oidc', '*', 'clientSecretFile'],
   ['slack', 'signingSecretFile'],
   ['slack', 'lookup', 'botTokenFile'],
+  ['audit', 'sinks', '*', 'headersFile'],
 ];
 
 type DeepReadonly<T> = T extends (infer E)[]

@@ -3,11 +3,12 @@
 // open stops the start; a reader that does not keep up makes it drop batches, counted and logged,
 // never buffer without bound.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { setImmediate as once } from 'node:timers/promises';
 import type { StoredAuditRecord } from '../chain.js';
 import { exportLine } from '../export.js';
 import { createJsonlSink } from './jsonl.js';
@@ -102,4 +103,45 @@ test('a reader that does not keep up: batches are dropped and counted, then it r
       .map((line) => (JSON.parse(line) as { seq: number }).seq),
     [1, 5],
   );
+});
+
+test('rotation: after the file is renamed or removed, the next batch goes to a new file at the path', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kubegate-jsonl-'));
+  try {
+    const path = join(dir, 'audit.jsonl');
+    const records = chainOf(6);
+    const { log, logged } = recorder();
+    const sink = createJsonlSink({ path, log });
+    sink.write(records.slice(0, 2));
+    // Let the first batch reach the file before it is moved, as a forwarder's rotation would.
+    const deadline = Date.now() + 5000;
+    while ((await readFile(path, 'utf8')) === '' && Date.now() < deadline) await once(setImmediate);
+    await rename(path, `${path}.1`);
+    sink.write(records.slice(2, 4));
+    const moved = join(dir, 'gone.jsonl');
+    await rename(path, moved);
+    await rm(moved);
+    sink.write(records.slice(4));
+    await sink.close();
+    const lines = (rs: readonly StoredAuditRecord[]) => rs.map((r) => exportLine(r)).join('');
+    assert.equal(await readFile(`${path}.1`, 'utf8'), lines(records.slice(0, 2)));
+    assert.equal(await readFile(path, 'utf8'), lines(records.slice(4)));
+    assert.equal((await stat(path)).mode & 0o777, 0o600);
+    assert.deepEqual(logged, []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('rotation: a path that cannot be reopened is logged once and later batches are dropped', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kubegate-jsonl-'));
+  const path = join(dir, 'audit.jsonl');
+  const { log, logged } = recorder();
+  const sink = createJsonlSink({ path, log });
+  await rm(dir, { recursive: true, force: true });
+  sink.write(chainOf(1));
+  sink.write(chainOf(1, 2));
+  await sink.close();
+  assert.equal(logged[0]?.message, 'audit sink cannot write; later records are not copied');
+  assert.equal(logged[1]?.fields.firstSeq, 1);
 });

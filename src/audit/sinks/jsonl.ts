@@ -7,8 +7,12 @@
 // batch's lines go out in one write call, whole. kubegate's log goes to stderr, so '-' leaves
 // stdout to this sink alone. A forwarder that stops reading cannot grow memory without bound:
 // past MAX_BUFFERED_BYTES waiting to be written, batches are dropped and counted, loudly.
-import { openSync } from 'node:fs';
-import { createWriteStream } from 'node:fs';
+// Rotation (logrotate, a forwarder's own rotation): before each batch the path is stat'ed and
+// compared with the file kubegate holds open; when it was renamed or removed, the file is
+// reopened at the path, so the batch and later ones land in the new file. Checked per batch
+// rather than on SIGHUP because the forwarders that rotate (Fluent Bit, Vector) send no signal,
+// and a sidecar cannot signal kubegate in another container; one stat per batch is cheap.
+import { createWriteStream, fstatSync, openSync, statSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { KubegateError } from '../../errors.js';
@@ -33,8 +37,11 @@ export interface JsonlSinkOptions {
 /** Opens the file now, so that a path kubegate cannot write stops the start (KG_CONFIG_INVALID). */
 export function createJsonlSink(options: JsonlSinkOptions): AuditSink {
   const toStdout = options.path === STDOUT_PATH;
-  const out = toStdout ? (options.stdout ?? process.stdout) : openAppend(options.path);
+  let file = toStdout ? null : openAppend(options.path);
+  let out: Writable = file?.stream ?? options.stdout ?? process.stdout;
   const where = toStdout ? 'stdout' : options.path;
+  /** Files left behind by a rotation, still writing what they had taken; ended at once. */
+  const rotatedAway: Promise<unknown>[] = [];
   const maxBuffered = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
   let failed: Error | null = null;
   /** Records dropped since the last line got through; reported once per episode, then summed. */
@@ -51,9 +58,26 @@ export function createJsonlSink(options: JsonlSinkOptions): AuditSink {
   };
   out.on('error', onError);
 
+  /** Reopens the path when the file there is no longer the one held open (renamed or removed). */
+  function followRotation(): void {
+    if (file === null || failed !== null || !rotated(options.path, file)) return;
+    const old = file.stream;
+    try {
+      file = openAppend(options.path);
+    } catch (err) {
+      onError(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    out = file.stream;
+    out.on('error', onError);
+    old.end();
+    rotatedAway.push(finished(old).catch(() => undefined));
+  }
+
   return {
     write(records) {
       if (closed || records.length === 0) return;
+      followRotation();
       if (failed !== null || out.writableLength > maxBuffered) {
         if (dropping === 0) {
           options.log.error(
@@ -97,15 +121,33 @@ export function createJsonlSink(options: JsonlSinkOptions): AuditSink {
         return;
       }
       out.end();
-      await finished(out).catch(() => undefined);
+      await Promise.all([finished(out).catch(() => undefined), ...rotatedAway]);
     },
   };
 }
 
-function openAppend(path: string): Writable {
+interface OpenFile {
+  readonly stream: Writable;
+  readonly dev: number;
+  readonly ino: number;
+}
+
+/** True when the path names another file than the one open (or none): it was rotated. */
+function rotated(path: string, file: OpenFile): boolean {
+  try {
+    const now = statSync(path);
+    return now.ino !== file.ino || now.dev !== file.dev;
+  } catch {
+    return true;
+  }
+}
+
+function openAppend(path: string): OpenFile {
   let fd: number;
+  let held: { dev: number; ino: number };
   try {
     fd = openSync(path, 'a', 0o600);
+    held = fstatSync(fd);
   } catch (cause) {
     throw new KubegateError(
       'KG_CONFIG_INVALID',
@@ -113,5 +155,5 @@ function openAppend(path: string): Writable {
       { cause },
     );
   }
-  return createWriteStream(path, { fd, flags: 'a' });
+  return { stream: createWriteStream(path, { fd, flags: 'a' }), dev: held.dev, ino: held.ino };
 }

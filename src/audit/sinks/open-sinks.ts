@@ -1,10 +1,15 @@
 // The audit sinks the config names (audit.sinks), opened together and fed from one handler: the
 // store's onAuditCommitted (committed.ts). Input: the sinks' config and the logger. Output: the
 // handler for openStore and a close for shutdown. Must never let one sink's trouble reach another
-// sink or the trail: each write is queued by its sink, and a throw is logged.
+// sink or the trail: each write is queued by its sink, and a throw is logged. A relative jsonl
+// path is a file in dataDir (beside the trail, audit.db); '-' stays stdout, which is why load.ts's
+// path resolution (the config file's folder) does not take this field. A webhook's headersFile is
+// read now, once (headers-file.ts).
+import { isAbsolute, resolve } from 'node:path';
 import type { Config } from '../../config/schema.js';
 import type { AuditCommitHandler, AuditSink, SinkLog } from './committed.js';
-import { createJsonlSink } from './jsonl.js';
+import { readHeadersFile } from './headers-file.js';
+import { createJsonlSink, STDOUT_PATH } from './jsonl.js';
 import { createWebhookSink } from './webhook.js';
 
 export type AuditSinkConfig = Config['audit']['sinks'][number];
@@ -16,10 +21,19 @@ export interface AuditSinks {
   close(): Promise<void>;
 }
 
-export function openAuditSinks(configs: readonly AuditSinkConfig[], log: SinkLog): AuditSinks {
+export interface OpenSinksOptions {
+  /** Where a relative jsonl path lives (config.dataDir, absolute after load.ts). */
+  readonly dataDir?: string;
+}
+
+export function openAuditSinks(
+  configs: readonly AuditSinkConfig[],
+  log: SinkLog,
+  options: OpenSinksOptions = {},
+): AuditSinks {
   const sinks: AuditSink[] = [];
   try {
-    for (const config of configs) sinks.push(openSink(config, log));
+    for (const config of configs) sinks.push(openSink(config, log, options));
   } catch (err) {
     for (const sink of sinks) void sink.close();
     throw err;
@@ -44,11 +58,22 @@ export function openAuditSinks(configs: readonly AuditSinkConfig[], log: SinkLog
   };
 }
 
-function openSink(config: AuditSinkConfig, log: SinkLog): AuditSink {
+function openSink(config: AuditSinkConfig, log: SinkLog, options: OpenSinksOptions): AuditSink {
   switch (config.type) {
     case 'jsonl':
-      return createJsonlSink({ path: config.path, log });
-    case 'webhook':
-      return createWebhookSink({ ...config, log });
+      return createJsonlSink({ path: sinkPath(config.path, options.dataDir), log });
+    case 'webhook': {
+      const { headersFile, headers, ...rest } = config;
+      return createWebhookSink({
+        ...rest,
+        headers: headersFile === undefined ? headers : readHeadersFile(headersFile, headers),
+        log,
+      });
+    }
   }
+}
+
+function sinkPath(path: string, dataDir: string | undefined): string {
+  if (path === STDOUT_PATH || isAbsolute(path)) return path;
+  return resolve(dataDir ?? '.', path);
 }
