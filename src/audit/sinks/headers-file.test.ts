@@ -55,7 +55,7 @@ for (const [i, row] of table.entries()) {
     const path = join(dir, `headers-${i}`);
     await writeFile(path, row.text);
     if ('error' in row.want) {
-      const error = row.want.error;
+      const error = (row.want as { error: RegExp }).error;
       assert.throws(
         () => readHeadersFile(path, row.inline),
         (err: Error & { code?: string }) => {
