@@ -384,6 +384,10 @@ const SlackSchema = z.strictObject({
         }),
     )
     .default([]),
+  /** Workspaces (T…) whose members' presses count; empty: any (a shared channel's guests too). */
+  teamIds: z
+    .array(z.string().regex(/^[TE][A-Z0-9]{1,40}$/u, { error: 'expected a Slack team id (T…)' }))
+    .default([]),
   /** Slack's users.info, to match `email` entries: a bot token with users:read.email. */
   lookup: z
     .strictObject({

@@ -142,11 +142,15 @@ const slackApi = new Recorder((url) =>
 let responseUrl: string;
 let nowMs = T0.getTime();
 
+/** slack.teamIds; a test sets it and empties it again. */
+const teamIds: string[] = [];
+
 before(async () => {
   responseUrl = `${await responses.listen()}/actions/T0KUBEGATE/1232321423432/D09sSasdasdAS9091209`;
   const apiUrl = `${await slackApi.listen()}/api`;
   slack = createSlackInteractivity({
     signingSecret: SECRET,
+    teamIds,
     people: createSlackPeople({
       users: [
         { slackUserId: 'U0BOBSRE01', user: 'bob', groups: ['sre'] },
@@ -386,4 +390,23 @@ test('only POST is served', async () => {
     slack.handle({ method: 'GET', headers: {} } as never, {} as never),
     (err: { code?: string }) => err.code === 'KG_API_METHOD',
   );
+});
+
+test('with slack.teamIds, a configured user pressing from another workspace (a shared channel) is refused', async () => {
+  reset();
+  teamIds.push('T0KUBEGATE');
+  try {
+    const guest = fixture('block-actions-approve.json', {
+      user: { id: 'U0BOBSRE01', username: 'bob', team_id: 'T0OTHERORG' },
+    });
+    const r = await post(guest);
+    assert.equal(r.status, 403);
+    assert.equal(approvals.calls.length, 0);
+    assert.ok(logs.some((l) => l.message === 'slack request refused: another workspace'));
+    nowMs += 1000;
+    assert.equal((await post(fixture('block-actions-approve.json'))).status, 200, 'a member is served');
+    assert.equal(approvals.calls.length, 1);
+  } finally {
+    teamIds.length = 0;
+  }
 });

@@ -39,6 +39,8 @@ export interface SlackInteractivityLog {
 export interface SlackInteractivityDeps {
   readonly signingSecret: string;
   readonly people: SlackPeople;
+  /** Workspaces whose members may press (config slack.teamIds); empty: any the app is in. */
+  readonly teamIds?: readonly string[];
   readonly approvals: Pick<ApprovalService, 'review' | 'get'>;
   readonly publicUrl: string | null;
   /** The notifier's Slack options, so the updated message looks like the one it replaces. */
@@ -190,6 +192,16 @@ export function createSlackInteractivity(deps: SlackInteractivityDeps): SlackInt
       return answer(res, 400, parsed.problem);
     }
     const { action } = parsed;
+    // A shared (Slack Connect) channel shows the buttons to other organisations' members too.
+    const teams = deps.teamIds ?? [];
+    if (teams.length > 0 && (action.teamId === null || !teams.includes(action.teamId))) {
+      deps.log.warn(
+        { slackUser: action.slackUserId, slackTeam: action.teamId, pendingId: action.pendingId },
+        'slack request refused: another workspace',
+      );
+      respond(action, privately(unknownUser(action)));
+      return answer(res, 403, 'unknown Slack workspace');
+    }
     const person = await deps.people.resolve(action.slackUserId);
     if (person === null) {
       deps.log.warn(

@@ -19,6 +19,7 @@ import { createSlackPeople, type SlackUserEntry } from './people.js';
 export interface SlackConfig {
   readonly signingSecretFile: string;
   readonly users: readonly SlackUserEntry[];
+  readonly teamIds?: readonly string[];
   readonly lookup?: { readonly botTokenFile: string; readonly apiUrl: string } | undefined;
 }
 
@@ -73,6 +74,7 @@ export async function openSlack(
       createSlackInteractivity({
         signingSecret,
         people,
+        teamIds: config.teamIds ?? [],
         approvals,
         publicUrl: deps.publicUrl,
         message,

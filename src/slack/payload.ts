@@ -22,6 +22,7 @@ export interface SlackAction {
   readonly slackUserId: string;
   /** The Slack handle, for logs and messages only (people can change it). */
   readonly slackUserName: string;
+  /** The presser's home workspace (user.team_id; team.id when absent): differs in shared channels. */
   readonly teamId: string | null;
   /** Where the message is updated (replace_original) or an ephemeral reply is sent. */
   readonly responseUrl: string | null;
@@ -71,7 +72,7 @@ export function parseSlackAction(body: Buffer, contentType: string | undefined):
       pendingId,
       slackUserId,
       slackUserName: text(user?.['username']) ?? text(user?.['name']) ?? '',
-      teamId: text(object(payload['team'])?.['id']) ?? text(user?.['team_id']),
+      teamId: text(user?.['team_id']) ?? text(object(payload['team'])?.['id']),
       responseUrl: responseUrl !== null && /^https?:\/\//u.test(responseUrl) ? responseUrl : null,
     },
   };

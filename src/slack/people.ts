@@ -70,7 +70,8 @@ export function createSlackPeople(deps: SlackPeopleDeps): SlackPeople {
     try {
       const res = await doFetch(url, {
         headers: { authorization: `Bearer ${lookup.botToken}` },
-        signal: AbortSignal.timeout(deps.timeoutMs ?? 5_000),
+        // Short: Slack wants the press answered within 3 seconds.
+        signal: AbortSignal.timeout(deps.timeoutMs ?? 2_000),
         redirect: 'error',
       });
       const body = (await res.json()) as {
