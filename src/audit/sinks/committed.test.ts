@@ -10,10 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { createPending } from '../../approvals/state-machine.js';
-import type { ApproveDecision } from '../../policy/decision.js';
-import { withBody } from '../../request/body.js';
-import { parseRequest } from '../../request/parse.js';
+import { testPending } from '../../approvals/test-pending.js';
 import { storeIn } from '../../config/schema.js';
 import { openStore, type Store } from '../../store/open.js';
 import {
@@ -116,24 +113,6 @@ test('SQLite: a handler that throws does not break the trail', async () => {
   }
 });
 
-const decision: ApproveDecision = {
-  kind: 'approve',
-  rules: [{ name: 'r', action: 'approve' }],
-  byDefault: false,
-  approval: [
-    {
-      rule: 'r',
-      stages: [{ name: 'approval', approvers: [{ kind: 'group', name: 'sre' }], count: 1 }],
-      escalateAfterMs: null,
-      escalateTo: [],
-      expiresAfterMs: 3_600_000,
-      mode: 'hold',
-      grantTtlMs: 600_000,
-      breakGlass: false,
-    },
-  ],
-};
-
 test('PostgreSQL, two replicas: each hands over what it committed; each copy checks as partial, together the chain', async () => {
   const url = await server.createDatabase();
   const copies: StoredAuditRecord[][] = [[], []];
@@ -147,18 +126,7 @@ test('PostgreSQL, two replicas: each hands over what it committed; each copy che
     await Promise.all([a.audit.append(event(round * 2)), b.audit.append(event(round * 2 + 1))]);
   }
   // An approval step written with its record, in the approval store's own transaction.
-  const request = parseRequest({ method: 'DELETE', target: '/api/v1/namespaces/prod/pods/p', headers: {} });
-  const pending = createPending(
-    {
-      identity: { user: 'alice', groups: [], method: 'token' },
-      request,
-      body: withBody(request, Buffer.alloc(0)),
-      decision,
-    },
-    'fp',
-    'pending-1',
-    T0,
-  );
+  const pending = testPending('pending-1', { fingerprint: 'fp', now: T0 });
   assert.ok(a.approvals.putWithRecord);
   await a.approvals.putWithRecord(
     pending,
