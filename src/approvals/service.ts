@@ -263,7 +263,7 @@ export class Approvals implements ApprovalService {
     // The requester runs the command again while it waits: a client holds it again.
     const held = pending.requesterLeftAt === null ? pending : await this.#update(pending.id, requesterBack);
     if (held === null) return { kind: 'waiting', pending, created };
-    if (held.state !== 'pending') return this.#outcomeOf(held, input, created);
+    if (held.state !== 'pending') return this.#outcomeOf(held, input, created, fingerprint);
     return this.#wait(held, input, created, fingerprint);
   }
 
@@ -472,7 +472,7 @@ export class Approvals implements ApprovalService {
     );
     for (const candidate of candidates) {
       if (candidate.pending.state !== 'approved') continue;
-      const used = await this.#useGrant(candidate, input);
+      const used = await this.#useGrant(candidate, input, fingerprint);
       if (used !== null) return { kind: 'granted', pending: used };
     }
     for (const candidate of candidates) {
@@ -487,9 +487,10 @@ export class Approvals implements ApprovalService {
         denialSticks(d.pending, now) && sameRequirements(d.pending.requirements, input.decision.approval),
     );
     if (denied !== undefined) return { kind: 'denied', pending: denied.pending };
+    const candidate = candidateOf(input, fingerprint);
     for (const grant of await store.findStanding(now)) {
-      if (!covers(grant.pending, candidateOf(input, fingerprint), now)) continue;
-      const used = await this.#useGrant(grant, input);
+      if (!covers(grant.pending, candidate, now)) continue;
+      const used = await this.#useGrant(grant, input, fingerprint);
       if (used !== null) return { kind: 'granted', pending: used };
     }
     return { kind: 'pending', pending: await this.#create(input, fingerprint), created: true };
@@ -537,20 +538,19 @@ export class Approvals implements ApprovalService {
   }
 
   /** Marks the grant used and records it; null when it is gone (used, expired, or never there). */
-  async #useGrant(read: StoredPending, input: HoldRequest): Promise<PendingRequest | null> {
+  async #useGrant(
+    read: StoredPending,
+    input: HoldRequest,
+    fingerprint: string,
+  ): Promise<PendingRequest | null> {
+    const candidate = candidateOf(input, fingerprint);
     let stored: StoredPending | null = read;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && stored !== null; attempt++) {
       const now = this.#deps.now();
-      const used =
-        stored.pending.standing === undefined
-          ? useGrant(stored.pending, now)
-          : covers(
-                stored.pending,
-                candidateOf(input, fingerprintOf(input.identity, input.request, input.body)),
-                now,
-              )
-            ? useStanding(stored.pending)
-            : null;
+      // A one-time grant is spent; a standing approval counts one more use, if it still covers it.
+      let used: PendingRequest | null;
+      if (stored.pending.standing === undefined) used = useGrant(stored.pending, now);
+      else used = covers(stored.pending, candidate, now) ? useStanding(stored.pending) : null;
       if (used === null) return null;
       const written = await this.#step(
         stored,
@@ -607,7 +607,7 @@ export class Approvals implements ApprovalService {
         latest = decided;
         if (decided.state === 'pending') return;
         if (!finish()) return;
-        this.#outcomeOf(decided, input, created).then(resolve, reject);
+        this.#outcomeOf(decided, input, created, fingerprint).then(resolve, reject);
       };
 
       if (input.signal.aborted) return waiting();
@@ -633,13 +633,18 @@ export class Approvals implements ApprovalService {
     });
   }
 
-  async #outcomeOf(decided: PendingRequest, input: HoldRequest, created: boolean): Promise<HoldOutcome> {
+  async #outcomeOf(
+    decided: PendingRequest,
+    input: HoldRequest,
+    created: boolean,
+    fingerprint: string,
+  ): Promise<HoldOutcome> {
     switch (decided.state) {
       case 'approved': {
         // The client left while the decision landed: the grant waits for the re-run instead.
         if (input.signal.aborted) return { kind: 'waiting', pending: decided, created };
         const stored = await this.#deps.store.get(decided.id);
-        const used = stored === null ? null : await this.#useGrant(stored, input);
+        const used = stored === null ? null : await this.#useGrant(stored, input, fingerprint);
         return used === null
           ? { kind: 'waiting', pending: stored?.pending ?? decided, created }
           : { kind: 'proceed', pending: used, viaGrant: false };

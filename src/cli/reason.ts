@@ -11,12 +11,7 @@ import { KubegateError } from '../errors.js';
 import { formatDuration, parseDuration } from '../policy/duration.js';
 import { MAX_REASON_TTL_MS } from '../approvals/reasons.js';
 import { term, type ConnectFlags } from './requests.js';
-import {
-  connectionFromKubeconfig,
-  createReviewerClient,
-  defaultKubeconfig,
-  type ReviewerClient,
-} from './reviewer-client.js';
+import { clientFromFlags, type ReviewerClient } from './reviewer-client.js';
 
 export interface ReasonCliDeps {
   readonly print: (line: string) => void;
@@ -31,10 +26,7 @@ const defaultDeps: ReasonCliDeps = {
   setExitCode: (code) => {
     process.exitCode = code;
   },
-  connect: async (flags) =>
-    createReviewerClient(
-      await connectionFromKubeconfig(flags.kubeconfig ?? defaultKubeconfig(), flags.context),
-    ),
+  connect: clientFromFlags,
 };
 
 interface ReasonFlags extends ConnectFlags {

@@ -16,12 +16,7 @@ import { needsText } from '../approvals/messages.js';
 import type { RequestView, WatchEvent } from '../web/api-types.js';
 import { shellQuote } from '../request/kubectl-command.js';
 import { subjectLabel } from '../identity/agents.js';
-import {
-  connectionFromKubeconfig,
-  createReviewerClient,
-  defaultKubeconfig,
-  type ReviewerClient,
-} from './reviewer-client.js';
+import { clientFromFlags, type ReviewerClient } from './reviewer-client.js';
 
 export interface ConnectFlags {
   readonly kubeconfig?: string;
@@ -49,10 +44,7 @@ const defaultDeps: RequestsCliDeps = {
   setExitCode: (code) => {
     process.exitCode = code;
   },
-  connect: async (flags) =>
-    createReviewerClient(
-      await connectionFromKubeconfig(flags.kubeconfig ?? defaultKubeconfig(), flags.context),
-    ),
+  connect: clientFromFlags,
   now: () => Date.now(),
   watchSignal: () => {
     const abort = new AbortController();

@@ -77,6 +77,16 @@ export async function connectionFromKubeconfig(path: string, context?: string): 
   }
 }
 
+/** The client for a command's --kubeconfig and --context flags (defaults as kubectl's). */
+export async function clientFromFlags(flags: {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+}): Promise<ReviewerClient> {
+  return createReviewerClient(
+    await connectionFromKubeconfig(flags.kubeconfig ?? defaultKubeconfig(), flags.context),
+  );
+}
+
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 const MAX_EVENT_BYTES = 16 * 1024 * 1024;
 
