@@ -100,6 +100,39 @@ async function replicas(kind: string, name: string): Promise<string> {
   return r.stdout;
 }
 
+/**
+ * Waits until the statefulset's controllers are done with it: its resourceVersion holds still for
+ * a second. The MCP server's scale reads the object and writes it back with its version, so a
+ * status update landing while the call is held would make the approved write a conflict.
+ */
+async function settled(name: string): Promise<void> {
+  // Ready and available as asked, its generation observed, and its version still for a second.
+  const state = async (): Promise<{ done: boolean; version: string }> => {
+    const r = await admin([
+      'get',
+      'statefulset',
+      name,
+      '-n',
+      ns,
+      '-o',
+      'jsonpath={.metadata.resourceVersion} {.metadata.generation} {.status.observedGeneration} {.spec.replicas} {.status.readyReplicas} {.status.availableReplicas}',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const [version = '', generation, observed, want, ready, available] = r.stdout.split(' ');
+    return { done: generation === observed && ready === want && available === want, version };
+  };
+  const deadline = Date.now() + 60_000;
+  let last = await state();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await state();
+    if (now.done && last.done && now.version === last.version) return;
+    if (Date.now() > deadline)
+      assert.fail(`statefulset ${name} did not settle (resourceVersion ${now.version})`);
+    last = now;
+  }
+}
+
 /** Who must approve, one entry per requirement, as policy fixtures write it. */
 const approvals = (p: PendingRequest): string[] =>
   p.requirements.map((r) =>
@@ -290,6 +323,7 @@ describe('examples/agents.yaml in hold mode', () => {
   });
 
   test('resources_scale of a prod statefulset is held; the reviewer approves in the web UI and the tool call returns success', async () => {
+    await settled('cache');
     const call = bench.agent.call('resources_scale', {
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
