@@ -288,14 +288,11 @@ async function main(): Promise<void> {
         },
       },
     ];
-    const only = process.argv.includes('--only')
-      ? process.argv[process.argv.indexOf('--only') + 1]
-      : undefined;
+    // --only NAME: only targets whose name starts with NAME (and direct, the reference).
+    const only = argValue('--only');
     const results: Result[] = [];
     // --protocol h2 or http/1.1: only that client.
-    const protocols = (['http/1.1', 'h2'] as const).filter((p) =>
-      [undefined, p].includes(argValue('--protocol')),
-    );
+    const protocols = (['http/1.1', 'h2'] as const).filter((p) => (argValue('--protocol') ?? p) === p);
     for (const protocol of protocols) {
       // --load PREFIX: only the loads whose name starts with it (GET, LIST, PATCH).
       for (const load of loads.filter((l) => l.name.startsWith(argValue('--load') ?? ''))) {
