@@ -55,6 +55,20 @@ async function cpuTicks(pid: number): Promise<number> {
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 1000));
 
+/** Each proxy's CPU µs per millisecond when it serves nothing. */
+const idleCpu = new Map<string, number>();
+
+async function measureIdle(target: Target): Promise<number> {
+  if (target.pid === null) return 0;
+  const before = await cpuTicks(target.pid);
+  const started = performance.now();
+  await new Promise((r) => setTimeout(r, 5000));
+  const rate =
+    ((((await cpuTicks(target.pid)) - before) / TICKS_PER_SECOND) * 1e6) / (performance.now() - started);
+  idleCpu.set(target.name, rate);
+  return rate;
+}
+
 async function measure(
   target: Target,
   load: Load,
@@ -67,10 +81,13 @@ async function measure(
   // batched audit records): settle before, and count a settling second after.
   await settle();
   const before = target.pid === null ? 0 : await cpuTicks(target.pid);
+  const window = performance.now();
   const r = await generateLoad(protocol, target, load, connections, seconds, dir);
   await settle();
   const after = target.pid === null ? 0 : await cpuTicks(target.pid);
-  const cpuUs = ((after - before) / TICKS_PER_SECOND) * 1e6;
+  // Less what the proxy spends doing nothing (its timers), measured before the runs.
+  const idleUs = (idleCpu.get(target.name) ?? 0) * (performance.now() - window);
+  const cpuUs = Math.max(0, ((after - before) / TICKS_PER_SECOND) * 1e6 - idleUs);
   return {
     target: target.name,
     load: load.name,
@@ -291,6 +308,10 @@ async function main(): Promise<void> {
     // --only NAME: only targets whose name starts with NAME (and direct, the reference).
     const only = argValue('--only');
     const results: Result[] = [];
+    const idle = await Promise.all(
+      targets.map(async (t) => `${t.name} ${(await measureIdle(t)).toFixed(0)}`),
+    );
+    process.stderr.write(`idle CPU, µs per ms: ${idle.join(', ')}\n`);
     // --protocol h2 or http/1.1: only that client.
     const protocols = (['http/1.1', 'h2'] as const).filter((p) => (argValue('--protocol') ?? p) === p);
     for (const protocol of protocols) {
@@ -321,6 +342,9 @@ function print(results: readonly Result[]): void {
   const date = new Date().toISOString().slice(0, 10);
   console.log(
     `\n# bench/proxy — ${date}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${seconds} s per run\n`,
+  );
+  console.log(
+    `Proxy CPU is the process's user+system time over the run and a settling second after, less its idle CPU (µs per ms: ${[...idleCpu].map(([name, rate]) => `${name} ${rate.toFixed(0)}`).join(', ')}).\n`,
   );
   console.log(
     '| client | load | conc. | target | req/s | p50 ms | p99 ms | proxy CPU µs/req | req/s vs direct | p50 added ms |',
