@@ -27,7 +27,9 @@ import { startTestPostgres, type TestPostgres } from '../../src/store/postgres/t
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
 const cli = join(root, 'dist/src/cli/main.js');
-const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 40);
+// Without --rounds, indexOf is -1 and argv[0] (node's path) must not be read as the count.
+const roundsAt = process.argv.indexOf('--rounds');
+const rounds = roundsAt === -1 ? 40 : Number(process.argv[roundsAt + 1]);
 const NS = 'bench';
 
 const pct = (xs: number[], p: number): number => {
