@@ -8,7 +8,7 @@
 //      event (kubegate's own part; millisecond timestamps).
 //   2. what durable audit adds to a mutation: p50 of allowed creates and of allowed GETs through
 //      kubegate and direct; (create added) − (GET added) ≈ the durable 'decided' record's cost.
-// Usage: npm run build && npx tsx bench/approval/approve.ts [--rounds N]
+// Usage: npm run build && npx tsx bench/approval/approve.ts [--rounds N] [--sqlite-only]
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
@@ -125,6 +125,7 @@ async function measure(
 
   // 1. approve → forwarded
   const endToEnd: number[] = [];
+  const sentAt = new Map<string, number>(); // pending id → approve sent (ms since the epoch)
   for (let i = 0; i < rounds; i++) {
     const name = `held-${prefix}-${i}`;
     const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } });
@@ -147,6 +148,7 @@ async function measure(
     if (!id) throw new Error(`${name} never became pending`);
     // The held client registers its wait right after the request is created.
     await new Promise((r) => setTimeout(r, 20));
+    sentAt.set(id, Date.now());
     const t0 = performance.now();
     const approve = await request(`${approver.url}/kubegate/v1/requests/${id}/approve`, {
       dispatcher: agent,
@@ -162,13 +164,26 @@ async function measure(
   }
   const config = await loadConfig({ file: held.configFile });
   const store = await openStore(config.store, { readOnly: true });
+  // Where the time goes, from the audit records' millisecond timestamps (the same clock).
   const reviewed = new Map<string, number>();
+  const grantedAt = new Map<string, number>(); // request id → 'granted'
+  const sentToReviewed: number[] = [];
   const granted: number[] = [];
-  for (const { event } of await store.auditReader.query({ kind: 'reviewed' }))
+  const grantedToForwarded: number[] = [];
+  for (const { event } of await store.auditReader.query({ kind: 'reviewed' })) {
     reviewed.set(event.pendingId!, Date.parse(event.time));
+    const sent = sentAt.get(event.pendingId!);
+    if (sent !== undefined) sentToReviewed.push(Date.parse(event.time) - sent);
+  }
   for (const { event } of await store.auditReader.query({ kind: 'granted' })) {
     const t = reviewed.get(event.pendingId!);
-    if (t !== undefined) granted.push(Date.parse(event.time) - t);
+    if (t === undefined) continue;
+    granted.push(Date.parse(event.time) - t);
+    grantedAt.set(event.requestId!, Date.parse(event.time));
+  }
+  for (const { event } of await store.auditReader.query({ kind: 'forwarded' })) {
+    const t = grantedAt.get(event.requestId!);
+    if (t !== undefined) grantedToForwarded.push(Date.parse(event.time) - t);
   }
   await store.close();
 
@@ -216,7 +231,12 @@ async function measure(
       measure: `approve sent → held create answered (end to end, incl. the API server's create)`,
       samples: endToEnd,
     },
+    { measure: `approve sent → 'reviewed' audit event (ms timestamps)`, samples: sentToReviewed },
     { measure: `'reviewed' → 'granted' audit events (kubegate's part; ms timestamps)`, samples: granted },
+    {
+      measure: `'granted' → 'forwarded' audit events (the API server's create and the answer)`,
+      samples: grantedToForwarded,
+    },
     { measure: 'GET one configmap, direct', samples: dGet },
     { measure: 'GET one configmap, through kubegate (batched audit)', samples: kgGet },
     { measure: 'create a configmap, direct', samples: dCreate },
@@ -260,7 +280,8 @@ async function main(): Promise<void> {
     const one = await startKubegate(state, sqliteDir, undefined, procs);
     rows.push(...(await measure(state, sqliteDir, one, one, 'SQLite, 1 replica')));
 
-    // PostgreSQL, two replicas: held on A, approved on B.
+    // PostgreSQL, two replicas: held on A, approved on B (left out with --sqlite-only).
+    if (process.argv.includes('--sqlite-only')) return print(rows);
     pg = await startTestPostgres();
     const store = { type: 'postgres', url: await pg.createDatabase(), pool: { max: 8 } };
     const pgDir = join(dir, 'postgres');
@@ -269,23 +290,26 @@ async function main(): Promise<void> {
     const a = await startKubegate(state, pgDir, store, procs);
     const b = await startKubegate(state, pgDir, store, procs);
     rows.push(...(await measure(state, pgDir, a, b, 'PostgreSQL, held on A, approved on B')));
-
-    const f = (x: number) => x.toFixed(2);
-    console.log(
-      `\n# bench/approval — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`,
-    );
-    console.log('| measure | n | p50 ms | p99 ms |');
-    console.log('|---|---:|---:|---:|');
-    for (const row of rows) {
-      console.log(
-        `| ${row.measure} | ${row.samples.length} | ${f(pct(row.samples, 50))} | ${f(pct(row.samples, 99))} |`,
-      );
-    }
+    print(rows);
   } finally {
     for (const proc of procs)
       if (proc.pid !== undefined && proc.exitCode === null) await stopPid(proc.pid, null, 5_000);
     await pg?.stop();
     if (tb) await stopControlPlane(tb.dir);
+  }
+}
+
+function print(rows: readonly Row[]): void {
+  const f = (x: number) => x.toFixed(2);
+  console.log(
+    `\n# bench/approval — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`,
+  );
+  console.log('| measure | n | p50 ms | p99 ms |');
+  console.log('|---|---:|---:|---:|');
+  for (const row of rows) {
+    console.log(
+      `| ${row.measure} | ${row.samples.length} | ${f(pct(row.samples, 50))} | ${f(pct(row.samples, 99))} |`,
+    );
   }
 }
 
