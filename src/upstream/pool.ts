@@ -1,9 +1,13 @@
 // The connection to the API server: one undici Pool (HTTP/1.1 keep-alive, no connection limit,
 // since watches hold a connection each) and the TLS options that upgrades use for their own
 // sockets. Upstream TLS is always verified. Only upstream/ reaches the API server.
+//
+// One TLS context serves every upstream connection: given the PEM text instead, each new
+// connection parses the CA and the client key again (measured with bench/watch: about 0.8 ms of
+// CPU and 17 KiB per connection, and a watch holds one).
 import { Pool } from 'undici';
-import type { ConnectionOptions } from 'node:tls';
-import { KubegateError } from '../errors.js';
+import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
+import { describeFailure, KubegateError } from '../errors.js';
 import type { UpstreamTarget } from '../kubeconfig/read.js';
 
 export interface UpstreamTimeouts {
@@ -24,6 +28,24 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
+/** The TLS context of every upstream connection; KG_CONFIG_INVALID when the kubeconfig's PEM cannot be used. */
+function upstreamContext(target: UpstreamTarget): SecureContext {
+  try {
+    return createSecureContext({
+      ...(target.caPem !== null ? { ca: target.caPem } : {}),
+      ...(target.auth.kind === 'client-certificate'
+        ? { cert: target.auth.certPem, key: target.auth.keyPem }
+        : {}),
+    });
+  } catch (err) {
+    throw new KubegateError(
+      'KG_CONFIG_INVALID',
+      `kubegate cannot use the TLS certificates of its upstream kubeconfig (${describeFailure(err, 'unreadable')}): check its certificate-authority-data and, for a client certificate, that the certificate and key belong together`,
+      { cause: err },
+    );
+  }
+}
+
 export function createUpstream(target: UpstreamTarget, timeouts: UpstreamTimeouts): Upstream {
   const url = new URL(target.server); // the operator's config, not a client's request target
   if (url.protocol !== 'https:') {
@@ -38,11 +60,9 @@ export function createUpstream(target: UpstreamTarget, timeouts: UpstreamTimeout
     host,
     port,
     rejectUnauthorized: true,
-    ...(target.caPem !== null ? { ca: target.caPem } : {}),
+    // Without a CA in the kubeconfig, the context trusts Node's default roots, as tls.connect does.
+    secureContext: upstreamContext(target),
     ...(target.tlsServerName !== null ? { servername: target.tlsServerName } : {}),
-    ...(target.auth.kind === 'client-certificate'
-      ? { cert: target.auth.certPem, key: target.auth.keyPem }
-      : {}),
   };
   const pool = new Pool(url.origin, {
     connections: null,
