@@ -11,22 +11,13 @@ import { before, test } from 'node:test';
 import Database from '../../src/store/sqlite/driver.js';
 import type { TestbedState } from '../../src/demo/control-plane.js';
 import { kubectl } from '../fixtures/kubectl.js';
-import { kubegate, readAuditTrail, startGateway } from '../fixtures/gateway.js';
+import { kubegateResult as run, readAuditTrail, startGateway } from '../fixtures/gateway.js';
 import { useTestbed } from '../fixtures/testbed.js';
 
 let tb: TestbedState;
 before(async () => {
   tb = await useTestbed();
 });
-
-async function run(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    return { code: 0, ...(await kubegate(args)) };
-  } catch (err) {
-    const failed = err as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 test('a cut the recorded head was rewritten to hide passes verify, and fails verify --against the gateway log', async () => {
   const gw = await startGateway(tb, { config: { log: { level: 'info' } } });

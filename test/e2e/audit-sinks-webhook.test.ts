@@ -16,31 +16,19 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestbedState } from '../../src/demo/control-plane.js';
+import { waitFor } from '../../src/demo/api.js';
 import { startTestPostgres, type TestPostgres } from '../../src/store/postgres/test-server.js';
 import { kubectl } from '../fixtures/kubectl.js';
-import { kubegate, startGateway } from '../fixtures/gateway.js';
+import { kubegateResult as run, startGateway } from '../fixtures/gateway.js';
 import { useTestbed } from '../fixtures/testbed.js';
 
 const ns = `sinkwh-${randomBytes(3).toString('hex')}`;
 let tb: TestbedState;
 let pg: TestPostgres;
 
-async function run(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    return { code: 0, ...(await kubegate(args)) };
-  } catch (err) {
-    const failed = err as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
-
-async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls `ok` for up to 20 s (the test bed's own wait, src/demo/api.ts). */
+const until = (what: string, ok: () => Promise<boolean> | boolean): Promise<void> =>
+  waitFor(what, 20_000, async () => ok());
 
 interface Line {
   readonly seq: number;

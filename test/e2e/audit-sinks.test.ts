@@ -16,7 +16,7 @@ import Database from '../../src/store/sqlite/driver.js';
 import { stringify } from 'yaml';
 import type { TestbedState } from '../../src/demo/control-plane.js';
 import { kubectl, startKubectl } from '../fixtures/kubectl.js';
-import { kubegate, startGateway, type GatewayHandle } from '../fixtures/gateway.js';
+import { kubegateResult as run, startGateway, type GatewayHandle } from '../fixtures/gateway.js';
 import { reviewerOf } from '../fixtures/reviewer.js';
 import { useTestbed } from '../fixtures/testbed.js';
 
@@ -24,15 +24,6 @@ const ns = `sinks-${randomBytes(3).toString('hex')}`;
 let tb: TestbedState;
 let gw: GatewayHandle;
 let copy: string;
-
-async function run(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    return { code: 0, ...(await kubegate(args)) };
-  } catch (err) {
-    const failed = err as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 before(async () => {
   tb = await useTestbed();
