@@ -351,7 +351,7 @@ export async function startGateway(config: Config): Promise<RunningGateway> {
     now: () => new Date(),
     ...(metrics === null ? {} : { observe: metrics }),
   };
-  const gateway = createGatewayServer(tls, deps);
+  const gateway = createGatewayServer(tls, deps, config.timeouts.clientIdleMs);
   const server = gateway.server;
   server.listen(config.listen.port, config.listen.host);
   await once(server, 'listening');

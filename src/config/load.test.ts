@@ -280,7 +280,7 @@ const defaults = (d: string) => ({
   identity: { agents: { users: [], groups: [] }, oidc: [] },
   upstream: { kubeconfig: join(d, 'etc', 'upstream.kubeconfig'), inCluster: false },
   limits: { maxBodyBytes: 3145728 },
-  timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 },
+  timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000, clientIdleMs: 90000 },
   store: { type: 'sqlite' as const },
   audit: {
     file: join(d, 'etc', '.kubegate', 'audit.db'),

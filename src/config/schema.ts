@@ -12,7 +12,7 @@
 //             agents: { users: [], groups: [], onBehalfOfClaim }   callers that are AI agents
 //   upstream: { kubeconfig, context } | { inCluster: true }   exactly one
 //   limits:   { maxBodyBytes: 3145728 }
-//   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000 }
+//   timeouts: { upstreamConnectMs: 5000, upstreamHeadersMs: 60000, clientIdleMs: 90000 }
 //   store:    { type: sqlite }                      approvals.db in dataDir, the trail at audit.file
 //             | { type: postgres, url | urlFile, pool: { max: 10 } }   several replicas, one database
 //   audit:    { file: <dataDir>/audit.db, readers: { users: [], groups: [] }, headIntervalMs: 60000,
@@ -233,6 +233,8 @@ const TimeoutsSchema = z.strictObject({
   upstreamConnectMs: wholeNumber('a number of milliseconds', 1).default(5000),
   /** Until the response headers; bodies (watches, logs -f, exec streams) are never cut. */
   upstreamHeadersMs: wholeNumber('a number of milliseconds', 1).default(60_000),
+  /** A client connection carrying no request is closed after this; the API server's is 90 s. */
+  clientIdleMs: wholeNumber('a number of milliseconds', 1).default(90_000),
 });
 
 const names = (what: string) =>

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { handleRequest, handleUpgrade, type GatewayDeps } from './pipeline.js';
+import { closeIdleConnections } from './idle-connections.js';
 import { writeStatusToSocket } from './respond.js';
 import { KubegateError, type ErrorCode } from '../errors.js';
 import type { ClientRequest } from './read-body.js';
@@ -27,7 +28,8 @@ export interface GatewayServer {
   close(): Promise<void>;
 }
 
-export function createGatewayServer(tls: ServingTls, deps: GatewayDeps): GatewayServer {
+/** `idleMs`: how long a client connection may carry no request before kubegate closes it. */
+export function createGatewayServer(tls: ServingTls, deps: GatewayDeps, idleMs: number): GatewayServer {
   const server = createSecureServer({
     allowHTTP1: true,
     cert: tls.certPem,
@@ -72,8 +74,10 @@ export function createGatewayServer(tls: ServingTls, deps: GatewayDeps): Gateway
       'kubegate refused a CONNECT request: the Kubernetes API does not use it, and kubegate is not a forward proxy.',
     );
   });
-  // Watches, logs -f and exec sessions are long-lived: no idle timeout on the client side.
+  // Watches, logs -f and exec sessions are long-lived: no inactivity timeout on a request, only
+  // on connections that carry none.
   server.setTimeout(0);
+  closeIdleConnections(server, idleMs);
   server.on('sessionError', (err) => deps.log.debug({ err }, 'http2 session error'));
   server.on('tlsClientError', (err) => deps.log.debug({ err }, 'tls client error'));
   const sockets = new Set<Socket>();

@@ -1,6 +1,7 @@
 // kubectl end to end through kubegate, with kubectl 1.27 (SPDY), 1.30 and 1.33 (WebSocket): every
 // everyday command works as the impersonated user, and RBAC still applies per person (a user
-// without rights gets the API server's own 403 through kubegate).
+// without rights gets the API server's own 403 through kubegate). kubegate closes connections idle
+// for a second here: a quiet watch, logs -f and port-forward go on regardless.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -9,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { useTestbed, waitForAuditEvents } from '../fixtures/testbed.js';
 import { kubectl, startKubectl } from '../fixtures/kubectl.js';
 import { startGateway, type GatewayHandle } from '../fixtures/gateway.js';
@@ -19,6 +21,9 @@ let gw: GatewayHandle;
 let aliceConfig: string; // client certificate issued by kubegate
 let bobConfig: string; // kubegate bearer token
 let daveConfig: string; // no RBAC rights at all
+/** kubegate's timeouts.clientIdleMs here, and how long the streams below stay quiet: longer. */
+const IDLE_MS = 1000;
+const QUIET_MS = 2.5 * IDLE_MS;
 const ns = `gw-${randomBytes(3).toString('hex')}`;
 const admin = (args: string[], stdin?: string) =>
   kubectl(args, { kubeconfig: tb.adminKubeconfig, ...(stdin === undefined ? {} : { stdin }) });
@@ -62,7 +67,9 @@ async function runningPod(app: string): Promise<string> {
 
 before(async () => {
   tb = await useTestbed();
-  gw = await startGateway(tb);
+  // Connections with no request in flight are closed after a second, so that the quiet watch,
+  // logs -f and port-forward below show that a request in flight is never cut.
+  gw = await startGateway(tb, { config: { timeouts: { clientIdleMs: IDLE_MS } } });
   let r = await admin(['create', 'namespace', ns]);
   assert.equal(r.code, 0, r.stderr);
   // alice (group dev) may edit in the namespace and view cluster-wide; bob (sre) may edit too.
@@ -161,6 +168,7 @@ for (const version of ['1.27', '1.30', '1.33'] as const) {
       });
       try {
         await watcher.waitFor(/kube-root-ca\.crt/);
+        await sleep(QUIET_MS);
         const r = await admin(['create', 'configmap', `watched-${name}`, '-n', ns, '--from-literal=a=b']);
         assert.equal(r.code, 0, r.stderr);
         await watcher.waitFor(new RegExp(`ADDED\\s+watched-${name}`));
@@ -177,6 +185,7 @@ for (const version of ['1.27', '1.30', '1.33'] as const) {
       const follower = startKubectl(['logs', '-f', '-n', ns, pod], { kubeconfig: aliceConfig, version });
       try {
         await follower.waitFor(/ready/);
+        await sleep(QUIET_MS);
         assert.equal(follower.child.exitCode, null, 'logs -f keeps streaming');
       } finally {
         follower.stop();
@@ -203,6 +212,7 @@ for (const version of ['1.27', '1.30', '1.33'] as const) {
       try {
         const out = await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+)/);
         const port = Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(out)![1]);
+        await sleep(QUIET_MS);
         const socket = connect(port, '127.0.0.1');
         await once(socket, 'connect');
         socket.write(`hello ${version}\n`);
