@@ -51,8 +51,10 @@ export async function forward(
   const requestHeaders = upstreamHeaders(rawHeaders, identity, requestId, upstream.authorization(), {
     sourceAddress,
   });
+  // A watch gets a connection of its own, closed when it ends (pool.ts says why).
+  const own = input.request.verb === 'watch' ? upstream.ownConnection() : null;
   try {
-    await upstream.pool.stream(
+    await (own ?? upstream.pool).stream(
       {
         path: upstreamTarget(upstream, input.request),
         method: input.request.method,
@@ -77,6 +79,8 @@ export async function forward(
       return { status, headersMs };
     }
     throw upstreamError(err, upstream);
+  } finally {
+    if (own !== null) void own.destroy();
   }
   return { status, headersMs };
 }

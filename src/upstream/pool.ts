@@ -1,11 +1,16 @@
-// The connection to the API server: one undici Pool (HTTP/1.1 keep-alive, no connection limit,
-// since watches hold a connection each) and the TLS options that upgrades use for their own
+// The connection to the API server: one undici Pool (HTTP/1.1 keep-alive, no connection limit),
+// a connection of its own for each watch, and the TLS options that upgrades use for their own
 // sockets. Upstream TLS is always verified. Only upstream/ reaches the API server.
+//
+// A watch holds its connection until it ends, so sharing the pool saves nothing; and when a
+// watch in the pool is aborted (the client left), undici 7 opens a fresh connection it never
+// uses and leaves idle until the API server closes it 90 s later (nodejs/undici#5845): 5,000
+// watches ending together cost 5,000 handshakes and kept 5,000 connections for 40 s and more.
 //
 // One TLS context serves every upstream connection: given the PEM text instead, each new
 // connection parses the CA and the client key again (measured with bench/watch: about 0.8 ms of
 // CPU and 17 KiB per connection, and a watch holds one).
-import { Pool } from 'undici';
+import { Client, Pool } from 'undici';
 import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { describeFailure, KubegateError } from '../errors.js';
 import type { UpstreamTarget } from '../kubeconfig/read.js';
@@ -21,6 +26,8 @@ export interface Upstream {
   /** Path prefix of the server URL ('' for most clusters; some proxies serve under a path). */
   readonly pathPrefix: string;
   readonly pool: Pool;
+  /** A new connection for one watch; the caller destroys it when the watch ends. */
+  ownConnection(): Client;
   /** Options for a raw TLS connection to the API server (upgrades). */
   readonly tls: ConnectionOptions & { readonly host: string; readonly port: number };
   /** kubegate's own Authorization header value, when it authenticates with a token. */
@@ -64,8 +71,7 @@ export function createUpstream(target: UpstreamTarget, timeouts: UpstreamTimeout
     secureContext: upstreamContext(target),
     ...(target.tlsServerName !== null ? { servername: target.tlsServerName } : {}),
   };
-  const pool = new Pool(url.origin, {
-    connections: null,
+  const options = {
     pipelining: 1,
     connectTimeout: timeouts.upstreamConnectMs,
     headersTimeout: timeouts.upstreamHeadersMs,
@@ -73,12 +79,14 @@ export function createUpstream(target: UpstreamTarget, timeouts: UpstreamTimeout
     bodyTimeout: 0,
     keepAliveTimeout: 30_000,
     connect: { ...tls, ALPNProtocols: ['http/1.1'] },
-  });
+  };
+  const pool = new Pool(url.origin, { ...options, connections: null });
   const auth = target.auth;
   return {
     origin: url.origin,
     pathPrefix: url.pathname.replace(/\/+$/, ''),
     pool,
+    ownConnection: () => new Client(url.origin, options),
     tls,
     authorization: auth.kind === 'token' ? () => `Bearer ${auth.token()}` : () => null,
     close: () => pool.close(),
