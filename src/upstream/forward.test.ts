@@ -5,7 +5,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { once } from 'node:events';
-import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+} from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -89,7 +94,7 @@ async function until(what: string, done: () => boolean): Promise<void> {
 async function watchAndLeave(): Promise<void> {
   const req = httpRequest(`${gatewayUrl}/api/v1/namespaces/a/configmaps?watch=true`);
   req.end();
-  const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
+  const [res] = (await once(req, 'response')) as [IncomingMessage];
   assert.equal(res.statusCode, 200);
   await once(res, 'data');
   req.destroy();
