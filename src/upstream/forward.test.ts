@@ -1,5 +1,5 @@
 // forward() between a client and a real HTTPS API-server stand-in (verified TLS, as createUpstream
-// connects): a watch has a connection of its own, gone when the client leaves (undici 7 would
+// connects): a watch or logs -f has a connection of its own, gone when the client leaves (undici 7 would
 // otherwise open a spare connection after the abort and leave it idle, nodejs/undici#5845), and
 // other requests keep sharing the pool's keep-alive connections.
 import assert from 'node:assert/strict';
@@ -30,8 +30,8 @@ before(async () => {
   const ca = await createCertificateAuthority('forward test CA');
   const cert = await issueCertificate(ca, { commonName: 'api', ipAddresses: ['127.0.0.1'], usage: 'server' });
   api = createHttpsServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
-    if (req.url?.includes('watch=true')) {
-      // A watch: the head and one event, then nothing until the client leaves.
+    if (req.url?.includes('watch=true') || req.url?.includes('follow=1')) {
+      // A watch or logs -f: the head and one event, then nothing until the client leaves.
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"type":"ADDED"}\n');
     } else {
@@ -90,9 +90,9 @@ async function until(what: string, done: () => boolean): Promise<void> {
   }
 }
 
-/** Opens a watch through the gateway, reads its first event, then leaves. */
-async function watchAndLeave(): Promise<void> {
-  const req = httpRequest(`${gatewayUrl}/api/v1/namespaces/a/configmaps?watch=true`);
+/** Opens a stream through the gateway, reads its first event, then leaves. */
+async function streamAndLeave(path: string): Promise<void> {
+  const req = httpRequest(`${gatewayUrl}${path}`);
   req.end();
   const [res] = (await once(req, 'response')) as [IncomingMessage];
   assert.equal(res.statusCode, 200);
@@ -105,16 +105,21 @@ async function get(): Promise<string> {
   return res.text();
 }
 
-test('a watch the client leaves closes its upstream connection, and no spare one is opened', async () => {
-  await until('no connection before', () => connections.open === 0);
-  const accepted = connections.accepted;
-  await watchAndLeave();
-  await until('the watch connection closed', () => connections.open === 0);
-  // Time enough for undici to have opened a spare connection, as it does in a shared pool.
-  await sleep(500);
-  assert.equal(connections.open, 0);
-  assert.equal(connections.accepted, accepted + 1, 'one connection for the watch, none after');
-});
+for (const [what, path] of [
+  ['a watch', '/api/v1/namespaces/a/configmaps?watch=true'],
+  ['logs -f', '/api/v1/namespaces/a/pods/p/log?follow=1'],
+]) {
+  test(`${what} the client leaves closes its upstream connection, and no spare one is opened`, async () => {
+    await until('no connection before', () => connections.open === 0);
+    const accepted = connections.accepted;
+    await streamAndLeave(path!);
+    await until('the stream connection closed', () => connections.open === 0);
+    // Time enough for undici to have opened a spare connection, as it does in a shared pool.
+    await sleep(500);
+    assert.equal(connections.open, 0);
+    assert.equal(connections.accepted, accepted + 1, 'one connection for the stream, none after');
+  });
+}
 
 test('reads share the pool: two GETs one after the other use one connection', async () => {
   const accepted = connections.accepted;

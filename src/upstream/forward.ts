@@ -7,6 +7,7 @@ import type { Http2ServerResponse } from 'node:http2';
 import { errors as undiciErrors } from 'undici';
 import type { Identity } from '../identity/types.js';
 import type { KubeRequest } from '../request/types.js';
+import { queryBool } from '../request/list-options.js';
 import { describeFailure, KubegateError } from '../errors.js';
 import { downstreamHeaders, upstreamHeaders } from './headers.js';
 import type { Upstream } from './pool.js';
@@ -51,8 +52,8 @@ export async function forward(
   const requestHeaders = upstreamHeaders(rawHeaders, identity, requestId, upstream.authorization(), {
     sourceAddress,
   });
-  // A watch gets a connection of its own, closed when it ends (pool.ts says why).
-  const own = input.request.verb === 'watch' ? upstream.ownConnection() : null;
+  // A watch or logs -f gets a connection of its own, closed when it ends (pool.ts says why).
+  const own = streamsUntilEnded(input.request) ? upstream.ownConnection() : null;
   try {
     await (own ?? upstream.pool).stream(
       {
@@ -83,6 +84,12 @@ export async function forward(
     if (own !== null) void own.destroy();
   }
   return { status, headersMs };
+}
+
+/** A watch, or logs -f: answers that go on until one side ends them. */
+function streamsUntilEnded(request: KubeRequest): boolean {
+  if (request.verb === 'watch') return true;
+  return request.subresource === 'log' && queryBool(request.query['follow'] ?? []);
 }
 
 export function upstreamError(err: unknown, upstream: Upstream): KubegateError {

@@ -1,11 +1,12 @@
 // The connection to the API server: one undici Pool (HTTP/1.1 keep-alive, no connection limit),
-// a connection of its own for each watch, and the TLS options that upgrades use for their own
-// sockets. Upstream TLS is always verified. Only upstream/ reaches the API server.
+// a connection of its own for each watch and logs -f, and the TLS options that upgrades use for
+// their own sockets. Upstream TLS is always verified. Only upstream/ reaches the API server.
 //
-// A watch holds its connection until it ends, so sharing the pool saves nothing; and when a
-// watch in the pool is aborted (the client left), undici 7 opens a fresh connection it never
-// uses and leaves idle until the API server closes it 90 s later (nodejs/undici#5845): 5,000
-// watches ending together cost 5,000 handshakes and kept 5,000 connections for 40 s and more.
+// A watch (or logs -f) holds its connection until it ends, so sharing the pool saves nothing;
+// and when such a request in the pool is aborted (the client left), undici 7 opens a fresh
+// connection it never uses and leaves idle until the API server closes it 90 s later
+// (nodejs/undici#5845): 5,000 watches ending together cost 5,000 handshakes and kept 5,000
+// connections for 40 s and more.
 //
 // One TLS context serves every upstream connection: given the PEM text instead, each new
 // connection parses the CA and the client key again (measured with bench/watch: about 0.8 ms of
@@ -26,7 +27,7 @@ export interface Upstream {
   /** Path prefix of the server URL ('' for most clusters; some proxies serve under a path). */
   readonly pathPrefix: string;
   readonly pool: Pool;
-  /** A new connection for one watch; the caller destroys it when the watch ends. */
+  /** A new connection for one watch or logs -f; the caller destroys it when the stream ends. */
   ownConnection(): Client;
   /** Options for a raw TLS connection to the API server (upgrades). */
   readonly tls: ConnectionOptions & { readonly host: string; readonly port: number };
